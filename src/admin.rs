@@ -1,0 +1,105 @@
+//! The admin listener (loopback by default, its own port): `/healthz`, `/readyz`, `/status`,
+//! `POST /reload`.
+//!
+//! `/readyz` answers 200 only while a valid policy is loaded. `/status` shows the generation,
+//! the policy's SHA-256, when it was loaded and the last reload error, so drift across a fleet
+//! shows. It never shows a secret: the policy status holds digests and ids only.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::sync::Arc;
+
+use http::{Method, Request, Response, StatusCode, header};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use tokio::net::TcpListener;
+
+use crate::body::{self, Body};
+use crate::reload::{Outcome, Reloader};
+
+/// Serve the admin endpoints on `listener` until `shutdown` resolves.
+pub async fn run(
+    listener: TcpListener,
+    reloader: Arc<Reloader>,
+    shutdown: impl Future<Output = ()>,
+) {
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, _) = tokio::select! {
+            a = listener.accept() => match a { Ok(a) => a, Err(_) => continue },
+            () = &mut shutdown => return,
+        };
+        let reloader = Arc::clone(&reloader);
+        tokio::spawn(async move {
+            let service = service_fn(move |req| {
+                let reloader = Arc::clone(&reloader);
+                async move { Ok::<_, Infallible>(route(&reloader, req).await) }
+            });
+            let _ = auto::Builder::new(TokioExecutor::new())
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+async fn route(reloader: &Arc<Reloader>, req: Request<Incoming>) -> Response<Body> {
+    let policy = &reloader.policy;
+    match (req.method(), req.uri().path()) {
+        (&Method::GET, "/healthz") => json(StatusCode::OK, serde_json::json!({"status": "ok"})),
+        (&Method::GET, "/readyz") => match policy.current() {
+            Some(s) => json(
+                StatusCode::OK,
+                serde_json::json!({"ready": true, "generation": s.generation}),
+            ),
+            None => json(
+                StatusCode::SERVICE_UNAVAILABLE,
+                serde_json::json!({"ready": false}),
+            ),
+        },
+        (&Method::GET, "/status") => {
+            let status = policy.status();
+            let warnings: Vec<String> = policy
+                .current()
+                .map(|s| s.warnings.iter().map(|w| w.to_string()).collect())
+                .unwrap_or_default();
+            let mut v = serde_json::to_value(status).unwrap_or_default();
+            v["policy_path"] = reloader.path.display().to_string().into();
+            v["warnings"] = warnings.into();
+            json(StatusCode::OK, v)
+        }
+        (&Method::POST, "/reload") => match reloader.reload_async().await {
+            Outcome::Applied { generation } => json(
+                StatusCode::OK,
+                serde_json::json!({"outcome": "applied", "generation": generation}),
+            ),
+            Outcome::Unchanged => json(StatusCode::OK, serde_json::json!({"outcome": "unchanged"})),
+            Outcome::Rejected(e) => json(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                serde_json::json!({
+                    "outcome": "rejected",
+                    "errors": e.0.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
+                }),
+            ),
+        },
+        (_, "/healthz" | "/readyz" | "/status" | "/reload") => json(
+            StatusCode::METHOD_NOT_ALLOWED,
+            serde_json::json!({"error": "method_not_allowed"}),
+        ),
+        _ => json(
+            StatusCode::NOT_FOUND,
+            serde_json::json!({"error": "not_found"}),
+        ),
+    }
+}
+
+fn json(status: StatusCode, v: serde_json::Value) -> Response<Body> {
+    let mut resp = Response::new(body::full(format!("{v:#}\n")));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    resp
+}

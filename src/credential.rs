@@ -1,0 +1,174 @@
+//! Credentials: finds the one credential a request presents, without judging it.
+//!
+//! Accepted carriers: `Authorization: Bearer X` or `Authorization: Token X` (scheme
+//! case-insensitive), `X-API-Key: X`, and the query parameters the policy names
+//! (`credential_query_params`, e.g. Linea21 `token`, contract.fit `api_key`). Two carriers, or one
+//! carrier twice, are refused rather than guessed between. `identity::validate` judges what is
+//! found; `forward` removes it from the forwarded request.
+
+use http::HeaderMap;
+use http::header::AUTHORIZATION;
+
+use crate::canonical::Canonical;
+use crate::php;
+use crate::reject::Rejection;
+
+/// The header that carries a bare API key.
+pub const API_KEY_HEADER: &str = "x-api-key";
+
+/// Where the credential was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Carrier<'a> {
+    /// `Authorization: Bearer` or `Token`.
+    Authorization,
+    /// `X-API-Key`.
+    ApiKeyHeader,
+    /// A query parameter with this name.
+    Query(&'a str),
+}
+
+/// A credential as presented. Its secret is never logged; only the key id after validation is.
+#[derive(Clone, Copy)]
+pub struct Credential<'a, 'p> {
+    /// The secret (borrowed from the request).
+    pub secret: &'a str,
+    /// Where it came from (a query name is borrowed from the policy).
+    pub carrier: Carrier<'p>,
+}
+
+impl std::fmt::Debug for Credential<'_, '_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credential")
+            .field("secret", &"<redacted>")
+            .field("carrier", &self.carrier)
+            .finish()
+    }
+}
+
+/// Find the request's credential, if any.
+pub fn extract<'a, 'p>(
+    headers: &'a HeaderMap,
+    query: &'a Canonical,
+    query_params: &'p [String],
+) -> Result<Option<Credential<'a, 'p>>, Rejection> {
+    let mut found: Option<Credential<'a, 'p>> = None;
+    let mut put = |c: Credential<'a, 'p>| {
+        if found.replace(c).is_some() {
+            Err(Rejection::MultipleCredentials)
+        } else {
+            Ok(())
+        }
+    };
+    for value in headers.get_all(AUTHORIZATION) {
+        if let Some(secret) = value.to_str().ok().and_then(bearer) {
+            put(Credential {
+                secret,
+                carrier: Carrier::Authorization,
+            })?;
+        }
+    }
+    for value in headers.get_all(API_KEY_HEADER) {
+        let secret = value
+            .to_str()
+            .map_err(|_| Rejection::UnknownCredential)?
+            .trim();
+        put(Credential {
+            secret,
+            carrier: Carrier::ApiKeyHeader,
+        })?;
+    }
+    for name in query_params {
+        let value =
+            php::single_value(&query.query, name).map_err(|_| Rejection::MultipleCredentials)?;
+        if let Some(secret) = value {
+            put(Credential {
+                secret,
+                carrier: Carrier::Query(name),
+            })?;
+        }
+    }
+    Ok(found)
+}
+
+/// The token of a `Bearer` or `Token` authorization value (scheme case-insensitive).
+fn bearer(value: &str) -> Option<&str> {
+    let (scheme, rest) = value.trim().split_once(' ')?;
+    let ok = scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("token");
+    let token = rest.trim();
+    (ok && !token.is_empty()).then_some(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    fn canon(q: &str) -> Canonical {
+        let uri: http::Uri = format!("/x{q}").parse().unwrap();
+        crate::canonical::canonicalize(&uri).unwrap()
+    }
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    type Headers = &'static [(&'static str, &'static str)];
+
+    #[test]
+    fn carriers() {
+        let params = vec!["token".to_string(), "api_key".to_string()];
+        let none = canon("");
+        let cases: &[(Headers, &str, Option<&str>)] = &[
+            (&[("authorization", "Bearer abc")], "", Some("abc")),
+            (&[("authorization", "bEaReR   abc ")], "", Some("abc")),
+            (&[("authorization", "Token abc")], "", Some("abc")),
+            (&[("authorization", "Basic abc")], "", None),
+            (&[("x-api-key", "abc")], "", Some("abc")),
+            (&[], "?token=abc", Some("abc")),
+            (&[], "?api_key=abc", Some("abc")),
+            (&[], "?other=abc", None),
+        ];
+        for (h, q, want) in cases {
+            let h = headers(h);
+            let c = canon(q);
+            let got = extract(&h, if q.is_empty() { &none } else { &c }, &params).unwrap();
+            assert_eq!(got.map(|c| c.secret), *want, "{h:?} {q}");
+        }
+    }
+
+    #[test]
+    fn two_carriers_or_repeats_are_refused() {
+        let params = vec!["token".to_string()];
+        let cases: &[(Headers, &str)] = &[
+            (&[("authorization", "Bearer a"), ("x-api-key", "b")], ""),
+            (
+                &[("authorization", "Bearer a"), ("authorization", "Bearer a")],
+                "",
+            ),
+            (&[("x-api-key", "a")], "?token=a"),
+            (&[], "?token=a&token=b"),
+            (&[], "?token[]=a"),
+        ];
+        for (h, q) in cases {
+            let h = headers(h);
+            let c = canon(q);
+            assert_eq!(
+                extract(&h, &c, &params).unwrap_err(),
+                Rejection::MultipleCredentials
+            );
+        }
+    }
+
+    #[test]
+    fn debug_never_shows_the_secret() {
+        let c = Credential {
+            secret: "hunter2",
+            carrier: Carrier::ApiKeyHeader,
+        };
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+}

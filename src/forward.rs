@@ -1,0 +1,247 @@
+//! Forwarding: `forward::send` turns a `Permit` and the request into the upstream request,
+//! sends it, and streams the answer back.
+//!
+//! It takes the permit by value, so nothing reaches an upstream without a decision. The
+//! forwarded target is built from the canonical form the decision used (one parse), minus the
+//! credential unless the route keeps it. Headers are sanitized (`headers`), then the gateway adds
+//! its identity headers and `X-Forwarded-*` / `Forwarded`. Bodies stream both ways. It does not
+//! decide anything and never retries (a retried POST is not idempotent).
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use http::header::{AUTHORIZATION, HOST, HeaderName};
+use http::request::Parts;
+use http::{HeaderMap, HeaderValue, Request, Response, Uri, Version};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use ipnet::IpNet;
+
+use crate::authz::Permit;
+use crate::body::{self, Body};
+use crate::canonical::Canonical;
+use crate::credential::{API_KEY_HEADER, Carrier};
+use crate::echo;
+use crate::headers;
+use crate::reject::Rejection;
+use crate::upstream::{Target, Upstream};
+
+/// The pooled HTTP client every upstream request goes through.
+pub type UpstreamClient = Client<HttpConnector, Body>;
+
+/// Build the pooled client: keep-alive connections, `connect_timeout` per connection attempt.
+pub fn client(connect_timeout: Duration) -> UpstreamClient {
+    let mut connector = HttpConnector::new();
+    connector.set_connect_timeout(Some(connect_timeout));
+    connector.set_nodelay(true);
+    connector.enforce_http(true);
+    Client::builder(hyper_util::rt::TokioExecutor::new())
+        .pool_idle_timeout(Duration::from_secs(60))
+        .pool_timer(hyper_util::rt::TokioTimer::new())
+        .build(connector)
+}
+
+/// Facts about the downstream connection the forwarded headers report.
+#[derive(Debug, Clone)]
+pub struct Downstream<'a> {
+    /// The client's address (after PROXY protocol, when used).
+    pub peer: SocketAddr,
+    /// `http` or `https`.
+    pub scheme: &'static str,
+    /// Proxies whose `X-Forwarded-*` headers are extended rather than replaced.
+    pub trusted_proxies: &'a [IpNet],
+    /// This request's id.
+    pub request_id: &'a str,
+}
+
+/// Everything `send` needs besides the permit.
+pub struct Outgoing<'a> {
+    /// The request head as received.
+    pub parts: Parts,
+    /// The request body (streamed, or already checked and buffered).
+    pub body: Body,
+    /// The canonical target the decision used.
+    pub target: &'a Canonical,
+    /// Where the request presented its credential, if it did.
+    pub carrier: Option<Carrier<'a>>,
+    /// Where the request goes.
+    pub upstream: &'a Upstream,
+}
+
+/// Send the permitted request upstream and return its response, streamed.
+pub async fn send(
+    client: &UpstreamClient,
+    permit: Permit<'_>,
+    out: Outgoing<'_>,
+    down: &Downstream<'_>,
+) -> Result<Response<Body>, Rejection> {
+    let req = build(
+        &permit,
+        out.parts,
+        out.body,
+        out.target,
+        out.carrier,
+        out.upstream,
+        down,
+    )?;
+    let resp = match &out.upstream.target {
+        Target::Echo => echo::respond(req).await,
+        Target::Http { .. } => {
+            let pending = client.request(req);
+            let resp = tokio::time::timeout(out.upstream.timeout, pending)
+                .await
+                .map_err(|_| Rejection::UpstreamTimeout)?
+                .map_err(|e| {
+                    tracing::warn!(upstream = %out.upstream.name, error = %e, "upstream request failed");
+                    if e.is_connect() { Rejection::UpstreamUnreachable } else { Rejection::UpstreamFailed }
+                })?;
+            resp.map(body::incoming)
+        }
+    };
+    let (mut parts, body) = resp.into_parts();
+    headers::sanitize(&mut parts.headers);
+    Ok(Response::from_parts(parts, body))
+}
+
+fn build(
+    permit: &Permit<'_>,
+    mut parts: Parts,
+    body: Body,
+    target: &Canonical,
+    carrier: Option<Carrier<'_>>,
+    upstream: &Upstream,
+    down: &Downstream<'_>,
+) -> Result<Request<Body>, Rejection> {
+    let route = permit.route();
+    let keep = route.route().keep_credential;
+    let host = original_host(&parts);
+    let query = match carrier {
+        Some(Carrier::Query(name)) if !keep => target.query_without(&[name]),
+        _ => target.raw_query.clone(),
+    };
+    parts.uri = upstream_uri(upstream, &target.raw_path, query.as_deref())?;
+    parts.version = Version::HTTP_11;
+    let h = &mut parts.headers;
+    headers::sanitize(h);
+    if !keep {
+        match carrier {
+            Some(Carrier::Authorization) => drop(h.remove(AUTHORIZATION)),
+            Some(Carrier::ApiKeyHeader) => drop(h.remove(API_KEY_HEADER)),
+            Some(Carrier::Query(_)) | None => {}
+        }
+    }
+    if let Some(host) = &host {
+        h.insert(HOST, value(host)?);
+    }
+    forwarded(h, host.as_deref(), down)?;
+    let key_id = permit.key().map(|k| k.id.as_str());
+    let status = permit.key().map(|k| k.status.as_str());
+    let own = [
+        ("x-portcullis-request-id", Some(down.request_id)),
+        ("x-portcullis-key-id", key_id),
+        ("x-portcullis-module", route.module()),
+        ("x-portcullis-action", route.action()),
+        ("x-portcullis-status", status),
+    ];
+    for (name, v) in own {
+        if let Some(v) = v {
+            h.insert(HeaderName::from_static(name), encoded(v)?);
+        }
+    }
+    for (name, v) in route.resources() {
+        let name = HeaderName::from_bytes(format!("x-portcullis-resource-{name}").as_bytes())
+            .map_err(|_| Rejection::Internal)?;
+        h.insert(name, encoded(v)?);
+    }
+    Ok(Request::from_parts(parts, body))
+}
+
+/// The host the client asked for: `Host`, or the HTTP/2 `:authority`.
+fn original_host(parts: &Parts) -> Option<String> {
+    parts
+        .headers
+        .get(HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| parts.uri.authority().map(|a| a.as_str().to_owned()))
+}
+
+fn upstream_uri(upstream: &Upstream, path: &str, query: Option<&str>) -> Result<Uri, Rejection> {
+    let Target::Http {
+        scheme,
+        authority,
+        base_path,
+    } = &upstream.target
+    else {
+        let pq = match query {
+            Some(q) => format!("{path}?{q}"),
+            None => path.to_owned(),
+        };
+        return pq.parse().map_err(|_| Rejection::Internal);
+    };
+    let mut pq =
+        String::with_capacity(base_path.len() + path.len() + query.map_or(0, |q| q.len() + 1));
+    pq.push_str(base_path);
+    pq.push_str(path);
+    if let Some(q) = query {
+        pq.push('?');
+        pq.push_str(q);
+    }
+    Uri::builder()
+        .scheme(scheme.clone())
+        .authority(authority.clone())
+        .path_and_query(pq)
+        .build()
+        .map_err(|_| Rejection::Internal)
+}
+
+/// Set `X-Forwarded-For/-Proto/-Host` and `Forwarded`. A trusted proxy's values are extended;
+/// anyone else's are replaced, so a client cannot claim another address.
+fn forwarded(
+    h: &mut HeaderMap,
+    host: Option<&str>,
+    down: &Downstream<'_>,
+) -> Result<(), Rejection> {
+    let ip = down.peer.ip();
+    let trusted = down.trusted_proxies.iter().any(|n| n.contains(&ip));
+    let xff = match h.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
+        Some(prev) if trusted => format!("{prev}, {ip}"),
+        _ => ip.to_string(),
+    };
+    h.insert("x-forwarded-for", value(&xff)?);
+    if !trusted || !h.contains_key("x-forwarded-proto") {
+        h.insert("x-forwarded-proto", HeaderValue::from_static(down.scheme));
+    }
+    if !trusted || !h.contains_key("x-forwarded-host") {
+        match host {
+            Some(host) => drop(h.insert("x-forwarded-host", value(host)?)),
+            None => drop(h.remove("x-forwarded-host")),
+        }
+    }
+    let node = match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => format!("\"[{v6}]\""),
+    };
+    let mut fwd = format!("for={node};proto={}", down.scheme);
+    if let Some(host) = host.filter(|h| h.bytes().all(|b| b.is_ascii_graphic() && b != b'"')) {
+        fwd.push_str(&format!(";host=\"{host}\""));
+    }
+    let fwd = match h.get("forwarded").and_then(|v| v.to_str().ok()) {
+        Some(prev) if trusted => format!("{prev}, {fwd}"),
+        _ => fwd,
+    };
+    h.insert("forwarded", value(&fwd)?);
+    Ok(())
+}
+
+/// Captured values may hold any decoded character: percent-encode controls, non-ASCII and `%`
+/// so the header is always valid and decodes back to the same value.
+const HEADER_UNSAFE: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS.add(b'%');
+
+fn encoded(s: &str) -> Result<HeaderValue, Rejection> {
+    value(&percent_encoding::utf8_percent_encode(s, HEADER_UNSAFE).to_string())
+}
+
+fn value(s: &str) -> Result<HeaderValue, Rejection> {
+    HeaderValue::from_str(s).map_err(|_| Rejection::Internal)
+}

@@ -1,0 +1,278 @@
+//! The gateway: `gateway::handle` runs the request pipeline, one named step after another, and
+//! maps any rejection to a response in one place.
+//!
+//! ```text
+//! snapshot = policy.current()                      once per request
+//! canonicalize → resolve → extract → validate → decide → guard body → send
+//! ```
+//! Each step returns `Result<_, Rejection>` and is `?`-propagated; a `Permit` exists only if every
+//! step before `send` passed. Nothing is cached per connection: each request (each pipelined
+//! HTTP/1.1 request, each HTTP/2 stream) goes through every step. One access-log line per request,
+//! naming the key by id only.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST};
+use http::request::Parts;
+use http::{HeaderValue, Request, Response, StatusCode};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use ipnet::IpNet;
+
+use crate::authz::{self, Permit};
+use crate::body::{self, Body};
+use crate::canonical::{self, Canonical};
+use crate::clock::Clock;
+use crate::credential;
+use crate::forward::{self, Downstream, Outgoing, UpstreamClient};
+use crate::identity;
+use crate::php;
+use crate::policy::{Policy, Snapshot};
+use crate::reject::{self, Rejection};
+use crate::route;
+
+/// Request limits from the boot settings.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest request body forwarded, in bytes.
+    pub max_body_bytes: u64,
+    /// Longest request target, in bytes.
+    pub max_uri_bytes: usize,
+    /// Most query parameters (PHP silently drops those past `max_input_vars`, 1000 by default).
+    pub max_params: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 10 << 20,
+            max_uri_bytes: 8192,
+            max_params: 1000,
+        }
+    }
+}
+
+/// Everything the pipeline needs that outlives one request.
+#[derive(Debug)]
+pub struct Gateway {
+    /// The published policy.
+    pub policy: Arc<Policy>,
+    /// Time for validity windows.
+    pub clock: Arc<dyn Clock>,
+    /// Pooled upstream connections.
+    pub client: UpstreamClient,
+    /// Request limits.
+    pub limits: Limits,
+    /// Proxies whose forwarding headers are trusted.
+    pub trusted_proxies: Vec<IpNet>,
+}
+
+/// Facts about the connection a request came on.
+#[derive(Debug, Clone, Copy)]
+pub struct Conn {
+    /// The client's address.
+    pub peer: SocketAddr,
+    /// `http` or `https`.
+    pub scheme: &'static str,
+}
+
+/// What the access log says about a request, filled as steps pass.
+#[derive(Debug, Default)]
+struct Trail {
+    route: Option<String>,
+    key: Option<String>,
+    reason: Option<&'static str>,
+}
+
+/// Handle one request: decide, then forward or reject. Never fails.
+pub async fn handle(gw: &Gateway, conn: Conn, req: Request<Incoming>) -> Response<Body> {
+    let started = tokio::time::Instant::now();
+    let request_id = new_request_id();
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let snapshot = gw.policy.current();
+    let mut trail = Trail::default();
+    let result = match &snapshot {
+        Some(s) => pipeline(gw, s, conn, req, &request_id, &mut trail).await,
+        None => Err(Rejection::NoPolicy),
+    };
+    let unmapped = snapshot
+        .as_ref()
+        .map_or(StatusCode::NOT_FOUND, |s| s.unmapped_status);
+    let mut resp = result.unwrap_or_else(|r| {
+        trail.reason = Some(r.mapping(unmapped).code);
+        reject::respond(r, unmapped, &request_id)
+    });
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        resp.headers_mut().insert("x-request-id", v);
+    }
+    tracing::info!(
+        target: "portcullis::access",
+        request_id = %request_id,
+        peer = %conn.peer,
+        method = %method,
+        path = %path,
+        status = resp.status().as_u16(),
+        route = trail.route.as_deref().unwrap_or("-"),
+        key_id = trail.key.as_deref().unwrap_or("-"),
+        reason = trail.reason.unwrap_or("-"),
+        generation = snapshot.as_ref().map_or(0, |s| s.generation),
+        micros = started.elapsed().as_micros() as u64,
+    );
+    resp
+}
+
+/// The pipeline. Order matters: the target is canonicalized before anything reads it, and the
+/// body is checked only after the decision, so a denied request's body is never read.
+async fn pipeline(
+    gw: &Gateway,
+    s: &Snapshot,
+    conn: Conn,
+    req: Request<Incoming>,
+    request_id: &str,
+    trail: &mut Trail,
+) -> Result<Response<Body>, Rejection> {
+    let (parts, incoming) = req.into_parts();
+    let target = canonicalize(&parts, &gw.limits)?;
+    let host = request_host(&parts);
+    let matched = route::resolve(&s.routes, &parts.method, host.as_deref(), &target)?;
+    trail.route = Some(matched.route().id.clone());
+    if target.has_encoded_percent && !matched.route().allow_encoded_percent {
+        return Err(Rejection::EncodedPercent);
+    }
+    let presented = credential::extract(&parts.headers, &target, &s.credential_query_params)?;
+    let principal = match presented {
+        Some(c) if authz::needs_credential(&matched, s.mode) => {
+            Some(identity::validate(&s.keys, c.secret, gw.clock.now())?)
+        }
+        _ => None,
+    };
+    trail.key = principal.map(|p| p.key().id.clone());
+    let carrier = presented.map(|c| c.carrier);
+    let permit = authz::decide(matched, principal, &parts.method, s.mode)?;
+    let body = guard_body(&permit, &parts, incoming, &gw.limits).await?;
+    let upstream = &s.upstreams[permit.route().route().upstream];
+    let down = Downstream {
+        peer: conn.peer,
+        scheme: conn.scheme,
+        trusted_proxies: &gw.trusted_proxies,
+        request_id,
+    };
+    let out = Outgoing {
+        parts,
+        body,
+        target: &target,
+        carrier,
+        upstream,
+    };
+    forward::send(&gw.client, permit, out, &down).await
+}
+
+/// Step 1: the one parse of the request target.
+fn canonicalize(parts: &Parts, limits: &Limits) -> Result<Canonical, Rejection> {
+    let len = parts.uri.path_and_query().map_or(0, |pq| pq.as_str().len());
+    if len > limits.max_uri_bytes {
+        return Err(Rejection::UriTooLong);
+    }
+    let target = canonical::canonicalize(&parts.uri).map_err(Rejection::NonCanonical)?;
+    if target.query.len() > limits.max_params {
+        return Err(Rejection::TooManyParameters);
+    }
+    Ok(target)
+}
+
+/// The host routes are matched on: `Host` (or `:authority`), lowercased, without port.
+fn request_host(parts: &Parts) -> Option<String> {
+    let raw = parts
+        .headers
+        .get(HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| parts.uri.authority().map(|a| a.as_str()))?;
+    let host = match raw.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(v6),
+        None => match raw.rsplit_once(':') {
+            Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h,
+            _ => raw,
+        },
+    };
+    Some(host.to_ascii_lowercase())
+}
+
+/// Step 6: enforce the body limit, and on routes whose module or action comes from the query,
+/// refuse a form body that names the same parameter (PHP's `$_REQUEST` would let it win).
+async fn guard_body(
+    permit: &Permit<'_>,
+    parts: &Parts,
+    incoming: Incoming,
+    limits: &Limits,
+) -> Result<Body, Rejection> {
+    let declared = parts
+        .headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limits.max_body_bytes) {
+        return Err(Rejection::BodyTooLarge);
+    }
+    let selectors = &permit.route().route().query_selectors;
+    if selectors.is_empty() || !is_form(parts) {
+        return Ok(body::limited(incoming, limits.max_body_bytes as usize));
+    }
+    let bytes = body::limited(incoming, limits.max_body_bytes as usize)
+        .collect()
+        .await
+        .map_err(|_| Rejection::BodyTooLarge)?
+        .to_bytes();
+    let names = if is_multipart(parts) {
+        multipart_names(&bytes)
+    } else {
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|_| Rejection::NonCanonical(canonical::CanonicalError::BadUtf8))?;
+        canonical::parse_pairs(text).map_err(Rejection::NonCanonical)?
+    };
+    if selectors.iter().any(|name| php::mentions(&names, name)) {
+        return Err(Rejection::BodyOverridesSelector);
+    }
+    Ok(body::full(bytes))
+}
+
+fn content_type_is(parts: &Parts, prefix: &str) -> bool {
+    parts
+        .headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with(prefix))
+}
+
+/// Bodies PHP reads into `$_POST` (and so `$_REQUEST`).
+fn is_form(parts: &Parts) -> bool {
+    content_type_is(parts, "application/x-www-form-urlencoded") || is_multipart(parts)
+}
+
+fn is_multipart(parts: &Parts) -> bool {
+    content_type_is(parts, "multipart/form-data")
+}
+
+/// Field names of a multipart body, from each part's `Content-Disposition: form-data; name="…"`,
+/// as (name, "") pairs for `php::mentions`. Over-reads rather than under-reads: any `name="…"` on
+/// a Content-Disposition line counts.
+fn multipart_names(bytes: &[u8]) -> Vec<(String, String)> {
+    let text = String::from_utf8_lossy(bytes);
+    text.lines()
+        .filter(|l| l.to_ascii_lowercase().starts_with("content-disposition:"))
+        .flat_map(|l| l.split(';').skip(1))
+        .filter_map(|p| p.trim().strip_prefix("name=\""))
+        .filter_map(|p| p.split('"').next())
+        .map(|n| (n.to_owned(), String::new()))
+        .collect()
+}
+
+/// A fresh request id: 128 random bits, hex.
+pub fn new_request_id() -> String {
+    hex::encode(rand::random::<[u8; 16]>())
+}
+
+/// How long the server waits for a request head (slow-loris guard); see `server`.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);

@@ -1,0 +1,105 @@
+//! Header hygiene: what the gateway removes from and adds to forwarded messages.
+//!
+//! Removed on every path: hop-by-hop headers, every header named in `Connection`, and every
+//! client header in Portcullis' namespace (`X-Portcullis-*`, compared case-insensitively with `_`
+//! read as `-`, since PHP and CGI turn both into `HTTP_X_PORTCULLIS_*`). Then `forward` adds the
+//! gateway's own. This module does not decide anything.
+
+use http::HeaderMap;
+use http::header::{CONNECTION, HeaderName};
+
+/// The prefix of headers only the gateway may set.
+pub const OWNED_PREFIX: &str = "x-portcullis-";
+
+/// Hop-by-hop headers (RFC 9110 §7.6.1 plus the legacy ones proxies still see).
+pub const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+/// Whether `name` is in the gateway's namespace (`_` read as `-`).
+pub fn is_owned(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    bytes.len() >= OWNED_PREFIX.len()
+        && bytes
+            .iter()
+            .zip(OWNED_PREFIX.as_bytes())
+            .all(|(&b, &p)| b.to_ascii_lowercase() == p || (b == b'_' && p == b'-'))
+}
+
+/// Remove hop-by-hop headers, headers named in `Connection`, and owned headers.
+pub fn sanitize(headers: &mut HeaderMap) {
+    let named: Vec<HeaderName> = headers
+        .get_all(CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|t| HeaderName::from_bytes(t.trim().as_bytes()).ok())
+        .collect();
+    for name in named {
+        headers.remove(name);
+    }
+    for name in HOP_BY_HOP {
+        headers.remove(*name);
+    }
+    let owned: Vec<HeaderName> = headers
+        .keys()
+        .filter(|n| is_owned(n.as_str()))
+        .cloned()
+        .collect();
+    for name in owned {
+        headers.remove(name);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    #[test]
+    fn owned_names_case_and_underscore_insensitive() {
+        for n in [
+            "x-portcullis-key-id",
+            "X-Portcullis-Module",
+            "x_portcullis_key_id",
+            "X_PORTCULLIS-x",
+            "x-portcullis-",
+        ] {
+            assert!(is_owned(n), "{n}");
+        }
+        for n in [
+            "x-portcullisx",
+            "x-portcull",
+            "portcullis-key",
+            "x-forwarded-for",
+        ] {
+            assert!(!is_owned(n), "{n}");
+        }
+    }
+
+    #[test]
+    fn sanitize_removes_hop_by_hop_connection_named_and_owned() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            "connection",
+            HeaderValue::from_static("close, X-Secret-Hop"),
+        );
+        h.insert("x-secret-hop", HeaderValue::from_static("1"));
+        h.insert("keep-alive", HeaderValue::from_static("timeout=5"));
+        h.insert("te", HeaderValue::from_static("trailers"));
+        h.insert("x_portcullis_key_id", HeaderValue::from_static("admin"));
+        h.insert("x-portcullis-module", HeaderValue::from_static("all"));
+        h.insert("accept", HeaderValue::from_static("*/*"));
+        sanitize(&mut h);
+        assert_eq!(h.len(), 1, "{h:?}");
+        assert!(h.contains_key("accept"));
+    }
+}

@@ -1,0 +1,311 @@
+//! The `portcullis` command: `serve`, `check`, `explain`, `key new`.
+//!
+//! The only place that reads the environment, binds sockets from settings, installs signal
+//! handlers and the log subscriber; everything below takes those as parameters.
+#![expect(clippy::print_stdout, reason = "the CLI prints its results")]
+
+use std::io::{IsTerminal, Read};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use http::Method;
+use portcullis::clock::{Clock, SystemClock};
+use portcullis::explain::{self, Who};
+use portcullis::gateway::Gateway;
+use portcullis::policy::{self, Policy};
+use portcullis::reload::{self, Outcome, Reloader};
+use portcullis::server::{self, ServeOptions};
+use portcullis::settings::{LogFormat, Settings};
+use portcullis::{admin, forward, keygen, watch};
+use tokio::net::TcpListener;
+
+#[derive(Parser)]
+#[command(
+    name = "portcullis",
+    version,
+    about = "A reverse-proxy authorization gateway"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the gateway.
+    Serve {
+        /// Boot settings file.
+        #[arg(long, default_value = "config/portcullis.json")]
+        config: PathBuf,
+    },
+    /// Validate the settings and policy without serving (exit 0 valid, 1 invalid).
+    Check {
+        /// Boot settings file.
+        #[arg(long, default_value = "config/portcullis.json")]
+        config: PathBuf,
+        /// Check this policy file or directory instead of the one the settings name.
+        #[arg(long)]
+        policy: Option<PathBuf>,
+    },
+    /// Show how the policy decides one request (exit 0 allowed, 1 denied).
+    Explain {
+        /// Boot settings file.
+        #[arg(long, default_value = "config/portcullis.json")]
+        config: PathBuf,
+        /// Explain against this policy instead of the one the settings name.
+        #[arg(long)]
+        policy: Option<PathBuf>,
+        /// HTTP method.
+        #[arg(long, default_value = "GET")]
+        method: String,
+        /// Request target: path and query, e.g. '/api/x?y=1'.
+        #[arg(long)]
+        path: String,
+        /// Host header.
+        #[arg(long)]
+        host: Option<String>,
+        /// Decide as this key id.
+        #[arg(long, conflicts_with = "secret_stdin")]
+        key_id: Option<String>,
+        /// Read the credential's secret from standard input.
+        #[arg(long)]
+        secret_stdin: bool,
+    },
+    /// Manage API keys.
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Print a fresh secret (once) and the policy entry holding only its digest.
+    New {
+        /// The key id.
+        #[arg(long)]
+        id: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve { config } => serve(config),
+        Command::Check { config, policy } => check(config, policy),
+        Command::Explain {
+            config,
+            policy,
+            method,
+            path,
+            host,
+            key_id,
+            secret_stdin,
+        } => explain_cmd(config, policy, method, path, host, key_id, secret_stdin),
+        Command::Key {
+            command: KeyCommand::New { id },
+        } => key_new(&id),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("portcullis: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn policy_path(config: &Path, policy: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    match policy {
+        Some(p) => Ok(p),
+        None => Ok(Settings::load(config)?.policy),
+    }
+}
+
+fn check(config: PathBuf, policy: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let path = policy_path(&config, policy)?;
+    let result = policy::load(&path).and_then(|input| policy::compile(&input));
+    match result {
+        Ok(s) => {
+            for w in &s.warnings {
+                eprintln!("warning: {w}");
+            }
+            eprintln!(
+                "{}: ok ({} routes, {} keys, {} upstreams), sha256 {}",
+                path.display(),
+                s.routes.routes.len(),
+                s.keys.keys.len(),
+                s.upstreams.len(),
+                s.sha256
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(errors) => {
+            for p in &errors.0 {
+                eprintln!("error: {p}");
+            }
+            eprintln!("{}: {} error(s)", path.display(), errors.0.len());
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+fn explain_cmd(
+    config: PathBuf,
+    policy: Option<PathBuf>,
+    method: String,
+    path: String,
+    host: Option<String>,
+    key_id: Option<String>,
+    secret_stdin: bool,
+) -> anyhow::Result<ExitCode> {
+    let file = policy_path(&config, policy)?;
+    let snapshot = policy::load(&file)
+        .and_then(|i| policy::compile(&i))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let method = Method::from_bytes(method.as_bytes()).context("invalid method")?;
+    let mut secret = String::new();
+    if secret_stdin {
+        std::io::stdin().read_to_string(&mut secret)?;
+    }
+    let who = match (&key_id, secret_stdin) {
+        (Some(id), _) => Who::KeyId(id),
+        (None, true) => Who::Secret(secret.trim()),
+        (None, false) => Who::Nobody,
+    };
+    let (report, allowed) = explain::explain(
+        &snapshot,
+        &method,
+        &path,
+        host.as_deref(),
+        who,
+        SystemClock.now(),
+    );
+    print!("{report}");
+    Ok(if allowed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn key_new(id: &str) -> anyhow::Result<ExitCode> {
+    let secret = keygen::new_secret();
+    let entry = keygen::entry(id, &secret);
+    if std::io::stderr().is_terminal() {
+        eprintln!(
+            "Secret for key `{id}` (shown once; give it to the client, keep it nowhere else):"
+        );
+    }
+    println!("{secret}");
+    println!("{}", serde_json::to_string_pretty(&entry)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn init_logging(settings: &Settings) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&settings.log.level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match settings.log.format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+fn serve(config: PathBuf) -> anyhow::Result<ExitCode> {
+    let settings = Settings::load(&config)?;
+    init_logging(&settings);
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(run(settings))
+}
+
+async fn run(settings: Settings) -> anyhow::Result<ExitCode> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let policy = Policy::new();
+    let reloader = Reloader::new(
+        settings.policy.clone(),
+        Arc::clone(&policy),
+        Arc::clone(&clock),
+    );
+    if let Outcome::Rejected(errors) = reloader.reload_async().await {
+        for p in &errors.0 {
+            eprintln!("error: {p}");
+        }
+        eprintln!("portcullis: refusing to start without a valid policy");
+        return Ok(ExitCode::from(1));
+    }
+    let gw = Arc::new(Gateway {
+        policy: Arc::clone(&policy),
+        clock,
+        client: forward::client(settings.upstream_connect_timeout()),
+        limits: settings.limits(),
+        trusted_proxies: settings.trusted_proxies.clone(),
+    });
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = move || {
+        let mut rx = stop_rx.clone();
+        async move {
+            let _ = rx.wait_for(|s| *s).await;
+        }
+    };
+    let mut tasks = tokio::task::JoinSet::new();
+    let opts = ServeOptions {
+        header_read_timeout: settings.header_read_timeout(),
+        ..Default::default()
+    };
+    for l in &settings.listeners {
+        let listener = TcpListener::bind(l.address)
+            .await
+            .with_context(|| format!("binding {}", l.address))?;
+        tracing::info!(address = %listener.local_addr()?, "listening");
+        tasks.spawn(server::run(
+            listener,
+            Arc::clone(&gw),
+            opts.clone(),
+            stopped(),
+        ));
+    }
+    if let Some(a) = &settings.admin {
+        let listener = TcpListener::bind(a.address)
+            .await
+            .with_context(|| format!("binding admin {}", a.address))?;
+        tracing::info!(address = %listener.local_addr()?, "admin listening");
+        tasks.spawn(admin::run(listener, Arc::clone(&reloader), stopped()));
+    }
+    let r = &settings.reload;
+    let signals = watch::spawn(
+        &settings.policy,
+        Duration::from_millis(r.debounce_ms),
+        Duration::from_millis(r.poll_interval_ms),
+    )?;
+    tokio::spawn(reload::run(
+        Arc::clone(&reloader),
+        signals,
+        Duration::from_millis(r.check_interval_ms),
+    ));
+    let hup_reloader = Arc::clone(&reloader);
+    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+    tokio::spawn(async move {
+        while hup.recv().await.is_some() {
+            tracing::info!("SIGHUP: reloading policy");
+            hup_reloader.reload_async().await;
+        }
+    });
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    tracing::info!("shutting down");
+    let _ = stop_tx.send(true);
+    while tasks.join_next().await.is_some() {}
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,201 @@
+//! Compilation: raw policy → `Snapshot`, collecting every error instead of stopping at the first.
+//!
+//! Pure: it reads only its `Input` and builds every index the request path needs (route routers,
+//! key digests, grants). Sections spread over several files are merged here; a setting given
+//! twice, or a name defined twice, is an error naming both places. Keys and roles are compiled
+//! in `keys`, routes in `routes`, Linea21 imports in `linea21`.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use http::StatusCode;
+
+use crate::policy::error::{CompileErrors, Problem};
+use crate::policy::load::{Input, problem};
+use crate::policy::locate::{JsonPath, Seg};
+use crate::policy::raw::Mode;
+use crate::policy::source::SourceFile;
+use crate::policy::{Snapshot, keys, linea21, routes};
+use crate::upstream::{self, Upstream};
+
+/// Default time allowed for an upstream's response head.
+pub const DEFAULT_UPSTREAM_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Query parameters that carry a credential when the policy names none.
+pub const DEFAULT_CREDENTIAL_QUERY_PARAMS: &[&str] = &[];
+
+/// The compiler's context: the files (to locate problems) and what was found.
+pub struct Cx<'a> {
+    files: &'a [SourceFile],
+    errors: Vec<Problem>,
+    warnings: Vec<Problem>,
+    /// Object keys that are secrets (Linea21 tokens) → what to show instead. A problem's line and
+    /// column are found with the real path; its shown path never holds a secret.
+    redact: HashMap<String, String>,
+}
+
+impl<'a> Cx<'a> {
+    /// Record an error at `path` in file `file`.
+    pub fn error(&mut self, file: usize, path: JsonPath, message: impl Into<String>) {
+        let p = self.located(file, path, message.into());
+        self.errors.push(p);
+    }
+
+    /// Record a warning at `path` in file `file`.
+    pub fn warn(&mut self, file: usize, path: JsonPath, message: impl Into<String>) {
+        let p = self.located(file, path, message.into());
+        self.warnings.push(p);
+    }
+
+    /// Errors recorded so far.
+    pub fn error_count(&self) -> usize {
+        self.errors.len()
+    }
+
+    /// Never show `secret` in a problem's path; show `shown` instead.
+    pub fn redact(&mut self, secret: &str, shown: String) {
+        self.redact.insert(secret.to_owned(), shown);
+    }
+
+    fn located(&self, file: usize, path: JsonPath, message: String) -> Problem {
+        let mut p = problem(&self.files[file], path, message);
+        for seg in &mut p.path.0 {
+            if let Seg::Key(k) = seg
+                && let Some(shown) = self.redact.get(k)
+            {
+                *k = shown.clone();
+            }
+        }
+        p
+    }
+
+    /// "file:line:column" of `path` in `file`, to name the other place of a duplicate.
+    pub fn place(&self, file: usize, path: &JsonPath) -> String {
+        let p = problem(&self.files[file], path.clone(), String::new());
+        format!("{}:{}:{}", p.file.display(), p.line, p.column)
+    }
+}
+
+/// Compile `input` into a snapshot (generation 0; `Policy::publish` numbers it).
+pub fn compile(input: &Input) -> Result<Snapshot, CompileErrors> {
+    let mut cx = Cx {
+        files: &input.files,
+        errors: Vec::new(),
+        warnings: Vec::new(),
+        redact: HashMap::new(),
+    };
+    let mode = single(&mut cx, input, "mode", |p| p.mode).unwrap_or(Mode::LimitedAccess);
+    let unmapped_status = unmapped(&mut cx, input);
+    let credential_query_params = single(&mut cx, input, "credential_query_params", |p| {
+        p.credential_query_params.clone()
+    })
+    .unwrap_or_else(|| {
+        DEFAULT_CREDENTIAL_QUERY_PARAMS
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    });
+    let (upstreams, upstream_ix) = compile_upstreams(&mut cx, input);
+    let roles = keys::roles(&mut cx, input);
+    let mut keys = keys::compile(&mut cx, input, &roles);
+    linea21::import(&mut cx, input, &mut keys);
+    let routes = routes::compile(&mut cx, input, &upstream_ix);
+    if !cx.errors.is_empty() {
+        return Err(CompileErrors(cx.errors));
+    }
+    Ok(Snapshot {
+        generation: 0,
+        sha256: input.fingerprint(),
+        mode,
+        unmapped_status,
+        credential_query_params,
+        routes,
+        keys,
+        upstreams,
+        warnings: cx.warnings,
+    })
+}
+
+/// A setting that at most one file may give.
+fn single<T>(
+    cx: &mut Cx<'_>,
+    input: &Input,
+    name: &str,
+    get: impl Fn(&crate::policy::raw::RawPolicy) -> Option<T>,
+) -> Option<T> {
+    let mut found: Option<(usize, T)> = None;
+    for (file, p) in &input.policies {
+        let Some(v) = get(p) else { continue };
+        if let Some((first, _)) = &found {
+            let other = cx.place(*first, &JsonPath::root().key(name));
+            cx.error(
+                *file,
+                JsonPath::root().key(name),
+                format!("`{name}` is already set at {other}"),
+            );
+            continue;
+        }
+        found = Some((*file, v));
+    }
+    found.map(|(_, v)| v)
+}
+
+fn unmapped(cx: &mut Cx<'_>, input: &Input) -> StatusCode {
+    let code = single(cx, input, "unmapped_status", |p| p.unmapped_status).unwrap_or(404);
+    match code {
+        404 => StatusCode::NOT_FOUND,
+        403 => StatusCode::FORBIDDEN,
+        _ => {
+            let (file, _) = input
+                .policies
+                .iter()
+                .find(|(_, p)| p.unmapped_status.is_some())
+                .map(|(f, p)| (*f, p))
+                .unwrap_or((0, &input.policies[0].1));
+            cx.error(
+                file,
+                JsonPath::root().key("unmapped_status"),
+                format!("expected 404 or 403, got {code}"),
+            );
+            StatusCode::NOT_FOUND
+        }
+    }
+}
+
+fn compile_upstreams(cx: &mut Cx<'_>, input: &Input) -> (Vec<Upstream>, HashMap<String, usize>) {
+    let mut list = Vec::new();
+    let mut index: HashMap<String, (usize, usize)> = HashMap::new();
+    for (file, p) in &input.policies {
+        for (name, raw) in &p.upstreams {
+            let at = JsonPath::root().key("upstreams").key(name);
+            if let Some((other, _)) = index.get(name) {
+                let other = cx.place(*other, &JsonPath::root().key("upstreams").key(name));
+                cx.error(
+                    *file,
+                    at,
+                    format!("upstream `{name}` is already defined at {other}"),
+                );
+                continue;
+            }
+            let target = match upstream::parse_target(&raw.url) {
+                Ok(t) => t,
+                Err(e) => {
+                    cx.error(*file, at.key("url"), e);
+                    continue;
+                }
+            };
+            let timeout = raw
+                .timeout_ms
+                .map(Duration::from_millis)
+                .unwrap_or(DEFAULT_UPSTREAM_TIMEOUT);
+            index.insert(name.clone(), (*file, list.len()));
+            list.push(Upstream {
+                name: name.clone(),
+                target,
+                timeout,
+            });
+        }
+    }
+    let index = index.into_iter().map(|(k, (_, i))| (k, i)).collect();
+    (list, index)
+}

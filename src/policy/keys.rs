@@ -1,0 +1,208 @@
+//! Key and role compilation: permissions into `Grants`, digests into the key index.
+//!
+//! A key holds only the SHA-256 digest of its secret. Its grants are its own permissions plus
+//! those of its roles, merged once here so `authz::decide` does one map lookup. Imported Linea21
+//! tokens join the same index through `linea21`.
+
+use std::collections::{HashMap, HashSet};
+
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::grant::{Actions, Grants};
+use crate::identity::{Key, KeyIndex};
+use crate::policy::compile::Cx;
+use crate::policy::load::Input;
+use crate::policy::locate::JsonPath;
+use crate::policy::raw::{Permissions, RawStatus};
+
+/// Linea21 content statuses.
+pub const STATUSES: &[&str] = &["P", "D", "PA", "AA"];
+
+/// Compiled roles by name.
+pub type Roles = HashMap<String, HashMap<String, Actions>>;
+
+/// Compile every role.
+pub fn roles(cx: &mut Cx<'_>, input: &Input) -> Roles {
+    let mut out = Roles::new();
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for (file, p) in &input.policies {
+        for (name, perms) in &p.roles {
+            let at = JsonPath::root().key("roles").key(name);
+            if let Some(other) = seen.get(name) {
+                let other = cx.place(*other, &JsonPath::root().key("roles").key(name));
+                cx.error(
+                    *file,
+                    at,
+                    format!("role `{name}` is already defined at {other}"),
+                );
+                continue;
+            }
+            seen.insert(name.clone(), *file);
+            out.insert(name.clone(), permissions(perms));
+        }
+    }
+    out
+}
+
+/// `{module: [actions] | ["all"]}` → module → `Actions`.
+pub fn permissions(perms: &Permissions) -> HashMap<String, Actions> {
+    perms
+        .iter()
+        .map(|(module, actions)| {
+            let a = if actions.iter().any(|a| a == "all") {
+                Actions::All
+            } else {
+                Actions::Some(actions.iter().cloned().collect())
+            };
+            (module.clone(), a)
+        })
+        .collect()
+}
+
+/// Compile every key of every policy file.
+pub fn compile(cx: &mut Cx<'_>, input: &Input, roles: &Roles) -> KeyIndex {
+    let mut index = KeyIndex::default();
+    let mut places: HashMap<String, usize> = HashMap::new();
+    for (file, p) in &input.policies {
+        for (id, raw) in &p.keys {
+            let at = JsonPath::root().key("keys").key(id);
+            let Some(digest) = parse_digest(cx, *file, &at, &raw.sha256) else {
+                continue;
+            };
+            let mut grants = Grants {
+                read_only: raw.read_only,
+                ..Grants::default()
+            };
+            for (m, a) in permissions(&raw.permissions) {
+                grants.add(&m, &a);
+            }
+            for (n, role) in raw.roles.iter().enumerate() {
+                match roles.get(role) {
+                    Some(perms) => perms.iter().for_each(|(m, a)| grants.add(m, a)),
+                    None => {
+                        let mut known: Vec<_> = roles.keys().map(String::as_str).collect();
+                        known.sort_unstable();
+                        cx.error(
+                            *file,
+                            at.key("roles").index(n),
+                            format!("unknown role `{role}` (defined roles: {})", list(&known)),
+                        );
+                    }
+                }
+            }
+            grants.scope = raw
+                .scope
+                .iter()
+                .map(|(k, v)| (k.clone(), v.iter().cloned().collect::<HashSet<_>>()))
+                .collect();
+            let key = Key {
+                id: id.clone(),
+                digest,
+                grants,
+                status: status(cx, *file, &at.key("status"), raw.status.as_ref()),
+                not_before: instant(cx, *file, &at.key("not_before"), raw.not_before.as_deref()),
+                expires_at: instant(cx, *file, &at.key("expires_at"), raw.expires_at.as_deref()),
+                disabled: raw.disabled,
+            };
+            insert(cx, &mut index, &mut places, *file, at, key);
+        }
+    }
+    index
+}
+
+/// Add `key` to the index unless its id or digest is taken (an error naming the other place).
+pub fn insert(
+    cx: &mut Cx<'_>,
+    index: &mut KeyIndex,
+    places: &mut HashMap<String, usize>,
+    file: usize,
+    at: JsonPath,
+    key: Key,
+) {
+    if let Some(&i) = index.by_id.get(&key.id) {
+        let other = places.get(&index.keys[i].id).copied().unwrap_or(file);
+        let where_ = cx.place(other, &JsonPath::root().key("keys").key(&key.id));
+        cx.error(
+            file,
+            at,
+            format!("key id `{}` is already defined at {where_}", key.id),
+        );
+        return;
+    }
+    if let Some(&i) = index.by_digest.get(&key.digest) {
+        let other = index.keys[i].id.clone();
+        cx.error(file, at, format!("this secret digest is already used by key `{other}`; every key needs its own secret"));
+        return;
+    }
+    let i = index.keys.len();
+    places.insert(key.id.clone(), file);
+    index.by_id.insert(key.id.clone(), i);
+    index.by_digest.insert(key.digest, i);
+    index.keys.push(key);
+}
+
+fn parse_digest(cx: &mut Cx<'_>, file: usize, at: &JsonPath, hex_digest: &str) -> Option<[u8; 32]> {
+    let mut out = [0u8; 32];
+    match hex::decode_to_slice(hex_digest, &mut out) {
+        Ok(()) => Some(out),
+        Err(_) => {
+            cx.error(
+                file,
+                at.key("sha256"),
+                "expected 64 hexadecimal characters, the SHA-256 of the secret (see `portcullis key new`)",
+            );
+            None
+        }
+    }
+}
+
+/// Linea21 status scope → header value (`P` when absent).
+pub fn status(cx: &mut Cx<'_>, file: usize, at: &JsonPath, raw: Option<&RawStatus>) -> String {
+    let list: Vec<&str> = match raw {
+        None => return "P".into(),
+        Some(RawStatus::One(s)) if s == "all" => return "all".into(),
+        Some(RawStatus::One(s)) => vec![s.as_str()],
+        Some(RawStatus::Many(v)) => v.iter().map(String::as_str).collect(),
+    };
+    for s in &list {
+        if !STATUSES.contains(s) {
+            cx.error(
+                file,
+                at.clone(),
+                format!(
+                    "unknown status `{s}` (expected \"all\" or {})",
+                    list_of(STATUSES)
+                ),
+            );
+        }
+    }
+    list.join(",")
+}
+
+fn instant(cx: &mut Cx<'_>, file: usize, at: &JsonPath, raw: Option<&str>) -> Option<i64> {
+    let raw = raw?;
+    match OffsetDateTime::parse(raw, &Rfc3339) {
+        Ok(t) => Some(t.unix_timestamp()),
+        Err(_) => {
+            cx.error(
+                file,
+                at.clone(),
+                format!("expected an RFC 3339 instant such as 2026-01-31T12:00:00Z, got `{raw}`"),
+            );
+            None
+        }
+    }
+}
+
+fn list(names: &[&str]) -> String {
+    if names.is_empty() {
+        "none".into()
+    } else {
+        names.join(", ")
+    }
+}
+
+fn list_of(names: &[&str]) -> String {
+    names.join(", ")
+}

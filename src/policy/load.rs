@@ -1,0 +1,169 @@
+//! Loading: reads the policy files and what they import, and parses each into raw types.
+//!
+//! Every syntax or shape error is collected with its file, JSON path and line/column; nothing is
+//! checked for meaning here (that is `compile`). The result, `Input`, also fingerprints exactly
+//! the bytes it read, so `reload` can skip a policy it has already loaded.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::de::DeserializeOwned;
+
+use crate::policy::error::{CompileErrors, Problem};
+use crate::policy::locate::{self, JsonPath, Seg};
+use crate::policy::raw::{ImportFormat, Linea21Entry, RawPolicy};
+use crate::policy::source::{self, SourceFile};
+
+/// A parsed Linea21 file.
+#[derive(Debug)]
+pub struct Imported {
+    /// Index (into `Input::files`) of the file that imports it.
+    pub from: usize,
+    /// JSON path of the import entry in that file.
+    pub at: JsonPath,
+    /// Index of the imported file itself.
+    pub file: usize,
+    /// token → entry.
+    pub entries: BTreeMap<String, Linea21Entry>,
+}
+
+/// Everything read and parsed, ready for `compile`.
+#[derive(Debug)]
+pub struct Input {
+    /// Every file read: the policy files in name order, then imported files.
+    pub files: Vec<SourceFile>,
+    /// (file index, parsed policy) for each policy file.
+    pub policies: Vec<(usize, RawPolicy)>,
+    /// Imported foreign files.
+    pub imports: Vec<Imported>,
+}
+
+impl Input {
+    /// SHA-256 over every file read.
+    pub fn fingerprint(&self) -> String {
+        source::fingerprint(&self.files)
+    }
+}
+
+/// Read and parse the policy at `path` (a file or a directory of `*.json`).
+pub fn load(path: &Path) -> Result<Input, CompileErrors> {
+    let files = source::read(path).map_err(|e| {
+        CompileErrors(vec![Problem {
+            file: path.to_owned(),
+            path: JsonPath::root(),
+            line: 0,
+            column: 0,
+            message: e.to_string(),
+        }])
+    })?;
+    let mut input = Input {
+        files,
+        policies: Vec::new(),
+        imports: Vec::new(),
+    };
+    let mut problems = Vec::new();
+    for i in 0..input.files.len() {
+        match parse::<RawPolicy>(&input.files[i]) {
+            Ok(p) => input.policies.push((i, p)),
+            Err(e) => problems.push(e),
+        }
+    }
+    let wanted: Vec<(usize, usize, String)> = input
+        .policies
+        .iter()
+        .flat_map(|(f, p)| {
+            p.imports.iter().enumerate().map(move |(n, imp)| {
+                let ImportFormat::Linea21 = imp.format;
+                (*f, n, imp.path.clone())
+            })
+        })
+        .collect();
+    for (from, n, rel) in wanted {
+        let at = JsonPath::root().key("imports").index(n);
+        let base = input.files[from].path.parent().unwrap_or(Path::new("."));
+        let file = match source::read_file(&base.join(&rel)) {
+            Ok(f) => f,
+            Err(e) => {
+                problems.push(problem(&input.files[from], at.key("path"), e.to_string()));
+                continue;
+            }
+        };
+        input.files.push(file);
+        let idx = input.files.len() - 1;
+        match parse(&input.files[idx]) {
+            Ok(entries) => input.imports.push(Imported {
+                from,
+                at,
+                file: idx,
+                entries,
+            }),
+            Err(mut e) => {
+                // A Linea21 file's object keys are its tokens: never show one.
+                if let Some(Seg::Key(k)) = e.path.0.first_mut() {
+                    *k = "<token>".into();
+                }
+                problems.push(e)
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(input)
+    } else {
+        Err(CompileErrors(problems))
+    }
+}
+
+/// A problem at `path` in `file`, located to its line and column.
+pub fn problem(file: &SourceFile, path: JsonPath, message: String) -> Problem {
+    let (line, column) = locate::locate(&file.text, &path).unwrap_or((0, 0));
+    Problem {
+        file: file.path.clone(),
+        path,
+        line,
+        column,
+        message,
+    }
+}
+
+/// Parse `file` as `T`, with the JSON path and line/column of the first error.
+fn parse<T: DeserializeOwned>(file: &SourceFile) -> Result<T, Problem> {
+    let mut de = serde_json::Deserializer::from_str(&file.text);
+    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = json_path(e.path());
+        json_problem(file, path, &e.into_inner())
+    })?;
+    de.end()
+        .map_err(|e| json_problem(file, JsonPath::root(), &e))?;
+    Ok(value)
+}
+
+fn json_problem(file: &SourceFile, path: JsonPath, e: &serde_json::Error) -> Problem {
+    Problem {
+        file: file.path.clone(),
+        path,
+        line: e.line(),
+        column: e.column(),
+        message: strip_position(&e.to_string()),
+    }
+}
+
+fn json_path(p: &serde_path_to_error::Path) -> JsonPath {
+    use serde_path_to_error::Segment;
+    let mut out = JsonPath::root();
+    for seg in p {
+        out = match seg {
+            Segment::Seq { index } => out.index(*index),
+            Segment::Map { key } => out.key(key),
+            Segment::Enum { .. } | Segment::Unknown => out,
+        };
+    }
+    out
+}
+
+/// serde_json appends " at line L column C"; the problem carries those separately.
+fn strip_position(msg: &str) -> String {
+    match msg.rfind(" at line ") {
+        Some(i) => msg[..i].to_owned(),
+        None => msg.to_owned(),
+    }
+}

@@ -1,0 +1,640 @@
+//! Where in a JSON text a JSON path points.
+//!
+//! Owns: [`JsonPath`] (the path type every policy diagnostic carries, displayed
+//! as `$.routes[3].module`), [`locate`] (a small hand-written, allocation-light
+//! JSON scanner that maps a path back to a 1-based line/column in the source
+//! text), and [`from_serde_path`] (turns `serde_path_to_error`'s display form
+//! into a [`JsonPath`]).
+//!
+//! Does not own: parsing or validating policy (the policy compiler does that
+//! with serde_json and only asks this module "where is this?"), nor error
+//! formatting. serde_json already reports line/column for syntax errors; this
+//! module exists for semantic errors, which only know a JSON path.
+//!
+//! Neighbours: the policy compiler (`policy` module) builds `JsonPath`s while
+//! checking and calls [`locate`] when it renders a diagnostic.
+//!
+//! Columns count characters (Unicode scalar values), not bytes. Note that
+//! serde_json's own syntax-error columns count bytes, so the two agree only on
+//! lines that are ASCII up to the reported position.
+
+use std::fmt;
+
+/// One step of a JSON path.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Seg {
+    /// An object member, by key.
+    Key(String),
+    /// An array element, by 0-based index.
+    Index(usize),
+}
+
+/// A JSON path, displayed as `$.routes[3].module` (keys that are not
+/// identifiers as `$["a b"]`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct JsonPath(pub Vec<Seg>);
+
+impl JsonPath {
+    /// The empty path, pointing at the whole document.
+    pub fn root() -> Self {
+        Self(Vec::new())
+    }
+
+    /// This path extended by the object member `k`.
+    pub fn key(&self, k: &str) -> Self {
+        self.with(Seg::Key(k.to_owned()))
+    }
+
+    /// This path extended by the array element `i`.
+    pub fn index(&self, i: usize) -> Self {
+        self.with(Seg::Index(i))
+    }
+
+    fn with(&self, seg: Seg) -> Self {
+        let mut segs = self.0.clone();
+        segs.push(seg);
+        Self(segs)
+    }
+}
+
+impl fmt::Display for JsonPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("$")?;
+        for seg in &self.0 {
+            match seg {
+                Seg::Key(k) if is_identifier(k) => write!(f, ".{k}")?,
+                Seg::Key(k) => write!(f, "[{}]", quote(k))?,
+                Seg::Index(i) => write!(f, "[{i}]")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `[A-Za-z_][A-Za-z0-9_]*`: keys that can be shown after a dot unquoted.
+fn is_identifier(k: &str) -> bool {
+    let mut chars = k.chars();
+    let first_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    first_ok && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// A key as a JSON string literal (quotes and escapes included).
+fn quote(k: &str) -> String {
+    serde_json::to_string(k).unwrap_or_else(|_| format!("\"{k}\""))
+}
+
+/// Parses `serde_path_to_error::Path`'s display form (`routes[3].module`,
+/// `keys.abc.permissions`; `.` or empty for the root) into a [`JsonPath`].
+///
+/// That format is ambiguous: a map key containing `.` (or a `[digits]`
+/// suffix) cannot be told apart from several segments, and this function
+/// always splits, so `keys.ci.deploy` becomes three keys even when `ci.deploy`
+/// was one key. [`locate`] then stops at the deepest existing ancestor, so the
+/// reported position is still inside the right object, just less precise. A
+/// `?` segment (serde_path_to_error's "unknown") ends the path there.
+pub fn from_serde_path(p: &str) -> JsonPath {
+    let mut segs = Vec::new();
+    if p == "." {
+        return JsonPath(segs);
+    }
+    for part in p.split('.') {
+        if !push_part(&mut segs, part) {
+            break;
+        }
+    }
+    JsonPath(segs)
+}
+
+/// Pushes the segments of one dot-separated part (`name[1][2]`); returns
+/// false when the part is the unknown marker `?`, which ends the path.
+fn push_part(segs: &mut Vec<Seg>, part: &str) -> bool {
+    let (name, indices) = split_indices(part);
+    if name == "?" {
+        return false;
+    }
+    if !name.is_empty() {
+        segs.push(Seg::Key(name.to_owned()));
+    }
+    segs.extend(indices.into_iter().map(Seg::Index));
+    true
+}
+
+/// Splits trailing `[n]` groups off `part`: `"a[1][2]"` -> `("a", [1, 2])`.
+/// Brackets that do not hold a plain number stay part of the name.
+fn split_indices(part: &str) -> (&str, Vec<usize>) {
+    let mut name = part;
+    let mut indices = Vec::new();
+    while let Some(inner) = name.strip_suffix(']') {
+        let Some(open) = inner.rfind('[') else { break };
+        let digits = &inner[open + 1..];
+        let is_digits = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
+        let Some(n) = is_digits.then(|| digits.parse().ok()).flatten() else {
+            break;
+        };
+        indices.push(n);
+        name = &inner[..open];
+    }
+    indices.reverse();
+    (name, indices)
+}
+
+/// 1-based (line, column) of the value at `path` in `text`.
+///
+/// When the last segment is a [`Seg::Key`], the position of the member's key
+/// string (its opening quote) is returned instead of the value's. If the path
+/// does not fully exist, the position of the deepest existing ancestor is
+/// returned. `None` only if the text is not valid JSON up to the point where
+/// the answer was found (or is empty). With duplicate keys the first
+/// occurrence wins. Columns count characters, not bytes. Never panics.
+pub fn locate(text: &str, path: &JsonPath) -> Option<(usize, usize)> {
+    let mut s = Scanner::new(text);
+    s.skip_ws();
+    if !s.peek().is_some_and(starts_value) {
+        return None;
+    }
+    let mut best = s.pos();
+    for seg in &path.0 {
+        let step = match seg {
+            Seg::Key(k) => s.enter_member(k)?,
+            Seg::Index(i) => s.enter_element(*i)?,
+        };
+        match step {
+            Step::Found(pos) => best = pos,
+            Step::Missing => break,
+        }
+    }
+    Some(best)
+}
+
+/// The outcome of descending one segment.
+enum Step {
+    /// The segment exists; its reported position. The scanner is left at the
+    /// start of its value.
+    Found((usize, usize)),
+    /// The segment does not exist (or the current value is not a container
+    /// of the right kind).
+    Missing,
+}
+
+fn starts_value(b: u8) -> bool {
+    matches!(
+        b,
+        b'{' | b'[' | b'"' | b't' | b'f' | b'n' | b'-' | b'0'..=b'9'
+    )
+}
+
+/// A cursor over the bytes of a `&str` that tracks line and column.
+///
+/// Every method returns `None` on malformed input or end of text; nothing
+/// indexes out of bounds.
+struct Scanner<'a> {
+    bytes: &'a [u8],
+    at: usize,
+    line: usize,
+    /// 1-based column (in characters) of the byte at `at`.
+    col: usize,
+}
+
+impl<'a> Scanner<'a> {
+    fn new(text: &'a str) -> Self {
+        Self {
+            bytes: text.as_bytes(),
+            at: 0,
+            line: 1,
+            col: 1,
+        }
+    }
+
+    fn pos(&self) -> (usize, usize) {
+        (self.line, self.col)
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.at).copied()
+    }
+
+    /// Consumes one byte. UTF-8 continuation bytes do not advance the
+    /// column, so columns count characters.
+    fn next(&mut self) -> Option<u8> {
+        let b = self.peek()?;
+        self.at += 1;
+        if b == b'\n' {
+            self.line += 1;
+            self.col = 1;
+        } else if b & 0xC0 != 0x80 {
+            self.col += 1;
+        }
+        Some(b)
+    }
+
+    fn expect(&mut self, want: u8) -> Option<()> {
+        (self.next()? == want).then_some(())
+    }
+
+    fn eat(&mut self, want: u8) -> bool {
+        let hit = self.peek() == Some(want);
+        if hit {
+            self.at += 1;
+            self.col += 1;
+        }
+        hit
+    }
+
+    fn skip_ws(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.next();
+        }
+    }
+
+    /// At a `{`: finds member `key` and leaves the scanner at its value.
+    /// `Missing` if the value here is not an object or has no such key.
+    fn enter_member(&mut self, key: &str) -> Option<Step> {
+        if !self.eat(b'{') {
+            return Some(Step::Missing);
+        }
+        self.skip_ws();
+        if self.eat(b'}') {
+            return Some(Step::Missing);
+        }
+        loop {
+            self.skip_ws();
+            let key_pos = self.pos();
+            let found = self.member_key_is(key)?;
+            self.skip_ws();
+            if found {
+                return Some(Step::Found(key_pos));
+            }
+            self.skip_value()?;
+            self.skip_ws();
+            match self.next()? {
+                b',' => {}
+                b'}' => return Some(Step::Missing),
+                _ => return None,
+            }
+        }
+    }
+
+    /// Reads a member's key and the `:` after it; whether the key is `want`.
+    fn member_key_is(&mut self, want: &str) -> Option<bool> {
+        let mut key = String::new();
+        self.string(Some(&mut key))?;
+        self.skip_ws();
+        self.expect(b':')?;
+        Some(key == want)
+    }
+
+    /// At a `[`: finds element `index` and leaves the scanner at it.
+    /// `Missing` if the value here is not an array or is too short.
+    fn enter_element(&mut self, index: usize) -> Option<Step> {
+        if !self.eat(b'[') {
+            return Some(Step::Missing);
+        }
+        self.skip_ws();
+        if self.eat(b']') {
+            return Some(Step::Missing);
+        }
+        let mut i = 0;
+        loop {
+            self.skip_ws();
+            if i == index {
+                return self
+                    .peek()
+                    .is_some_and(starts_value)
+                    .then(|| Step::Found(self.pos()));
+            }
+            self.skip_value()?;
+            self.skip_ws();
+            match self.next()? {
+                b',' => i += 1,
+                b']' => return Some(Step::Missing),
+                _ => return None,
+            }
+        }
+    }
+
+    /// Skips one complete value, validating it. Iterative (an explicit stack
+    /// of closing brackets), so deep nesting cannot overflow the call stack.
+    fn skip_value(&mut self) -> Option<()> {
+        let mut closers: Vec<u8> = Vec::new();
+        loop {
+            self.skip_ws();
+            if let Some(close) = self.open_or_scalar()? {
+                closers.push(close);
+                continue;
+            }
+            loop {
+                let Some(&close) = closers.last() else {
+                    return Some(());
+                };
+                self.skip_ws();
+                let b = self.next()?;
+                if b == close {
+                    closers.pop();
+                } else if b == b',' {
+                    if close == b'}' {
+                        self.skip_ws();
+                        self.member_key_is("")?;
+                    }
+                    break;
+                } else {
+                    return None;
+                }
+            }
+        }
+    }
+
+    /// Consumes a scalar, an empty container, or the opening of a non-empty
+    /// one (including its first key and `:` for an object). Returns the
+    /// closing bracket to expect when a container was left open.
+    fn open_or_scalar(&mut self) -> Option<Option<u8>> {
+        match self.peek()? {
+            open @ (b'{' | b'[') => {
+                self.next();
+                self.skip_ws();
+                let close = if open == b'{' { b'}' } else { b']' };
+                if self.eat(close) {
+                    return Some(None);
+                }
+                if open == b'{' {
+                    self.member_key_is("")?;
+                }
+                Some(Some(close))
+            }
+            b'"' => self.string(None).map(|()| None),
+            b't' => self.literal(b"true").map(|()| None),
+            b'f' => self.literal(b"false").map(|()| None),
+            b'n' => self.literal(b"null").map(|()| None),
+            b'-' | b'0'..=b'9' => self.number().map(|()| None),
+            _ => None,
+        }
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Option<()> {
+        word.iter().try_for_each(|&b| self.expect(b))
+    }
+
+    /// `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`
+    fn number(&mut self) -> Option<()> {
+        self.eat(b'-');
+        if !self.eat(b'0') {
+            self.digits()?;
+        }
+        if self.eat(b'.') {
+            self.digits()?;
+        }
+        if self.eat(b'e') || self.eat(b'E') {
+            let _ = self.eat(b'+') || self.eat(b'-');
+            self.digits()?;
+        }
+        Some(())
+    }
+
+    /// One or more ASCII digits.
+    fn digits(&mut self) -> Option<()> {
+        let start = self.at;
+        while self.peek().is_some_and(|b| b.is_ascii_digit()) {
+            self.next();
+        }
+        (self.at > start).then_some(())
+    }
+
+    /// A string literal, decoded into `out` when given (escapes included;
+    /// lone surrogates become U+FFFD). Control characters are rejected.
+    fn string(&mut self, mut out: Option<&mut String>) -> Option<()> {
+        self.expect(b'"')?;
+        loop {
+            let start = self.at;
+            while self
+                .peek()
+                .is_some_and(|b| b != b'"' && b != b'\\' && b >= 0x20)
+            {
+                self.next();
+            }
+            if let Some(out) = out.as_deref_mut() {
+                out.push_str(std::str::from_utf8(self.bytes.get(start..self.at)?).ok()?);
+            }
+            match self.next()? {
+                b'"' => return Some(()),
+                b'\\' => {
+                    let c = self.escape()?;
+                    if let Some(out) = out.as_deref_mut() {
+                        out.push(c);
+                    }
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// The character after a backslash.
+    fn escape(&mut self) -> Option<char> {
+        Some(match self.next()? {
+            b'"' => '"',
+            b'\\' => '\\',
+            b'/' => '/',
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'n' => '\n',
+            b'r' => '\r',
+            b't' => '\t',
+            b'u' => return self.unicode_escape(),
+            _ => return None,
+        })
+    }
+
+    /// The rest of a `\uXXXX` escape, joining a following low surrogate.
+    fn unicode_escape(&mut self) -> Option<char> {
+        let first = self.hex4()?;
+        if !(0xD800..0xDC00).contains(&first) {
+            return Some(char::from_u32(first).unwrap_or('\u{FFFD}'));
+        }
+        let rest = self.bytes.get(self.at..).unwrap_or_default();
+        if !rest.starts_with(b"\\u") {
+            return Some('\u{FFFD}');
+        }
+        self.next();
+        self.next();
+        let second = self.hex4()?;
+        if !(0xDC00..0xE000).contains(&second) {
+            return Some('\u{FFFD}');
+        }
+        let code = 0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00);
+        Some(char::from_u32(code).unwrap_or('\u{FFFD}'))
+    }
+
+    fn hex4(&mut self) -> Option<u32> {
+        (0..4).try_fold(0u32, |acc, _| {
+            let d = char::from(self.next()?).to_digit(16)?;
+            Some(acc * 16 + d)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn p(segs: &[Seg]) -> JsonPath {
+        JsonPath(segs.to_vec())
+    }
+
+    fn k(s: &str) -> Seg {
+        Seg::Key(s.to_owned())
+    }
+
+    const DOC: &str = r#"{
+  "version": 1,
+  "routes": [
+    {"path": "/a", "module": "x"},
+    {
+      "path": "/b",
+      "module": "y",
+      "tags": [1, 2.5e-3, [true, null], {"deep": false}]
+    }
+  ],
+  "keys": {}
+}"#;
+
+    #[test]
+    fn display_uses_dots_brackets_and_quotes() {
+        let path = JsonPath::root().key("routes").index(3).key("module");
+        assert_eq!(path.to_string(), "$.routes[3].module");
+        assert_eq!(JsonPath::root().to_string(), "$");
+        let odd = JsonPath::root().key("a b").key("").key("9x").key("q\"");
+        assert_eq!(odd.to_string(), r#"$["a b"][""]["9x"]["q\""]"#);
+    }
+
+    #[test]
+    fn root_is_first_value() {
+        assert_eq!(locate("  \n  [1]", &JsonPath::root()), Some((2, 3)));
+    }
+
+    #[test]
+    fn key_position_for_members() {
+        assert_eq!(locate(DOC, &p(&[k("version")])), Some((2, 3)));
+        assert_eq!(locate(DOC, &p(&[k("keys")])), Some((11, 3)));
+    }
+
+    #[test]
+    fn value_position_for_elements() {
+        assert_eq!(locate(DOC, &p(&[k("routes"), Seg::Index(0)])), Some((4, 5)));
+        assert_eq!(locate(DOC, &p(&[k("routes"), Seg::Index(1)])), Some((5, 5)));
+    }
+
+    #[test]
+    fn nested_objects_and_arrays() {
+        let module = p(&[k("routes"), Seg::Index(1), k("module")]);
+        assert_eq!(locate(DOC, &module), Some((7, 7)));
+        let first = p(&[k("routes"), Seg::Index(0), k("module")]);
+        assert_eq!(locate(DOC, &first), Some((4, 20)));
+        let tags = [k("routes"), Seg::Index(1), k("tags")];
+        let null = p(&[&tags[..], &[Seg::Index(2), Seg::Index(1)]].concat());
+        assert_eq!(locate(DOC, &null), Some((8, 34)));
+        let deep = p(&[&tags[..], &[Seg::Index(3), k("deep")]].concat());
+        assert_eq!(locate(DOC, &deep), Some((8, 42)));
+    }
+
+    #[test]
+    fn missing_path_gives_deepest_ancestor() {
+        let route = p(&[k("routes"), Seg::Index(1)]);
+        assert_eq!(locate(DOC, &route.key("nope").key("more")), Some((5, 5)));
+        assert_eq!(locate(DOC, &route.index(0)), Some((5, 5)));
+        assert_eq!(locate(DOC, &p(&[k("routes"), Seg::Index(9)])), Some((3, 3)));
+        assert_eq!(locate(DOC, &p(&[k("keys"), k("abc")])), Some((11, 3)));
+        assert_eq!(locate(DOC, &p(&[k("version"), k("x")])), Some((2, 3)));
+        assert_eq!(locate(DOC, &p(&[k("zzz")])), Some((1, 1)));
+    }
+
+    #[test]
+    fn keys_with_escapes_match_decoded() {
+        let text = r#"{"a\"b": 1, "\u00e9\n": 2, "\ud83d\ude00": 3, "\/": 4}"#;
+        assert_eq!(locate(text, &p(&[k("a\"b")])), Some((1, 2)));
+        assert_eq!(locate(text, &p(&[k("é\n")])), Some((1, 13)));
+        assert_eq!(locate(text, &p(&[k("😀")])), Some((1, 28)));
+        assert_eq!(locate(text, &p(&[k("/")])), Some((1, 47)));
+    }
+
+    #[test]
+    fn columns_count_characters() {
+        let text = "{\"ключ\": \"значение\", \"😀\": [\"é\", 7]}";
+        assert_eq!(locate(text, &p(&[k("😀")])), Some((1, 22)));
+        assert_eq!(locate(text, &p(&[k("😀"), Seg::Index(1)])), Some((1, 33)));
+    }
+
+    #[test]
+    fn invalid_json_before_target_is_none() {
+        assert_eq!(locate("", &JsonPath::root()), None);
+        assert_eq!(locate("   ", &JsonPath::root()), None);
+        assert_eq!(locate("{\"a\": tru, \"b\": 1}", &p(&[k("b")])), None);
+        assert_eq!(locate("{\"a\": [1, 2", &p(&[k("a"), Seg::Index(5)])), None);
+        assert_eq!(locate("{\"a\": \"x\ny\", \"b\": 1}", &p(&[k("b")])), None);
+        assert_eq!(locate("[01, 2]", &p(&[Seg::Index(1)])), None);
+    }
+
+    #[test]
+    fn invalid_json_after_target_is_fine() {
+        assert_eq!(locate("{\"a\": 1, \"b\": ???", &p(&[k("a")])), Some((1, 2)));
+    }
+
+    #[test]
+    fn deep_nesting_does_not_overflow() {
+        let deep = format!("[{}{}, 5]", "[".repeat(200_000), "]".repeat(200_000));
+        assert_eq!(locate(&deep, &p(&[Seg::Index(1)])), Some((1, 400_004)));
+    }
+
+    #[test]
+    fn from_serde_path_parses_display_form() {
+        assert_eq!(from_serde_path("."), JsonPath::root());
+        assert_eq!(from_serde_path(""), JsonPath::root());
+        assert_eq!(
+            from_serde_path("routes[3].module"),
+            JsonPath::root().key("routes").index(3).key("module")
+        );
+        assert_eq!(
+            from_serde_path("keys.abc.permissions"),
+            JsonPath::root().key("keys").key("abc").key("permissions")
+        );
+        assert_eq!(
+            from_serde_path("[0][12]"),
+            p(&[Seg::Index(0), Seg::Index(12)])
+        );
+        assert_eq!(from_serde_path("a[x]"), p(&[k("a[x]")]));
+        assert_eq!(from_serde_path("a.?.b"), p(&[k("a")]));
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics_on_arbitrary_text(text in ".*", keys in proptest::collection::vec("[a-z]{0,2}", 0..4)) {
+            let path = JsonPath(keys.into_iter().map(Seg::Key).collect());
+            let _ = locate(&text, &path);
+            let _ = locate(&text, &path.index(0));
+        }
+
+        #[test]
+        fn never_panics_on_jsonish_text(text in r#"[\[\]{}":,\\ \nu0-9a-fe.+\-tnrl]{0,64}"#, idx in 0usize..3) {
+            let _ = locate(&text, &JsonPath::root().index(idx).key("a"));
+            let _ = locate(&text, &JsonPath::root().key("a").index(idx));
+        }
+
+        #[test]
+        fn from_serde_path_never_panics(s in ".*") {
+            let _ = from_serde_path(&s).to_string();
+        }
+
+        #[test]
+        fn finds_every_key_of_generated_objects(keys in proptest::collection::btree_set("[a-zé😀 \"]{1,5}", 1..6)) {
+            let map: serde_json::Map<String, serde_json::Value> =
+                keys.iter().map(|k| (k.clone(), serde_json::json!([1, {"x": null}]))).collect();
+            let text = serde_json::to_string_pretty(&serde_json::Value::Object(map)).unwrap();
+            for key in &keys {
+                let (line, col) = locate(&text, &JsonPath::root().key(key)).unwrap();
+                let line_text = text.lines().nth(line - 1).unwrap();
+                let rest: String = line_text.chars().skip(col - 1).collect();
+                prop_assert!(rest.starts_with(&serde_json::to_string(key).unwrap()));
+            }
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! Policy: raw → compiled → published.
+//!
+//! `load` reads and parses the files (raw types in `raw`), `compile` checks everything and builds
+//! an immutable `Snapshot` with every index ready, and `Policy` publishes snapshots atomically
+//! (arc-swap): a request loads the current snapshot once and uses it to the end. Only a complete
+//! snapshot is ever published; `reload` drives this at run time.
+
+pub mod compile;
+pub mod error;
+mod keys;
+pub mod linea21;
+pub mod load;
+pub mod locate;
+pub mod raw;
+mod routes;
+pub mod source;
+
+use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwapOption;
+use http::StatusCode;
+
+use crate::identity::KeyIndex;
+use crate::route::RouteTable;
+use crate::upstream::Upstream;
+
+pub use compile::compile;
+pub use error::{CompileErrors, Problem};
+pub use load::{Input, load};
+
+/// A compiled policy: immutable, every index built.
+#[derive(Debug)]
+pub struct Snapshot {
+    /// Reload counter value this snapshot was published under (0 until published).
+    pub generation: u64,
+    /// SHA-256 of the policy input (see `source::fingerprint`).
+    pub sha256: String,
+    /// API mode.
+    pub mode: raw::Mode,
+    /// Status for unmapped requests (404 or 403).
+    pub unmapped_status: StatusCode,
+    /// Query parameters that may carry a credential.
+    pub credential_query_params: Vec<String>,
+    /// Routes.
+    pub routes: RouteTable,
+    /// API keys.
+    pub keys: KeyIndex,
+    /// Upstreams, indexed by `Route::upstream`.
+    pub upstreams: Vec<Upstream>,
+    /// Warnings found while compiling (e.g. plaintext secrets in an imported file).
+    pub warnings: Vec<Problem>,
+}
+
+/// What the admin listener and metrics show about the policy.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Status {
+    /// Generation of the current snapshot (0: none loaded).
+    pub generation: u64,
+    /// SHA-256 of the current snapshot's input.
+    pub sha256: Option<String>,
+    /// Unix seconds when it was published.
+    pub loaded_at: Option<i64>,
+    /// The last reload failure, if the last attempt failed.
+    pub last_error: Option<String>,
+    /// Unix seconds of the last failure.
+    pub last_error_at: Option<i64>,
+}
+
+/// The published policy: the current snapshot and its status.
+#[derive(Debug, Default)]
+pub struct Policy {
+    current: ArcSwapOption<Snapshot>,
+    status: Mutex<Status>,
+}
+
+impl Policy {
+    /// An empty handle: no snapshot yet, so requests get 503.
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self::default())
+    }
+
+    /// The current snapshot, loaded once per request.
+    pub fn current(&self) -> Option<Arc<Snapshot>> {
+        self.current.load_full()
+    }
+
+    /// Publish `snapshot` as the next generation; returns that generation.
+    pub fn publish(&self, mut snapshot: Snapshot, now: i64) -> u64 {
+        let mut status = self.status.lock().unwrap_or_else(|p| p.into_inner());
+        status.generation += 1;
+        snapshot.generation = status.generation;
+        status.sha256 = Some(snapshot.sha256.clone());
+        status.loaded_at = Some(now);
+        status.last_error = None;
+        status.last_error_at = None;
+        self.current.store(Some(Arc::new(snapshot)));
+        status.generation
+    }
+
+    /// Record a failed reload; the current snapshot stays.
+    pub fn record_error(&self, message: String, now: i64) {
+        let mut status = self.status.lock().unwrap_or_else(|p| p.into_inner());
+        status.last_error = Some(message);
+        status.last_error_at = Some(now);
+    }
+
+    /// A copy of the status.
+    pub fn status(&self) -> Status {
+        self.status
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+}

@@ -1,0 +1,306 @@
+//! Rejections: every way a request can be refused, and the one exhaustive mapping from each to
+//! its status, headers and JSON body.
+//!
+//! A deny is a value, not an error: pipeline steps return `Err(Rejection)` and `gateway::handle`
+//! calls `respond` once. There is no catch-all arm, so a new rejection cannot ship without a
+//! status; a unit test pins every mapping. Bodies carry a stable reason code and the request id,
+//! never a credential or an internal error text.
+
+use http::{HeaderValue, Response, StatusCode, header};
+
+use crate::body::{self, Body};
+use crate::canonical::CanonicalError;
+use crate::php::ParamError;
+
+/// Why a request was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejection {
+    /// The target is not canonical (dot segment, `//`, `%2F`, control byte...).
+    NonCanonical(CanonicalError),
+    /// `%25` on a route that does not allow it.
+    EncodedPercent,
+    /// A parameter that selects the module or action is ambiguous to PHP.
+    AmbiguousParameter(ParamError),
+    /// A form body names a parameter that selects the module or action.
+    BodyOverridesSelector,
+    /// More query parameters than PHP would read.
+    TooManyParameters,
+    /// More than one credential, or one credential parameter given twice.
+    MultipleCredentials,
+    /// The route captures module or action from a query parameter that is absent.
+    MissingSelector,
+    /// No route maps the request; `unmapped_status` says 404 or 403.
+    NoRoute,
+    /// The path is mapped, but not for this method.
+    MethodNotAllowed,
+    /// The policy `mode` is `disabled`.
+    ApiDisabled,
+    /// No credential presented.
+    MissingCredential,
+    /// The credential is not known.
+    UnknownCredential,
+    /// The credential is past its expiry.
+    CredentialExpired,
+    /// The credential is not valid yet.
+    CredentialNotYetValid,
+    /// The credential was disabled.
+    CredentialDisabled,
+    /// Valid credential without the (module, action) permission.
+    PermissionDenied,
+    /// Valid credential, but the resource is outside its scope.
+    OutOfScope,
+    /// Read-only credential on a writing method.
+    ReadOnly,
+    /// Body larger than allowed.
+    BodyTooLarge,
+    /// Request target longer than allowed.
+    UriTooLong,
+    /// The upstream refused the connection or could not be reached.
+    UpstreamUnreachable,
+    /// The upstream connection failed mid-exchange.
+    UpstreamFailed,
+    /// The upstream did not answer in time.
+    UpstreamTimeout,
+    /// No valid policy is loaded.
+    NoPolicy,
+    /// A bug or resource failure inside the gateway; details are logged, not sent.
+    Internal,
+}
+
+/// Status, reason code and message of a rejection.
+pub struct Mapping {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Stable machine-readable reason code.
+    pub code: &'static str,
+    /// Human-readable explanation.
+    pub message: &'static str,
+    /// RFC 6750 `error` for the `WWW-Authenticate` header, when one is sent.
+    pub bearer_error: Option<&'static str>,
+}
+
+impl Rejection {
+    /// The one mapping from rejection to response fields.
+    pub fn mapping(self, unmapped: StatusCode) -> Mapping {
+        use Rejection::*;
+        let m = |status, code, message| Mapping {
+            status,
+            code,
+            message,
+            bearer_error: None,
+        };
+        let unauthorized = |code, message| Mapping {
+            status: StatusCode::UNAUTHORIZED,
+            code,
+            message,
+            bearer_error: Some("invalid_token"),
+        };
+        let forbidden = |code, message| Mapping {
+            status: StatusCode::FORBIDDEN,
+            code,
+            message,
+            bearer_error: Some("insufficient_scope"),
+        };
+        let bad = StatusCode::BAD_REQUEST;
+        match self {
+            NonCanonical(e) => m(bad, e.code(), "the request target is not in canonical form"),
+            EncodedPercent => m(bad, "encoded_percent", "%25 is not allowed on this route"),
+            AmbiguousParameter(e) => m(
+                bad,
+                e.code(),
+                "a parameter that selects the action is ambiguous",
+            ),
+            BodyOverridesSelector => m(
+                bad,
+                "body_overrides_parameter",
+                "the body repeats a parameter that selects the action",
+            ),
+            TooManyParameters => m(
+                bad,
+                "too_many_parameters",
+                "the query has more parameters than allowed",
+            ),
+            MultipleCredentials => m(
+                bad,
+                "multiple_credentials",
+                "present exactly one credential",
+            ),
+            MissingSelector => m(
+                bad,
+                "missing_parameter",
+                "a parameter that selects the module or action is missing",
+            ),
+            NoRoute => m(unmapped, "no_route", "no route matches this request"),
+            MethodNotAllowed => m(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this path does not accept this method",
+            ),
+            ApiDisabled => m(StatusCode::FORBIDDEN, "api_disabled", "the API is disabled"),
+            MissingCredential => unauthorized("missing_credential", "a credential is required"),
+            UnknownCredential => unauthorized("invalid_credential", "the credential is not valid"),
+            CredentialExpired => unauthorized("credential_expired", "the credential has expired"),
+            CredentialNotYetValid => unauthorized(
+                "credential_not_yet_valid",
+                "the credential is not valid yet",
+            ),
+            CredentialDisabled => unauthorized("credential_disabled", "the credential is disabled"),
+            PermissionDenied => forbidden(
+                "permission_denied",
+                "the credential does not permit this action",
+            ),
+            OutOfScope => forbidden(
+                "out_of_scope",
+                "the resource is outside the credential's scope",
+            ),
+            ReadOnly => forbidden("read_only", "the credential is read-only"),
+            BodyTooLarge => m(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                "the request body is too large",
+            ),
+            UriTooLong => m(
+                StatusCode::URI_TOO_LONG,
+                "uri_too_long",
+                "the request target is too long",
+            ),
+            UpstreamUnreachable => m(
+                StatusCode::BAD_GATEWAY,
+                "upstream_unreachable",
+                "the upstream could not be reached",
+            ),
+            UpstreamFailed => m(
+                StatusCode::BAD_GATEWAY,
+                "upstream_failed",
+                "the upstream connection failed",
+            ),
+            UpstreamTimeout => m(
+                StatusCode::GATEWAY_TIMEOUT,
+                "upstream_timeout",
+                "the upstream did not answer in time",
+            ),
+            NoPolicy => m(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "no_policy",
+                "no valid policy is loaded",
+            ),
+            Internal => m(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+                "internal error",
+            ),
+        }
+    }
+}
+
+/// Build the response for `rejection`.
+pub fn respond(rejection: Rejection, unmapped: StatusCode, request_id: &str) -> Response<Body> {
+    let map = rejection.mapping(unmapped);
+    let body = serde_json::json!({
+        "error": map.code,
+        "message": map.message,
+        "request_id": request_id,
+    });
+    let mut resp = Response::new(body::full(body.to_string()));
+    *resp.status_mut() = map.status;
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Some(err) = map.bearer_error {
+        let v = format!("Bearer realm=\"portcullis\", error=\"{err}\"");
+        if let Ok(v) = HeaderValue::from_str(&v) {
+            h.insert(header::WWW_AUTHENTICATE, v);
+        }
+    }
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Rejection::*;
+
+    #[test]
+    fn every_rejection_maps_to_its_documented_status_and_code() {
+        let s = |r: Rejection| {
+            let m = r.mapping(StatusCode::NOT_FOUND);
+            (m.status.as_u16(), m.code, m.bearer_error)
+        };
+        type Want = (u16, &'static str, Option<&'static str>);
+        let table: &[(Rejection, Want)] = &[
+            (
+                NonCanonical(CanonicalError::DotSegment),
+                (400, CanonicalError::DotSegment.code(), None),
+            ),
+            (EncodedPercent, (400, "encoded_percent", None)),
+            (
+                AmbiguousParameter(ParamError::Repeated),
+                (400, ParamError::Repeated.code(), None),
+            ),
+            (
+                BodyOverridesSelector,
+                (400, "body_overrides_parameter", None),
+            ),
+            (TooManyParameters, (400, "too_many_parameters", None)),
+            (MultipleCredentials, (400, "multiple_credentials", None)),
+            (MissingSelector, (400, "missing_parameter", None)),
+            (NoRoute, (404, "no_route", None)),
+            (MethodNotAllowed, (405, "method_not_allowed", None)),
+            (ApiDisabled, (403, "api_disabled", None)),
+            (
+                MissingCredential,
+                (401, "missing_credential", Some("invalid_token")),
+            ),
+            (
+                UnknownCredential,
+                (401, "invalid_credential", Some("invalid_token")),
+            ),
+            (
+                CredentialExpired,
+                (401, "credential_expired", Some("invalid_token")),
+            ),
+            (
+                CredentialNotYetValid,
+                (401, "credential_not_yet_valid", Some("invalid_token")),
+            ),
+            (
+                CredentialDisabled,
+                (401, "credential_disabled", Some("invalid_token")),
+            ),
+            (
+                PermissionDenied,
+                (403, "permission_denied", Some("insufficient_scope")),
+            ),
+            (
+                OutOfScope,
+                (403, "out_of_scope", Some("insufficient_scope")),
+            ),
+            (ReadOnly, (403, "read_only", Some("insufficient_scope"))),
+            (BodyTooLarge, (413, "body_too_large", None)),
+            (UriTooLong, (414, "uri_too_long", None)),
+            (UpstreamUnreachable, (502, "upstream_unreachable", None)),
+            (UpstreamFailed, (502, "upstream_failed", None)),
+            (UpstreamTimeout, (504, "upstream_timeout", None)),
+            (NoPolicy, (503, "no_policy", None)),
+            (Internal, (500, "internal_error", None)),
+        ];
+        for (r, want) in table {
+            assert_eq!(s(*r), *want, "{r:?}");
+        }
+        assert_eq!(NoRoute.mapping(StatusCode::FORBIDDEN).status, 403);
+    }
+
+    #[test]
+    fn unauthorized_carries_rfc6750_challenge_and_json_body() {
+        let resp = respond(MissingCredential, StatusCode::NOT_FOUND, "rid-1");
+        assert_eq!(resp.status(), 401);
+        assert_eq!(
+            resp.headers()[header::WWW_AUTHENTICATE],
+            "Bearer realm=\"portcullis\", error=\"invalid_token\""
+        );
+        assert_eq!(resp.headers()[header::CONTENT_TYPE], "application/json");
+    }
+}

@@ -1,0 +1,118 @@
+//! Reload: re-reads the policy, skips input it has already loaded (SHA-256), compiles off the
+//! request path, and publishes only a complete snapshot; a policy that does not compile changes
+//! nothing and is recorded as the last reload error.
+//!
+//! `Reloader::reload` is the one entry point: the file watcher (`watch`), SIGHUP and the admin
+//! `POST /reload` all end here. It returns an `Outcome` so callers and tests can tell applied,
+//! unchanged and rejected apart.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::clock::Clock;
+use crate::policy::{self, CompileErrors, Policy};
+
+/// What a reload did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// A new snapshot was published under this generation.
+    Applied {
+        /// The new generation.
+        generation: u64,
+    },
+    /// The input is what is already loaded.
+    Unchanged,
+    /// The policy does not compile; the running one stays.
+    Rejected(CompileErrors),
+}
+
+/// Loads the policy at one path into one `Policy`.
+#[derive(Debug)]
+pub struct Reloader {
+    /// Where the policy lives.
+    pub path: PathBuf,
+    /// Where snapshots are published.
+    pub policy: Arc<Policy>,
+    /// Time for status timestamps.
+    pub clock: Arc<dyn Clock>,
+    /// Serializes reloads so two triggers never interleave.
+    lock: Mutex<()>,
+}
+
+impl Reloader {
+    /// A reloader for `path` publishing into `policy`.
+    pub fn new(path: PathBuf, policy: Arc<Policy>, clock: Arc<dyn Clock>) -> Arc<Self> {
+        Arc::new(Self {
+            path,
+            policy,
+            clock,
+            lock: Mutex::new(()),
+        })
+    }
+
+    /// Reload now (blocking: call from `spawn_blocking` inside a runtime).
+    pub fn reload(&self) -> Outcome {
+        let _serial = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        let now = self.clock.now();
+        let outcome = policy::load(&self.path).and_then(|input| {
+            if self.policy.status().sha256.as_deref() == Some(input.fingerprint().as_str()) {
+                return Ok(None);
+            }
+            policy::compile(&input).map(Some)
+        });
+        match outcome {
+            Ok(None) => Outcome::Unchanged,
+            Ok(Some(snapshot)) => {
+                for w in &snapshot.warnings {
+                    tracing::warn!(problem = %w, "policy warning");
+                }
+                let sha = snapshot.sha256.clone();
+                let generation = self.policy.publish(snapshot, now);
+                tracing::info!(generation, sha256 = %sha, "policy loaded");
+                Outcome::Applied { generation }
+            }
+            Err(errors) => {
+                for p in &errors.0 {
+                    tracing::error!(problem = %p, "policy error; keeping the running policy");
+                }
+                self.policy.record_error(errors.to_string(), now);
+                Outcome::Rejected(errors)
+            }
+        }
+    }
+
+    /// Reload on a blocking thread.
+    pub async fn reload_async(self: &Arc<Self>) -> Outcome {
+        let me = Arc::clone(self);
+        tokio::task::spawn_blocking(move || me.reload())
+            .await
+            .unwrap_or_else(|e| {
+                tracing::error!(error = %e, "reload task failed");
+                Outcome::Unchanged
+            })
+    }
+}
+
+/// Reload whenever `signals` fires and every `check_interval` (if non-zero), until `signals`
+/// closes.
+pub async fn run(
+    reloader: Arc<Reloader>,
+    mut signals: tokio::sync::mpsc::Receiver<()>,
+    check_interval: Duration,
+) {
+    let mut tick = tokio::time::interval(if check_interval.is_zero() {
+        Duration::from_secs(3600 * 24 * 365)
+    } else {
+        check_interval
+    });
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await;
+    loop {
+        tokio::select! {
+            s = signals.recv() => if s.is_none() { return },
+            _ = tick.tick(), if !check_interval.is_zero() => {}
+        }
+        reloader.reload_async().await;
+    }
+}

@@ -1,0 +1,210 @@
+//! Routes: the compiled route table and `route::resolve`, which maps a canonical request to the
+//! one route it belongs to and the module, action and resource values it performs.
+//!
+//! Precedence is by specificity, never by position: a host-specific table before the any-host
+//! table; within a table matchit's radix order (static segment over `{param}` over `{*rest}`);
+//! among routes on the same path template, a method-specific route over an any-method one, then
+//! the route with more query constraints. Routes that could tie are rejected when the policy is
+//! compiled (`policy::compile`), so `resolve` never has to guess. It does not look at credentials;
+//! `credential` and `identity` come next.
+
+use std::collections::HashMap;
+
+use http::Method;
+
+use crate::canonical::Canonical;
+use crate::php;
+use crate::reject::Rejection;
+
+/// Where a module, action or resource value comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ValueSource {
+    /// A fixed value.
+    Literal(String),
+    /// The `{name}` or `{*name}` capture of the route's path template.
+    Path(String),
+    /// The single scalar query parameter `name` (PHP rules: no repeats, arrays or aliases).
+    Query(String),
+}
+
+/// A query constraint: the parameter must be present with this value (or any value).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryRule {
+    /// Parameter name.
+    pub name: String,
+    /// Required value; `None` means "present with any value".
+    pub value: Option<String>,
+}
+
+/// One compiled route.
+#[derive(Debug)]
+pub struct Route {
+    /// The id from the policy, for logs and `explain`.
+    pub id: String,
+    /// Methods it matches; empty means any.
+    pub methods: Vec<Method>,
+    /// Query constraints, all of which must hold.
+    pub query: Vec<QueryRule>,
+    /// Where the module comes from (`None` only on public routes).
+    pub module: Option<ValueSource>,
+    /// Where the action comes from (`None` only on public routes).
+    pub action: Option<ValueSource>,
+    /// Resource name → where its value comes from.
+    pub resources: Vec<(String, ValueSource)>,
+    /// Index into the snapshot's upstreams.
+    pub upstream: usize,
+    /// No credential needed.
+    pub public: bool,
+    /// Forward the credential instead of removing it.
+    pub keep_credential: bool,
+    /// `%25` allowed in the target.
+    pub allow_encoded_percent: bool,
+    /// Query parameters that select what the request does (captures and constraints): a form
+    /// body must not name them, since PHP's `$_REQUEST` would let the body override the query.
+    pub query_selectors: Vec<String>,
+}
+
+impl Route {
+    /// Rank among routes on the same template: higher wins.
+    pub fn rank(&self) -> (bool, usize) {
+        (!self.methods.is_empty(), self.query.len())
+    }
+
+    fn allows(&self, method: &Method) -> bool {
+        self.methods.is_empty() || self.methods.contains(method)
+    }
+
+    /// Whether every query constraint holds. A constrained parameter that PHP would read
+    /// differently (repeated, array, alias) is an error, not a mismatch: otherwise a request could
+    /// slip from a constrained route to a looser one.
+    fn query_holds(&self, req: &Canonical) -> Result<bool, Rejection> {
+        for rule in &self.query {
+            let v =
+                php::single_value(&req.query, &rule.name).map_err(Rejection::AmbiguousParameter)?;
+            match (v, rule.value.as_deref()) {
+                (None, _) => return Ok(false),
+                (Some(got), Some(want)) if got != want => return Ok(false),
+                _ => {}
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// The compiled routes: one matchit router per host plus one for any host.
+#[derive(Debug, Default)]
+pub struct RouteTable {
+    /// Every route, indexed by the routers.
+    pub routes: Vec<Route>,
+    /// Host → router of route-index groups (one group per path template).
+    pub by_host: HashMap<String, matchit::Router<Vec<usize>>>,
+    /// Router for routes without a host.
+    pub any_host: matchit::Router<Vec<usize>>,
+}
+
+/// Proof that a request belongs to a route, with the values it captured. Only `resolve` makes one.
+#[derive(Debug)]
+pub struct RouteMatch<'a> {
+    route: &'a Route,
+    module: Option<&'a str>,
+    action: Option<&'a str>,
+    resources: Vec<(&'a str, &'a str)>,
+}
+
+impl<'a> RouteMatch<'a> {
+    /// The matched route.
+    pub fn route(&self) -> &'a Route {
+        self.route
+    }
+    /// The module the request acts on (`None` only on public routes).
+    pub fn module(&self) -> Option<&'a str> {
+        self.module
+    }
+    /// The action the request performs (`None` only on public routes).
+    pub fn action(&self) -> Option<&'a str> {
+        self.action
+    }
+    /// Resource values the request targets.
+    pub fn resources(&self) -> &[(&'a str, &'a str)] {
+        &self.resources
+    }
+}
+
+/// Find the route for (method, host, canonical target).
+///
+/// Unmapped → `Rejection::NoRoute`; a path that only other methods map → `MethodNotAllowed`;
+/// a selector parameter PHP would read differently → `AmbiguousParameter`.
+pub fn resolve<'a>(
+    table: &'a RouteTable,
+    method: &Method,
+    host: Option<&str>,
+    req: &'a Canonical,
+) -> Result<RouteMatch<'a>, Rejection> {
+    let host_router = host.and_then(|h| table.by_host.get(h));
+    let mut other_method = false;
+    for router in host_router.into_iter().chain([&table.any_host]) {
+        let Ok(m) = router.at(&req.path) else {
+            continue;
+        };
+        let mut best: Option<&Route> = None;
+        for route in m.value.iter().map(|&i| &table.routes[i]) {
+            if !route.query_holds(req)? {
+                continue;
+            }
+            if !route.allows(method) {
+                other_method = true;
+                continue;
+            }
+            if best.is_none_or(|b| route.rank() > b.rank()) {
+                best = Some(route);
+            }
+        }
+        if let Some(route) = best {
+            return capture(route, &m.params, req);
+        }
+    }
+    Err(if other_method {
+        Rejection::MethodNotAllowed
+    } else {
+        Rejection::NoRoute
+    })
+}
+
+fn capture<'a>(
+    route: &'a Route,
+    params: &matchit::Params<'_, 'a>,
+    req: &'a Canonical,
+) -> Result<RouteMatch<'a>, Rejection> {
+    let value = |src: &'a ValueSource| -> Result<Option<&'a str>, Rejection> {
+        match src {
+            ValueSource::Literal(v) => Ok(Some(v.as_str())),
+            ValueSource::Path(name) => Ok(params.get(name)),
+            ValueSource::Query(name) => {
+                php::single_value(&req.query, name).map_err(Rejection::AmbiguousParameter)
+            }
+        }
+    };
+    let opt = |src: &'a Option<ValueSource>| match src {
+        Some(s) => value(s),
+        None => Ok(None),
+    };
+    let module = opt(&route.module)?;
+    let action = opt(&route.action)?;
+    if !route.public && (module.is_none() || action.is_none()) {
+        // A query-captured module or action is missing: this route does not say what the
+        // request does, so nothing can permit it.
+        return Err(Rejection::MissingSelector);
+    }
+    let mut resources = Vec::new();
+    for (name, src) in &route.resources {
+        if let Some(v) = value(src)? {
+            resources.push((name.as_str(), v));
+        }
+    }
+    Ok(RouteMatch {
+        route,
+        module,
+        action,
+        resources,
+    })
+}
