@@ -2,21 +2,26 @@
 //! value `forward::send` accepts, or a deny reason.
 //!
 //! Deny by default: a permit exists only for a public route, for `full-access` mode, or for a
-//! principal whose grants hold the route's (module, action) inside its scope and read-only limit.
-//! It does not find routes (`route`) or check credentials (`identity`).
+//! principal whose authority covers the request — grants holding the route's (module, action)
+//! inside their scope and read-only limit, or a base token whose base is the route's `base`
+//! resource. It does not find routes (`route`) or check credentials (`identity`).
 
 use http::Method;
 
-use crate::identity::{Key, Principal};
+use crate::grant::Grants;
+use crate::identity::{Authority, Principal};
 use crate::policy::raw::Mode;
 use crate::reject::Rejection;
 use crate::route::RouteMatch;
+
+/// The resource a base token is scoped to.
+pub const BASE_RESOURCE: &str = "base";
 
 /// Proof that the request was decided and allowed. Only `decide` makes one.
 #[derive(Debug)]
 pub struct Permit<'a> {
     route: RouteMatch<'a>,
-    key: Option<&'a Key>,
+    principal: Option<Principal<'a>>,
 }
 
 impl<'a> Permit<'a> {
@@ -24,13 +29,13 @@ impl<'a> Permit<'a> {
     pub fn route(&self) -> &RouteMatch<'a> {
         &self.route
     }
-    /// The key that authorized it (`None` on public routes and in `full-access` mode).
-    pub fn key(&self) -> Option<&'a Key> {
-        self.key
+    /// Who was allowed (`None` on public routes and in `full-access` mode).
+    pub fn principal(&self) -> Option<&Principal<'a>> {
+        self.principal.as_ref()
     }
 }
 
-/// What the request needs before `decide` can judge it.
+/// Whether the request needs a credential before `decide` can judge it.
 pub fn needs_credential(route: &RouteMatch<'_>, mode: Mode) -> bool {
     !route.route().public && mode == Mode::LimitedAccess
 }
@@ -43,18 +48,53 @@ pub fn decide<'a>(
     mode: Mode,
 ) -> Result<Permit<'a>, Rejection> {
     if route.route().public {
-        return Ok(Permit { route, key: None });
+        return Ok(Permit {
+            route,
+            principal: None,
+        });
     }
     match mode {
         Mode::Disabled => return Err(Rejection::ApiDisabled),
-        Mode::FullAccess => return Ok(Permit { route, key: None }),
+        Mode::FullAccess => {
+            return Ok(Permit {
+                route,
+                principal: None,
+            });
+        }
         Mode::LimitedAccess => {}
     }
-    let key = principal.ok_or(Rejection::MissingCredential)?.key();
+    let principal = principal.ok_or(Rejection::MissingCredential)?;
     let (Some(module), Some(action)) = (route.module(), route.action()) else {
         return Err(Rejection::MissingSelector);
     };
-    let grants = &key.grants;
+    match principal.authority() {
+        Authority::Grants(grants) => check_grants(grants, &route, module, action, method)?,
+        Authority::Base { uuid, read_only } => {
+            let in_base = route
+                .resources()
+                .iter()
+                .any(|(name, value)| *name == BASE_RESOURCE && value == uuid);
+            if !in_base {
+                return Err(Rejection::OutOfScope);
+            }
+            if *read_only && !is_read(method) {
+                return Err(Rejection::ReadOnly);
+            }
+        }
+    }
+    Ok(Permit {
+        route,
+        principal: Some(principal),
+    })
+}
+
+fn check_grants(
+    grants: &Grants,
+    route: &RouteMatch<'_>,
+    module: &str,
+    action: &str,
+    method: &Method,
+) -> Result<(), Rejection> {
     if !grants.permits(module, action) {
         return Err(Rejection::PermissionDenied);
     }
@@ -64,10 +104,7 @@ pub fn decide<'a>(
     if grants.read_only && !is_read(method) {
         return Err(Rejection::ReadOnly);
     }
-    Ok(Permit {
-        route,
-        key: Some(key),
-    })
+    Ok(())
 }
 
 /// Read methods: the only ones a read-only grant passes.

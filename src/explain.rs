@@ -83,13 +83,13 @@ fn steps(
         match who {
             Who::Nobody => None,
             Who::KeyId(id) => Some(identity::validate_id(&s.keys, id, now)?),
-            Who::Secret(secret) => Some(identity::validate(&s.keys, secret, now)?),
+            Who::Secret(secret) => Some(identity::validate(s, secret, &r.accept, now)?),
         }
     } else {
         None
     };
-    if let Some(p) = principal {
-        let _ = writeln!(out, "key: {}", p.key().id);
+    if let Some(p) = &principal {
+        let _ = writeln!(out, "key: {}", p.id());
     }
     authz::decide(matched, principal, method, s.mode).map(|_| ())
 }

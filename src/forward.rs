@@ -23,6 +23,7 @@ use crate::canonical::Canonical;
 use crate::credential::{API_KEY_HEADER, Carrier};
 use crate::echo;
 use crate::headers;
+use crate::policy::raw::CredentialKind;
 use crate::reject::Rejection;
 use crate::upstream::{Target, Upstream};
 
@@ -92,6 +93,11 @@ pub async fn send(
                 .await
                 .map_err(|_| Rejection::UpstreamTimeout)?
                 .map_err(|e| {
+                    if exceeded_body_limit(&e) {
+                        // The client's streamed body passed `max_body_bytes` on the way up: the
+                        // client's fault, not the upstream's (the upstream never got it whole).
+                        return Rejection::BodyTooLarge;
+                    }
                     tracing::warn!(upstream = %out.upstream.name, error = %e, "upstream request failed");
                     if e.is_connect() { Rejection::UpstreamUnreachable } else { Rejection::UpstreamFailed }
                 })?;
@@ -101,6 +107,19 @@ pub async fn send(
     let (mut parts, body) = resp.into_parts();
     headers::sanitize(&mut parts.headers);
     Ok(Response::from_parts(parts, body))
+}
+
+/// Whether sending failed because the request body passed the gateway's size limit
+/// (`body::limited`), found anywhere in the error's source chain.
+fn exceeded_body_limit(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(e);
+    while let Some(err) = cause {
+        if err.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        cause = err.source();
+    }
+    false
 }
 
 fn build(
@@ -134,11 +153,19 @@ fn build(
         h.insert(HOST, value(host)?);
     }
     forwarded(h, host.as_deref(), down)?;
-    let key_id = permit.key().map(|k| k.id.as_str());
-    let status = permit.key().map(|k| k.status.as_str());
+    let principal = permit.principal();
+    let key_id = principal.map(|p| p.id());
+    let status = principal.map(|p| p.status());
+    let kind = principal.map(|p| match p.kind() {
+        CredentialKind::ApiKey => "api_key",
+        CredentialKind::Account => "account",
+        CredentialKind::Base => "base",
+    });
     let own = [
         ("x-portcullis-request-id", Some(down.request_id)),
         ("x-portcullis-key-id", key_id),
+        ("x-portcullis-credential", kind),
+        ("x-portcullis-user", principal.and_then(|p| p.user())),
         ("x-portcullis-module", route.module()),
         ("x-portcullis-action", route.action()),
         ("x-portcullis-status", status),

@@ -28,7 +28,10 @@ use crate::clock::Clock;
 use crate::credential;
 use crate::forward::{self, Downstream, Outgoing, UpstreamClient};
 use crate::identity;
+use crate::issuer::{self, throttle::Throttle};
+use crate::managed::Store;
 use crate::php;
+use crate::policy::raw::ErrorStyle;
 use crate::policy::{Policy, Snapshot};
 use crate::reject::{self, Rejection};
 use crate::route;
@@ -67,6 +70,31 @@ pub struct Gateway {
     pub limits: Limits,
     /// Proxies whose forwarding headers are trusted.
     pub trusted_proxies: Vec<IpNet>,
+    /// State of the token endpoints that outlives snapshots.
+    pub issuer: IssuerState,
+}
+
+/// State of the token endpoints that outlives snapshots.
+#[derive(Debug, Default)]
+pub struct IssuerState {
+    /// Failed-login throttle.
+    pub throttle: Throttle,
+    /// Where API token changes are written (`None`: management endpoints answer 503).
+    pub store: Option<Store>,
+}
+
+impl Gateway {
+    /// A gateway with default limits, no trusted proxies and no management store.
+    pub fn new(policy: Arc<Policy>, clock: Arc<dyn Clock>, client: UpstreamClient) -> Self {
+        Self {
+            policy,
+            clock,
+            client,
+            limits: Limits::default(),
+            trusted_proxies: Vec::new(),
+            issuer: IssuerState::default(),
+        }
+    }
 }
 
 /// Facts about the connection a request came on.
@@ -82,6 +110,7 @@ pub struct Conn {
 #[derive(Debug, Default)]
 struct Trail {
     route: Option<String>,
+    style: ErrorStyle,
     key: Option<String>,
     reason: Option<&'static str>,
 }
@@ -103,7 +132,7 @@ pub async fn handle(gw: &Gateway, conn: Conn, req: Request<Incoming>) -> Respons
         .map_or(StatusCode::NOT_FOUND, |s| s.unmapped_status);
     let mut resp = result.unwrap_or_else(|r| {
         trail.reason = Some(r.mapping(unmapped).code);
-        reject::respond(r, unmapped, &request_id)
+        reject::respond(r, unmapped, &request_id, trail.style)
     });
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         resp.headers_mut().insert("x-request-id", v);
@@ -136,20 +165,30 @@ async fn pipeline(
 ) -> Result<Response<Body>, Rejection> {
     let (parts, incoming) = req.into_parts();
     let target = canonicalize(&parts, &gw.limits)?;
+    // Token endpoints are answered by the gateway itself, before routing.
+    if let Some(st) = &s.directory.seatable
+        && let Some(call) = issuer::resolve(st, &target.path)
+    {
+        trail.route = Some(call.endpoint.name().to_owned());
+        let cx = issuer::Ctx { gw, s, st, conn };
+        return Ok(issuer::serve(cx, call, parts, incoming, &target).await);
+    }
     let host = request_host(&parts);
     let matched = route::resolve(&s.routes, &parts.method, host.as_deref(), &target)?;
     trail.route = Some(matched.route().id.clone());
+    trail.style = matched.route().error_style;
     if target.has_encoded_percent && !matched.route().allow_encoded_percent {
         return Err(Rejection::EncodedPercent);
     }
     let presented = credential::extract(&parts.headers, &target, &s.credential_query_params)?;
     let principal = match presented {
         Some(c) if authz::needs_credential(&matched, s.mode) => {
-            Some(identity::validate(&s.keys, c.secret, gw.clock.now())?)
+            let accept = &matched.route().accept;
+            Some(identity::validate(s, c.secret, accept, gw.clock.now())?)
         }
         _ => None,
     };
-    trail.key = principal.map(|p| p.key().id.clone());
+    trail.key = principal.as_ref().map(|p| p.id().to_owned());
     let carrier = presented.map(|c| c.carrier);
     let permit = authz::decide(matched, principal, &parts.method, s.mode)?;
     let body = guard_body(&permit, &parts, incoming, &gw.limits).await?;

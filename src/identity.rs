@@ -2,16 +2,20 @@
 //!
 //! API keys are looked up by the SHA-256 digest of the secret (the plaintext is never stored),
 //! so the cost does not grow with the number of keys and no secret is compared byte by byte.
-//! Validity (disabled, not-before, expiry) is checked against an injected clock. `credential`
-//! comes before it; `authz` after it.
+//! Signed tokens (account and base tokens) are verified by `token`, with every revocation rule.
+//! Validity is checked against an injected clock. `credential` comes before it; `authz` after.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::grant::Grants;
+use crate::policy::Snapshot;
+use crate::policy::raw::{CredentialKind, KeyUse};
 use crate::reject::Rejection;
+use crate::token::{self, TokenError};
 
 /// A compiled API key.
 #[derive(Debug)]
@@ -43,17 +47,51 @@ pub struct KeyIndex {
     pub by_id: HashMap<String, usize>,
 }
 
-/// Proof that a credential is valid right now, and whom it stands for. Only `validate` (and
-/// `validate_id`, for `explain`) make one.
-#[derive(Debug, Clone, Copy)]
+/// What a principal may do.
+#[derive(Debug, Clone)]
+pub enum Authority<'a> {
+    /// The grants of an API key or of a user (account token).
+    Grants(&'a Grants),
+    /// A base token: every action on one base, or only reads.
+    Base {
+        /// The base uuid routes must capture as the `base` resource.
+        uuid: String,
+        /// Only GET and HEAD.
+        read_only: bool,
+    },
+}
+
+/// Proof that a credential is valid right now, and whom it stands for. Only this module makes
+/// one.
+#[derive(Debug, Clone)]
 pub struct Principal<'a> {
-    key: &'a Key,
+    id: Cow<'a, str>,
+    kind: CredentialKind,
+    user: Option<&'a str>,
+    authority: Authority<'a>,
+    status: &'a str,
 }
 
 impl<'a> Principal<'a> {
-    /// The key this principal authenticated with.
-    pub fn key(&self) -> &'a Key {
-        self.key
+    /// How logs and the upstream name it: a key id, `user:<name>`, or `base:<subject>`.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+    /// The kind of credential it presented.
+    pub fn kind(&self) -> CredentialKind {
+        self.kind
+    }
+    /// The user it acts for, if any.
+    pub fn user(&self) -> Option<&'a str> {
+        self.user
+    }
+    /// What it may do.
+    pub fn authority(&self) -> &Authority<'a> {
+        &self.authority
+    }
+    /// Linea21 content status passed upstream.
+    pub fn status(&self) -> &'a str {
+        self.status
     }
 }
 
@@ -62,8 +100,96 @@ pub fn digest(secret: &str) -> [u8; 32] {
     Sha256::digest(secret.as_bytes()).into()
 }
 
-/// Validate a presented secret at unix time `now`.
+/// Validate a presented secret for a route accepting `accept`, at unix time `now`.
 pub fn validate<'a>(
+    s: &'a Snapshot,
+    secret: &str,
+    accept: &[CredentialKind],
+    now: i64,
+) -> Result<Principal<'a>, Rejection> {
+    if token::looks_like_jwt(secret) && !s.keys.by_digest.contains_key(&digest(secret)) {
+        return validate_token(s, secret, accept, now);
+    }
+    let p = validate_key(&s.keys, secret, now)?;
+    if accept.contains(&CredentialKind::ApiKey) {
+        Ok(p)
+    } else {
+        Err(Rejection::WrongTokenKind)
+    }
+}
+
+fn validate_token<'a>(
+    s: &'a Snapshot,
+    secret: &str,
+    accept: &[CredentialKind],
+    now: i64,
+) -> Result<Principal<'a>, Rejection> {
+    let mut uses = [KeyUse::Account; 2];
+    let mut n = 0;
+    for kind in accept {
+        let u = match kind {
+            CredentialKind::Account => KeyUse::Account,
+            CredentialKind::Base => KeyUse::Base,
+            CredentialKind::ApiKey => continue,
+        };
+        uses[n] = u;
+        n += 1;
+    }
+    if n == 0 {
+        // Verify anyway so a bad token reads as invalid, not as merely unwelcome.
+        s.directory
+            .verify(
+                secret,
+                &[KeyUse::Account, KeyUse::Base, KeyUse::Temporary],
+                now,
+            )
+            .map_err(rejection)?;
+        return Err(Rejection::WrongTokenKind);
+    }
+    let claims = s
+        .directory
+        .verify(secret, &uses[..n], now)
+        .map_err(rejection)?;
+    let user = s.directory.users.get_key_value(&claims.sub);
+    match claims.kind {
+        KeyUse::Account => {
+            let (name, u) = user.ok_or(Rejection::CredentialRevoked)?;
+            Ok(Principal {
+                id: Cow::Owned(format!("user:{name}")),
+                kind: CredentialKind::Account,
+                user: Some(name),
+                authority: Authority::Grants(&u.grants),
+                status: &u.status,
+            })
+        }
+        KeyUse::Base => Ok(Principal {
+            id: Cow::Owned(format!("base:{}", claims.sub)),
+            kind: CredentialKind::Base,
+            user: user.map(|(n, _)| n.as_str()),
+            authority: Authority::Base {
+                uuid: claims.dtable_uuid.ok_or(Rejection::UnknownCredential)?,
+                read_only: claims.permission.as_deref() != Some("rw"),
+            },
+            status: user.map_or("P", |(_, u)| u.status.as_str()),
+        }),
+        KeyUse::Temporary => Err(Rejection::WrongTokenKind),
+    }
+}
+
+/// The rejection for a token failure.
+pub fn rejection(e: TokenError) -> Rejection {
+    match e {
+        TokenError::Invalid => Rejection::UnknownCredential,
+        TokenError::WrongKind => Rejection::WrongTokenKind,
+        TokenError::Expired => Rejection::CredentialExpired,
+        TokenError::NotYetValid => Rejection::CredentialNotYetValid,
+        TokenError::Revoked => Rejection::CredentialRevoked,
+        TokenError::NoSigningKey => Rejection::Internal,
+    }
+}
+
+/// Validate an API key secret at unix time `now`.
+pub fn validate_key<'a>(
     keys: &'a KeyIndex,
     secret: &str,
     now: i64,
@@ -100,7 +226,13 @@ fn check(key: &Key, now: i64) -> Result<Principal<'_>, Rejection> {
     if key.expires_at.is_some_and(|t| now >= t) {
         return Err(Rejection::CredentialExpired);
     }
-    Ok(Principal { key })
+    Ok(Principal {
+        id: Cow::Borrowed(&key.id),
+        kind: CredentialKind::ApiKey,
+        user: None,
+        authority: Authority::Grants(&key.grants),
+        status: &key.status,
+    })
 }
 
 #[cfg(test)]
@@ -130,24 +262,24 @@ mod tests {
     #[test]
     fn validity_window_and_state() {
         let ix = index(key("s3cret"));
-        assert_eq!(validate(&ix, "s3cret", 150).unwrap().key().id, "k1");
+        assert_eq!(validate_key(&ix, "s3cret", 150).unwrap().id(), "k1");
         assert!(matches!(
-            validate(&ix, "other", 150),
+            validate_key(&ix, "other", 150),
             Err(Rejection::UnknownCredential)
         ));
         assert!(matches!(
-            validate(&ix, "s3cret", 99),
+            validate_key(&ix, "s3cret", 99),
             Err(Rejection::CredentialNotYetValid)
         ));
         assert!(matches!(
-            validate(&ix, "s3cret", 200),
+            validate_key(&ix, "s3cret", 200),
             Err(Rejection::CredentialExpired)
         ));
         let mut k = key("s3cret");
         k.disabled = true;
         let ix = index(k);
         assert!(matches!(
-            validate(&ix, "s3cret", 150),
+            validate_key(&ix, "s3cret", 150),
             Err(Rejection::CredentialDisabled)
         ));
         assert!(matches!(

@@ -15,7 +15,8 @@ use clap::{Parser, Subcommand};
 use http::Method;
 use portcullis::clock::{Clock, SystemClock};
 use portcullis::explain::{self, Who};
-use portcullis::gateway::Gateway;
+use portcullis::gateway::{Gateway, IssuerState};
+use portcullis::managed::Store;
 use portcullis::policy::{self, Policy};
 use portcullis::reload::{self, Outcome, Reloader};
 use portcullis::server::{self, ServeOptions};
@@ -80,6 +81,25 @@ enum Command {
         #[command(subcommand)]
         command: KeyCommand,
     },
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Read a password from standard input and print its argon2id PHC string.
+    HashPassword,
+    /// Print a new TOTP secret (base32) and its otpauth:// URI.
+    TotpSecret {
+        /// The user name shown in authenticator apps.
+        #[arg(long)]
+        user: String,
+    },
+    /// Print a new random HS256 signing secret (base64) for `signing_keys`.
+    SigningSecret,
 }
 
 #[derive(Subcommand)]
@@ -106,6 +126,7 @@ fn main() -> ExitCode {
             key_id,
             secret_stdin,
         } => explain_cmd(config, policy, method, path, host, key_id, secret_stdin),
+        Command::User { command } => user_cmd(command),
         Command::Key {
             command: KeyCommand::New { id },
         } => key_new(&id),
@@ -128,7 +149,7 @@ fn policy_path(config: &Path, policy: Option<PathBuf>) -> anyhow::Result<PathBuf
 
 fn check(config: PathBuf, policy: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let path = policy_path(&config, policy)?;
-    let result = policy::load(&path).and_then(|input| policy::compile(&input));
+    let result = policy::load_with(&path, &process_env).and_then(|input| policy::compile(&input));
     match result {
         Ok(s) => {
             for w in &s.warnings {
@@ -164,7 +185,7 @@ fn explain_cmd(
     secret_stdin: bool,
 ) -> anyhow::Result<ExitCode> {
     let file = policy_path(&config, policy)?;
-    let snapshot = policy::load(&file)
+    let snapshot = policy::load_with(&file, &process_env)
         .and_then(|i| policy::compile(&i))
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let method = Method::from_bytes(method.as_bytes()).context("invalid method")?;
@@ -193,6 +214,11 @@ fn explain_cmd(
     })
 }
 
+/// The process environment, for `{"env": NAME}` secret references.
+fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
 fn key_new(id: &str) -> anyhow::Result<ExitCode> {
     let secret = keygen::new_secret();
     let entry = keygen::entry(id, &secret);
@@ -203,6 +229,32 @@ fn key_new(id: &str) -> anyhow::Result<ExitCode> {
     }
     println!("{secret}");
     println!("{}", serde_json::to_string_pretty(&entry)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn user_cmd(command: UserCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        UserCommand::HashPassword => {
+            let mut pw = String::new();
+            std::io::stdin().read_to_string(&mut pw)?;
+            let pw = pw.trim_end_matches(['\n', '\r']);
+            anyhow::ensure!(!pw.is_empty(), "expected a password on standard input");
+            println!("{}", portcullis::issuer::login::hash_password(pw)?);
+        }
+        UserCommand::TotpSecret { user } => {
+            let (secret, uri) = portcullis::issuer::login::new_totp(&user)?;
+            println!("{secret}");
+            println!("{uri}");
+        }
+        UserCommand::SigningSecret => {
+            use base64::Engine;
+            let bytes: [u8; 48] = rand::random();
+            println!(
+                "{}",
+                base64::engine::general_purpose::STANDARD.encode(bytes)
+            );
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -230,10 +282,12 @@ fn serve(config: PathBuf) -> anyhow::Result<ExitCode> {
 async fn run(settings: Settings) -> anyhow::Result<ExitCode> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let policy = Policy::new();
-    let reloader = Reloader::new(
+    let env: reload::EnvLookup = Arc::new(process_env);
+    let reloader = Reloader::with_env(
         settings.policy.clone(),
         Arc::clone(&policy),
         Arc::clone(&clock),
+        env,
     );
     if let Outcome::Rejected(errors) = reloader.reload_async().await {
         for p in &errors.0 {
@@ -248,6 +302,10 @@ async fn run(settings: Settings) -> anyhow::Result<ExitCode> {
         client: forward::client(settings.upstream_connect_timeout()),
         limits: settings.limits(),
         trusted_proxies: settings.trusted_proxies.clone(),
+        issuer: IssuerState {
+            store: Some(Store::new(Arc::clone(&reloader))),
+            ..Default::default()
+        },
     });
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stopped = move || {

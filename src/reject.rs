@@ -11,6 +11,7 @@ use http::{HeaderValue, Response, StatusCode, header};
 use crate::body::{self, Body};
 use crate::canonical::CanonicalError;
 use crate::php::ParamError;
+use crate::policy::raw::ErrorStyle;
 
 /// Why a request was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +46,12 @@ pub enum Rejection {
     CredentialNotYetValid,
     /// The credential was disabled.
     CredentialDisabled,
+    /// The token was revoked (by id, by its user's `tokens_valid_after`, or because its user,
+    /// API token or link is disabled or gone).
+    CredentialRevoked,
+    /// A valid credential of a kind this route does not accept (e.g. a temporary token where a
+    /// base token is expected).
+    WrongTokenKind,
     /// Valid credential without the (module, action) permission.
     PermissionDenied,
     /// Valid credential, but the resource is outside its scope.
@@ -145,6 +152,13 @@ impl Rejection {
                 "the credential is not valid yet",
             ),
             CredentialDisabled => unauthorized("credential_disabled", "the credential is disabled"),
+            CredentialRevoked => {
+                unauthorized("credential_revoked", "the credential has been revoked")
+            }
+            WrongTokenKind => unauthorized(
+                "wrong_credential_kind",
+                "this kind of credential is not accepted here",
+            ),
             PermissionDenied => forbidden(
                 "permission_denied",
                 "the credential does not permit this action",
@@ -193,9 +207,19 @@ impl Rejection {
     }
 }
 
-/// Build the response for `rejection`.
-pub fn respond(rejection: Rejection, unmapped: StatusCode, request_id: &str) -> Response<Body> {
+/// Build the response for `rejection`, in the route's error style.
+pub fn respond(
+    rejection: Rejection,
+    unmapped: StatusCode,
+    request_id: &str,
+    style: ErrorStyle,
+) -> Response<Body> {
     let map = rejection.mapping(unmapped);
+    let auth_failure =
+        map.status == StatusCode::UNAUTHORIZED || map.status == StatusCode::FORBIDDEN;
+    if style == ErrorStyle::Seatable && auth_failure {
+        return seatable(rejection, request_id);
+    }
     let body = serde_json::json!({
         "error": map.code,
         "message": map.message,
@@ -214,6 +238,29 @@ pub fn respond(rejection: Rejection, unmapped: StatusCode, request_id: &str) -> 
         if let Ok(v) = HeaderValue::from_str(&v) {
             h.insert(header::WWW_AUTHENTICATE, v);
         }
+    }
+    resp
+}
+
+/// SeaTable's answer to an authentication or authorization failure: 403 with `error_msg`, which
+/// its Python client turns into `AuthExpiredError` for "Token expired.".
+fn seatable(rejection: Rejection, request_id: &str) -> Response<Body> {
+    let msg = match rejection {
+        Rejection::CredentialExpired => "Token expired.",
+        _ => "Permission denied.",
+    };
+    let mut resp = Response::new(body::full(
+        serde_json::json!({ "error_msg": msg }).to_string(),
+    ));
+    *resp.status_mut() = StatusCode::FORBIDDEN;
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        h.insert("x-request-id", v);
     }
     resp
 }
@@ -295,12 +342,48 @@ mod tests {
 
     #[test]
     fn unauthorized_carries_rfc6750_challenge_and_json_body() {
-        let resp = respond(MissingCredential, StatusCode::NOT_FOUND, "rid-1");
+        let resp = respond(
+            MissingCredential,
+            StatusCode::NOT_FOUND,
+            "rid-1",
+            ErrorStyle::Standard,
+        );
         assert_eq!(resp.status(), 401);
         assert_eq!(
             resp.headers()[header::WWW_AUTHENTICATE],
             "Bearer realm=\"portcullis\", error=\"invalid_token\""
         );
         assert_eq!(resp.headers()[header::CONTENT_TYPE], "application/json");
+    }
+
+    #[test]
+    fn seatable_style_turns_auth_failures_into_403_error_msg() {
+        use http_body_util::BodyExt;
+        let body = |r: Response<Body>| {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap();
+            let b = rt.block_on(r.into_body().collect()).unwrap().to_bytes();
+            String::from_utf8(b.to_vec()).unwrap()
+        };
+        let st = ErrorStyle::Seatable;
+        let r = respond(CredentialExpired, StatusCode::NOT_FOUND, "x", st);
+        assert_eq!(r.status(), 403);
+        assert_eq!(body(r), r#"{"error_msg":"Token expired."}"#);
+        for rej in [
+            MissingCredential,
+            UnknownCredential,
+            ReadOnly,
+            OutOfScope,
+            CredentialRevoked,
+        ] {
+            let r = respond(rej, StatusCode::NOT_FOUND, "x", st);
+            assert_eq!(r.status(), 403);
+            assert_eq!(body(r), r#"{"error_msg":"Permission denied."}"#);
+        }
+        assert_eq!(
+            respond(UpstreamTimeout, StatusCode::NOT_FOUND, "x", st).status(),
+            504
+        );
     }
 }

@@ -27,8 +27,10 @@ pub enum Outcome {
     Rejected(CompileErrors),
 }
 
+/// Looks up `{"env": NAME}` secret references.
+pub type EnvLookup = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
 /// Loads the policy at one path into one `Policy`.
-#[derive(Debug)]
 pub struct Reloader {
     /// Where the policy lives.
     pub path: PathBuf,
@@ -36,17 +38,38 @@ pub struct Reloader {
     pub policy: Arc<Policy>,
     /// Time for status timestamps.
     pub clock: Arc<dyn Clock>,
+    /// Where secret references to environment variables are resolved.
+    env: EnvLookup,
     /// Serializes reloads so two triggers never interleave.
     lock: Mutex<()>,
 }
 
+impl std::fmt::Debug for Reloader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reloader")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Reloader {
-    /// A reloader for `path` publishing into `policy`.
+    /// A reloader for `path` publishing into `policy`, with no environment.
     pub fn new(path: PathBuf, policy: Arc<Policy>, clock: Arc<dyn Clock>) -> Arc<Self> {
+        Self::with_env(path, policy, clock, Arc::new(policy::no_env))
+    }
+
+    /// A reloader that resolves `{"env": NAME}` references through `env`.
+    pub fn with_env(
+        path: PathBuf,
+        policy: Arc<Policy>,
+        clock: Arc<dyn Clock>,
+        env: EnvLookup,
+    ) -> Arc<Self> {
         Arc::new(Self {
             path,
             policy,
             clock,
+            env,
             lock: Mutex::new(()),
         })
     }
@@ -55,7 +78,7 @@ impl Reloader {
     pub fn reload(&self) -> Outcome {
         let _serial = self.lock.lock().unwrap_or_else(|p| p.into_inner());
         let now = self.clock.now();
-        let outcome = policy::load(&self.path).and_then(|input| {
+        let outcome = policy::load_with(&self.path, &*self.env).and_then(|input| {
             if self.policy.status().sha256.as_deref() == Some(input.fingerprint().as_str()) {
                 return Ok(None);
             }

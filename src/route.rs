@@ -14,6 +14,7 @@ use http::Method;
 
 use crate::canonical::Canonical;
 use crate::php;
+use crate::policy::raw::{CredentialKind, ErrorStyle};
 use crate::reject::Rejection;
 
 /// Where a module, action or resource value comes from.
@@ -59,6 +60,10 @@ pub struct Route {
     pub keep_credential: bool,
     /// `%25` allowed in the target.
     pub allow_encoded_percent: bool,
+    /// Credential kinds the route accepts.
+    pub accept: Vec<CredentialKind>,
+    /// How rejections on this route look.
+    pub error_style: ErrorStyle,
     /// Query parameters that select what the request does (captures and constraints): a form
     /// body must not name them, since PHP's `$_REQUEST` would let the body override the query.
     pub query_selectors: Vec<String>,

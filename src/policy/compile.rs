@@ -15,7 +15,7 @@ use crate::policy::load::{Input, problem};
 use crate::policy::locate::{JsonPath, Seg};
 use crate::policy::raw::Mode;
 use crate::policy::source::SourceFile;
-use crate::policy::{Snapshot, keys, linea21, routes};
+use crate::policy::{Snapshot, keys, linea21, routes, tokens};
 use crate::upstream::{self, Upstream};
 
 /// Default time allowed for an upstream's response head.
@@ -100,6 +100,7 @@ pub fn compile(input: &Input) -> Result<Snapshot, CompileErrors> {
     let mut keys = keys::compile(&mut cx, input, &roles);
     linea21::import(&mut cx, input, &mut keys);
     let routes = routes::compile(&mut cx, input, &upstream_ix);
+    let directory = tokens::compile(&mut cx, input, &roles);
     if !cx.errors.is_empty() {
         return Err(CompileErrors(cx.errors));
     }
@@ -112,6 +113,7 @@ pub fn compile(input: &Input) -> Result<Snapshot, CompileErrors> {
         routes,
         keys,
         upstreams,
+        directory,
         warnings: cx.warnings,
     })
 }

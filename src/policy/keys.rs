@@ -142,7 +142,13 @@ pub fn insert(
     index.keys.push(key);
 }
 
-fn parse_digest(cx: &mut Cx<'_>, file: usize, at: &JsonPath, hex_digest: &str) -> Option<[u8; 32]> {
+/// A 64-hex-digit SHA-256 at `at.sha256`, or an error there.
+pub fn parse_digest(
+    cx: &mut Cx<'_>,
+    file: usize,
+    at: &JsonPath,
+    hex_digest: &str,
+) -> Option<[u8; 32]> {
     let mut out = [0u8; 32];
     match hex::decode_to_slice(hex_digest, &mut out) {
         Ok(()) => Some(out),
@@ -180,7 +186,8 @@ pub fn status(cx: &mut Cx<'_>, file: usize, at: &JsonPath, raw: Option<&RawStatu
     list.join(",")
 }
 
-fn instant(cx: &mut Cx<'_>, file: usize, at: &JsonPath, raw: Option<&str>) -> Option<i64> {
+/// An RFC 3339 instant in unix seconds, or an error at `at`.
+pub fn instant(cx: &mut Cx<'_>, file: usize, at: &JsonPath, raw: Option<&str>) -> Option<i64> {
     let raw = raw?;
     match OffsetDateTime::parse(raw, &Rfc3339) {
         Ok(t) => Some(t.unix_timestamp()),

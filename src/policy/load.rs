@@ -4,14 +4,15 @@
 //! checked for meaning here (that is `compile`). The result, `Input`, also fingerprints exactly
 //! the bytes it read, so `reload` can skip a policy it has already loaded.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
 
 use crate::policy::error::{CompileErrors, Problem};
 use crate::policy::locate::{self, JsonPath, Seg};
-use crate::policy::raw::{ImportFormat, Linea21Entry, RawPolicy};
+use crate::policy::raw::{ImportFormat, Linea21Entry, RawPolicy, SecretRef};
 use crate::policy::source::{self, SourceFile};
 
 /// A parsed Linea21 file.
@@ -36,17 +37,50 @@ pub struct Input {
     pub policies: Vec<(usize, RawPolicy)>,
     /// Imported foreign files.
     pub imports: Vec<Imported>,
+    /// Secret material referenced by the policy, resolved: (file index, JSON path) → bytes or
+    /// why it could not be read. Never displayed.
+    pub secrets: HashMap<(usize, String), Result<Vec<u8>, String>>,
 }
 
 impl Input {
-    /// SHA-256 over every file read.
+    /// SHA-256 over every file read and every secret resolved (so rotating a key file reloads).
     pub fn fingerprint(&self) -> String {
-        source::fingerprint(&self.files)
+        let mut h = Sha256::new();
+        h.update(source::fingerprint(&self.files).as_bytes());
+        let mut keys: Vec<_> = self.secrets.keys().collect();
+        keys.sort();
+        for k in keys {
+            h.update(k.1.as_bytes());
+            if let Ok(v) = &self.secrets[k] {
+                h.update(Sha256::digest(v));
+            }
+        }
+        hex::encode(h.finalize())
+    }
+
+    /// The resolved secret at `path` of `file`.
+    pub fn secret(&self, file: usize, path: &JsonPath) -> Option<&Result<Vec<u8>, String>> {
+        self.secrets.get(&(file, path.to_string()))
     }
 }
 
-/// Read and parse the policy at `path` (a file or a directory of `*.json`).
+/// Where `{"env": NAME}` secret references are looked up. `main` passes the process
+/// environment; everything else gets what it is given.
+pub type Env<'a> = &'a (dyn Fn(&str) -> Option<String> + Send + Sync);
+
+/// An environment with nothing in it.
+pub fn no_env(_: &str) -> Option<String> {
+    None
+}
+
+/// Read and parse the policy at `path` with no environment.
 pub fn load(path: &Path) -> Result<Input, CompileErrors> {
+    load_with(path, &no_env)
+}
+
+/// Read and parse the policy at `path` (a file or a directory of `*.json`), resolving secret
+/// references through `env` and the file system.
+pub fn load_with(path: &Path, env: Env<'_>) -> Result<Input, CompileErrors> {
     let files = source::read(path).map_err(|e| {
         CompileErrors(vec![Problem {
             file: path.to_owned(),
@@ -60,6 +94,7 @@ pub fn load(path: &Path) -> Result<Input, CompileErrors> {
         files,
         policies: Vec::new(),
         imports: Vec::new(),
+        secrets: HashMap::new(),
     };
     let mut problems = Vec::new();
     for i in 0..input.files.len() {
@@ -106,10 +141,58 @@ pub fn load(path: &Path) -> Result<Input, CompileErrors> {
             }
         }
     }
+    resolve_secrets(&mut input, env);
     if problems.is_empty() {
         Ok(input)
     } else {
         Err(CompileErrors(problems))
+    }
+}
+
+/// Read every secret reference (signing keys, TOTP secrets) now, so `compile` stays pure.
+fn resolve_secrets(input: &mut Input, env: Env<'_>) {
+    let mut refs: Vec<(usize, JsonPath, SecretRef)> = Vec::new();
+    for (file, p) in &input.policies {
+        for (kid, k) in &p.signing_keys {
+            let at = JsonPath::root().key("signing_keys").key(kid);
+            let fields = [
+                ("secret", &k.secret),
+                ("private_key", &k.private_key),
+                ("public_key", &k.public_key),
+            ];
+            for (field, r) in fields {
+                if let Some(r) = r {
+                    refs.push((*file, at.key(field), r.clone()));
+                }
+            }
+        }
+        for (name, u) in &p.users {
+            if let Some(r) = &u.totp_secret {
+                let at = JsonPath::root().key("users").key(name).key("totp_secret");
+                refs.push((*file, at, r.clone()));
+            }
+        }
+    }
+    for (file, at, r) in refs {
+        let value = match &r {
+            SecretRef::Inline(v) => Ok(v.clone().into_bytes()),
+            SecretRef::Env(name) => env(name)
+                .map(String::into_bytes)
+                .ok_or_else(|| format!("environment variable `{name}` is not set")),
+            SecretRef::File(rel) => {
+                let base = input.files[file].path.parent().unwrap_or(Path::new("."));
+                let path = base.join(rel);
+                std::fs::read(&path)
+                    .map(|mut b| {
+                        while b.last().is_some_and(|c| *c == b'\n' || *c == b'\r') {
+                            b.pop();
+                        }
+                        b
+                    })
+                    .map_err(|e| format!("cannot read {}: {e}", path.display()))
+            }
+        };
+        input.secrets.insert((file, at.to_string()), value);
     }
 }
 
@@ -138,12 +221,15 @@ fn parse<T: DeserializeOwned>(file: &SourceFile) -> Result<T, Problem> {
 }
 
 fn json_problem(file: &SourceFile, path: JsonPath, e: &serde_json::Error) -> Problem {
+    let message = strip_position(&e.to_string());
+    // serde_json counts bytes and stops past the token at fault; point at the token, in characters.
+    let (line, column) = locate::serde_position(&file.text, e.line(), e.column(), &message);
     Problem {
         file: file.path.clone(),
         path,
-        line: e.line(),
-        column: e.column(),
-        message: strip_position(&e.to_string()),
+        line,
+        column,
+        message,
     }
 }
 

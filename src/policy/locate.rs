@@ -140,6 +140,63 @@ fn split_indices(part: &str) -> (&str, Vec<usize>) {
     (name, indices)
 }
 
+/// Where a serde_json error in `text` points, as a 1-based (line, column) in characters.
+///
+/// serde_json reports the line and the *byte* column of the last byte it read. This turns the
+/// byte column into characters (so a line with `é` before the error reports the column an
+/// editor shows), and moves two kinds of error to the token at fault: a `trailing comma` to the
+/// comma itself (serde_json stops at the bracket after it), and an `unknown field` or
+/// `duplicate field` to the opening quote of the key (serde_json stops at its closing quote).
+/// `message` is the error's text. Never panics; an out-of-range position is clamped.
+pub fn serde_position(text: &str, line: usize, column: usize, message: &str) -> (usize, usize) {
+    let line_start = text
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum::<usize>();
+    let mut at = (line_start + column.saturating_sub(1)).min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    let bytes = text.as_bytes();
+    if message.starts_with("trailing comma") {
+        if let Some(comma) = bytes[..at].iter().rposition(|&b| !b.is_ascii_whitespace())
+            && bytes[comma] == b','
+        {
+            at = comma;
+        }
+    } else if (message.starts_with("unknown field") || message.starts_with("duplicate field"))
+        && bytes.get(at) == Some(&b'"')
+        && let Some(open) = opening_quote(bytes, at)
+    {
+        at = open;
+    }
+    position_of(text, at)
+}
+
+/// The index of the `"` that opens the JSON string whose closing quote is at `close`.
+fn opening_quote(bytes: &[u8], close: usize) -> Option<usize> {
+    let mut i = close;
+    while i > 0 {
+        i -= 1;
+        if bytes[i] == b'"' {
+            let backslashes = bytes[..i].iter().rev().take_while(|&&b| b == b'\\').count();
+            if backslashes % 2 == 0 {
+                return Some(i);
+            }
+        }
+    }
+    None
+}
+
+/// 1-based (line, column in characters) of byte index `at` (a char boundary) in `text`.
+fn position_of(text: &str, at: usize) -> (usize, usize) {
+    let before = &text[..at];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (line, before[line_start..].chars().count() + 1)
+}
+
 /// 1-based (line, column) of the value at `path` in `text`.
 ///
 /// When the last segment is a [`Seg::Key`], the position of the member's key
@@ -583,6 +640,55 @@ mod tests {
     fn deep_nesting_does_not_overflow() {
         let deep = format!("[{}{}, 5]", "[".repeat(200_000), "]".repeat(200_000));
         assert_eq!(locate(&deep, &p(&[Seg::Index(1)])), Some((1, 400_004)));
+    }
+
+    /// serde_json's own (line, byte column) for parsing `text` as a `T`.
+    fn serde_error<T: serde::de::DeserializeOwned + std::fmt::Debug>(
+        text: &str,
+    ) -> (usize, usize, String) {
+        let e = serde_json::from_str::<T>(text).unwrap_err();
+        let msg = e.to_string();
+        let msg = msg[..msg.rfind(" at line ").unwrap()].to_owned();
+        (e.line(), e.column(), msg)
+    }
+
+    #[test]
+    fn serde_positions_point_at_the_token_in_characters() {
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[expect(dead_code, reason = "only deserialized")]
+        struct S {
+            id: Option<String>,
+            n: Option<u32>,
+        }
+        type Map = std::collections::BTreeMap<String, serde_json::Value>;
+        let at = |text: &str, (l, c, m): (usize, usize, String)| serde_position(text, l, c, &m);
+        let comma = "{\n  \"a\": [1, 2],\n}\n";
+        assert_eq!(at(comma, serde_error::<Map>(comma)), (2, 14));
+        let comma_in_array = "[1,\n 2 ,\n\n ]";
+        assert_eq!(
+            at(comma_in_array, serde_error::<Vec<u8>>(comma_in_array)),
+            (2, 4)
+        );
+        let unknown = "{\"id\": \"\u{e9}t\u{e9}\", \"nn\": 1}";
+        assert_eq!(at(unknown, serde_error::<S>(unknown)), (1, 15));
+        let escaped = "{\"id\": \"x\", \"n\\\"q\": 1}";
+        assert_eq!(at(escaped, serde_error::<S>(escaped)), (1, 13));
+        let duplicate = "{\"id\": \"x\",\n \"id\": \"y\"}";
+        assert_eq!(at(duplicate, serde_error::<S>(duplicate)), (2, 2));
+        let bad_type = "{\"id\": \"\u{e9}\", \"n\": true}";
+        let (line, byte_col, msg) = serde_error::<S>(bad_type);
+        assert_eq!(byte_col, 22, "serde_json counts bytes");
+        assert_eq!(serde_position(bad_type, line, byte_col, &msg), (1, 21));
+        let syntax = "{\n  \"k\u{e9}\": 5 x }";
+        assert_eq!(at(syntax, serde_error::<Map>(syntax)), (2, 11));
+    }
+
+    #[test]
+    fn serde_position_clamps_out_of_range_input() {
+        assert_eq!(serde_position("", 0, 0, "trailing comma"), (1, 1));
+        assert_eq!(serde_position("ab", 9, 99, "unknown field"), (1, 3));
+        assert_eq!(serde_position("\u{e9}", 1, 2, "x"), (1, 1));
     }
 
     #[test]

@@ -12,8 +12,10 @@ pub mod linea21;
 pub mod load;
 pub mod locate;
 pub mod raw;
+pub mod raw_tokens;
 mod routes;
 pub mod source;
+mod tokens;
 
 use std::sync::{Arc, Mutex};
 
@@ -22,11 +24,12 @@ use http::StatusCode;
 
 use crate::identity::KeyIndex;
 use crate::route::RouteTable;
+use crate::token::Directory;
 use crate::upstream::Upstream;
 
 pub use compile::compile;
 pub use error::{CompileErrors, Problem};
-pub use load::{Input, load};
+pub use load::{Env, Input, load, load_with, no_env};
 
 /// A compiled policy: immutable, every index built.
 #[derive(Debug)]
@@ -47,6 +50,8 @@ pub struct Snapshot {
     pub keys: KeyIndex,
     /// Upstreams, indexed by `Route::upstream`.
     pub upstreams: Vec<Upstream>,
+    /// Users, bases, links, API tokens and token keys.
+    pub directory: Directory,
     /// Warnings found while compiling (e.g. plaintext secrets in an imported file).
     pub warnings: Vec<Problem>,
 }

@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+pub use crate::policy::raw_tokens::*;
+
 /// One policy file as written. Every section is optional so a policy can be split across files.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -15,6 +17,9 @@ pub struct RawPolicy {
     /// Optional `$schema` reference for editors; ignored.
     #[serde(rename = "$schema")]
     pub schema: Option<String>,
+    /// A note for people; ignored.
+    #[serde(rename = "$comment")]
+    pub comment: Option<String>,
     /// Linea21's API_PROVIDE: `disabled`, `full-access` or `limited-access` (the default).
     pub mode: Option<Mode>,
     /// What an unmapped request gets: 404 (default) or 403.
@@ -36,6 +41,26 @@ pub struct RawPolicy {
     /// Foreign permission files read as they are.
     #[serde(default)]
     pub imports: Vec<RawImport>,
+    /// Users (account, temporary and base tokens).
+    #[serde(default)]
+    pub users: BTreeMap<String, RawUser>,
+    /// Token signing keys by `kid`.
+    #[serde(default)]
+    pub signing_keys: BTreeMap<String, RawSigningKey>,
+    /// Bases by uuid.
+    #[serde(default)]
+    pub bases: BTreeMap<String, RawBase>,
+    /// External link tokens by id.
+    #[serde(default)]
+    pub links: BTreeMap<String, RawLink>,
+    /// Per-base API tokens (the gateway writes these to its own file).
+    #[serde(default)]
+    pub api_tokens: Vec<RawApiToken>,
+    /// Revoked token ids (`jti`).
+    #[serde(default)]
+    pub revoked_tokens: Vec<String>,
+    /// SeaTable-compatible token endpoints.
+    pub seatable: Option<RawSeaTable>,
 }
 
 /// Linea21's three API modes.
@@ -117,6 +142,34 @@ pub struct RawRoute {
     /// Allow `%25` (an encoded percent sign) in the target.
     #[serde(default)]
     pub allow_encoded_percent: bool,
+    /// Credential kinds this route accepts (default `api_key` and `account`).
+    pub accept: Option<Vec<CredentialKind>>,
+    /// How rejections look (default `standard`; `seatable` for SeaTable clients).
+    #[serde(default)]
+    pub error_style: ErrorStyle,
+}
+
+/// Kinds of credential a route can accept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CredentialKind {
+    /// An API key from `keys` or an import.
+    ApiKey,
+    /// An account token (a user's login).
+    Account,
+    /// A base token (access to one base).
+    Base,
+}
+
+/// Rejection body styles.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorStyle {
+    /// `{"error", "message", "request_id"}` with 401/403 as documented.
+    #[default]
+    Standard,
+    /// SeaTable's: 403 `{"error_msg": "Token expired."}` / `{"error_msg": "Permission denied."}`.
+    Seatable,
 }
 
 /// Permissions: module → actions, where `["all"]` grants every action.

@@ -12,7 +12,7 @@ use http::Method;
 use crate::policy::compile::Cx;
 use crate::policy::load::Input;
 use crate::policy::locate::JsonPath;
-use crate::policy::raw::{RawRoute, RawValue};
+use crate::policy::raw::{CredentialKind, RawRoute, RawValue};
 use crate::route::{QueryRule, Route, RouteTable, ValueSource};
 
 type GroupKey = (Option<String>, String);
@@ -156,6 +156,11 @@ fn route(
         public: raw.public,
         keep_credential: raw.keep_credential,
         allow_encoded_percent: raw.allow_encoded_percent,
+        accept: raw
+            .accept
+            .clone()
+            .unwrap_or_else(|| vec![CredentialKind::ApiKey, CredentialKind::Account]),
+        error_style: raw.error_style,
         query_selectors,
     })
 }

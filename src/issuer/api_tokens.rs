@@ -1,0 +1,248 @@
+//! Per-base API tokens: list, create, update, delete (SeaTable's `.../api-tokens/` endpoints).
+//!
+//! Only the base's owner manages them, with an account token. A created token is shown once in
+//! the 201 answer; only its digest is stored, in the gateway's own file (`managed`), and it works
+//! as soon as the reload that follows the write is applied.
+
+use http::{Response, StatusCode};
+use hyper::body::Incoming;
+use serde_json::json;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::body::Body;
+use crate::identity;
+use crate::issuer::{Call, Ctx, account_user, error_msg, form, json as respond_json};
+use crate::managed::ManagedError;
+use crate::policy::raw::RawApiToken;
+use crate::token::directory::{Base, Perm};
+
+/// Longest app name accepted.
+pub const MAX_APP_NAME: usize = 255;
+
+/// `GET .../api-tokens/`. Tokens are stored as digests, so the list cannot show them.
+pub fn list(cx: &Ctx<'_>, parts: &http::request::Parts, call: &Call<'_>) -> Response<Body> {
+    let (base, _) = match owned_base(cx, parts, call) {
+        Ok(b) => b,
+        Err(r) => return *r,
+    };
+    let tokens: Vec<_> =
+        cx.s.directory
+            .api_tokens
+            .iter()
+            .filter(|t| t.base == base.uuid)
+            .map(|t| {
+                json!({
+                    "app_name": t.app_name,
+                    "generated_by": t.generated_by,
+                    "generated_at": t.generated_at,
+                    "last_access": t.generated_at,
+                    "permission": t.permission.as_str(),
+                })
+            })
+            .collect();
+    respond_json(StatusCode::OK, json!({ "api_tokens": tokens }))
+}
+
+/// `POST .../api-tokens/` with form `app_name`, `permission`.
+pub async fn create(
+    cx: &Ctx<'_>,
+    parts: &http::request::Parts,
+    call: &Call<'_>,
+    incoming: Incoming,
+) -> Response<Body> {
+    let (base, user) = match owned_base(cx, parts, call) {
+        Ok(b) => b,
+        Err(r) => return *r,
+    };
+    let Ok(fields) = form::read(&parts.headers, incoming).await else {
+        return error_msg(StatusCode::BAD_REQUEST, "Invalid form.");
+    };
+    let app = form::field(&fields, "app_name")
+        .unwrap_or("")
+        .trim()
+        .to_owned();
+    if app.is_empty() || app.len() > MAX_APP_NAME {
+        return error_msg(StatusCode::BAD_REQUEST, "app_name invalid.");
+    }
+    let Some(perm) = form::field(&fields, "permission").and_then(Perm::parse) else {
+        return error_msg(StatusCode::BAD_REQUEST, "permission invalid.");
+    };
+    let secret = hex::encode(rand::random::<[u8; 20]>());
+    let now = OffsetDateTime::from_unix_timestamp(cx.gw.clock.now())
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    let record = RawApiToken {
+        base: base.uuid.clone(),
+        app_name: app.clone(),
+        sha256: hex::encode(identity::digest(&secret)),
+        permission: perm.as_str().to_owned(),
+        generated_by: user.to_owned(),
+        generated_at: now.format(&Rfc3339).unwrap_or_default(),
+        disabled: false,
+    };
+    let shown = json!({
+        "app_name": app,
+        "api_token": secret,
+        "generated_by": record.generated_by,
+        "generated_at": record.generated_at,
+        "last_access": record.generated_at,
+        "permission": record.permission,
+    });
+    let exists =
+        cx.s.directory
+            .api_tokens
+            .iter()
+            .any(|t| t.base == base.uuid && t.app_name == app);
+    if exists {
+        return error_msg(StatusCode::BAD_REQUEST, &format!("api token {app} exists."));
+    }
+    let Some(store) = &cx.gw.issuer.store else {
+        return unavailable();
+    };
+    let uuid = base.uuid.clone();
+    let added = store
+        .update(|m| {
+            if m.api_tokens
+                .iter()
+                .any(|t| t.base == uuid && t.app_name == record.app_name)
+            {
+                return false;
+            }
+            m.api_tokens.push(record);
+            true
+        })
+        .await;
+    match added {
+        Ok(true) => {
+            tracing::info!(user = %user, base = %uuid, app = %app, "api token created");
+            respond_json(StatusCode::CREATED, shown)
+        }
+        Ok(false) => error_msg(StatusCode::BAD_REQUEST, &format!("api token {app} exists.")),
+        Err(e) => failed(e),
+    }
+}
+
+/// `PUT .../api-tokens/{app_name}/` with form `permission`.
+pub async fn update(
+    cx: &Ctx<'_>,
+    parts: &http::request::Parts,
+    call: &Call<'_>,
+    incoming: Incoming,
+) -> Response<Body> {
+    let (base, user) = match owned_base(cx, parts, call) {
+        Ok(b) => b,
+        Err(r) => return *r,
+    };
+    let Ok(fields) = form::read(&parts.headers, incoming).await else {
+        return error_msg(StatusCode::BAD_REQUEST, "Invalid form.");
+    };
+    let Some(perm) = form::field(&fields, "permission").and_then(Perm::parse) else {
+        return error_msg(StatusCode::BAD_REQUEST, "permission invalid.");
+    };
+    let app = call.app.unwrap_or("").to_owned();
+    let Some(store) = &cx.gw.issuer.store else {
+        return unavailable();
+    };
+    let uuid = base.uuid.clone();
+    let updated = store
+        .update(|m| {
+            let t = m
+                .api_tokens
+                .iter_mut()
+                .find(|t| t.base == uuid && t.app_name == app)?;
+            t.permission = perm.as_str().to_owned();
+            Some(t.clone())
+        })
+        .await;
+    match updated {
+        Ok(Some(t)) => {
+            tracing::info!(user = %user, base = %uuid, app = %app, "api token updated");
+            respond_json(
+                StatusCode::OK,
+                json!({
+                    "app_name": t.app_name,
+                    "generated_by": t.generated_by,
+                    "generated_at": t.generated_at,
+                    "last_access": t.generated_at,
+                    "permission": t.permission,
+                }),
+            )
+        }
+        Ok(None) => error_msg(
+            StatusCode::NOT_FOUND,
+            &format!("api token {app} not found."),
+        ),
+        Err(e) => failed(e),
+    }
+}
+
+/// `DELETE .../api-tokens/{app_name}/`.
+pub async fn delete(cx: &Ctx<'_>, parts: &http::request::Parts, call: &Call<'_>) -> Response<Body> {
+    let (base, user) = match owned_base(cx, parts, call) {
+        Ok(b) => b,
+        Err(r) => return *r,
+    };
+    let app = call.app.unwrap_or("").to_owned();
+    let Some(store) = &cx.gw.issuer.store else {
+        return unavailable();
+    };
+    let uuid = base.uuid.clone();
+    let removed = store
+        .update(|m| {
+            let before = m.api_tokens.len();
+            m.api_tokens
+                .retain(|t| !(t.base == uuid && t.app_name == app));
+            m.api_tokens.len() < before
+        })
+        .await;
+    match removed {
+        Ok(true) => {
+            tracing::info!(user = %user, base = %uuid, app = %app, "api token deleted");
+            respond_json(StatusCode::OK, json!({ "success": true }))
+        }
+        Ok(false) => error_msg(
+            StatusCode::NOT_FOUND,
+            &format!("api token {app} not found."),
+        ),
+        Err(e) => failed(e),
+    }
+}
+
+/// The base the call names, if the account token's user owns it.
+fn owned_base<'a>(
+    cx: &'a Ctx<'_>,
+    parts: &http::request::Parts,
+    call: &Call<'_>,
+) -> Result<(&'a Base, &'a str), Box<Response<Body>>> {
+    let user = account_user(cx, parts)?;
+    let name = call.name.unwrap_or("");
+    let base = call
+        .ws
+        .and_then(|w| w.parse::<u64>().ok())
+        .and_then(|ws| cx.s.directory.base_by_name(ws, name));
+    let Some(base) = base else {
+        return Err(Box::new(error_msg(
+            StatusCode::NOT_FOUND,
+            &format!("dtable {name} not found."),
+        )));
+    };
+    if base.owner != user {
+        return Err(Box::new(error_msg(
+            StatusCode::FORBIDDEN,
+            "Permission denied.",
+        )));
+    }
+    Ok((base, user))
+}
+
+fn unavailable() -> Response<Body> {
+    error_msg(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "API token management is not available on this node.",
+    )
+}
+
+fn failed(e: ManagedError) -> Response<Body> {
+    tracing::error!(error = %e, "api token change failed");
+    error_msg(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
+}

@@ -1,0 +1,150 @@
+//! `POST /api2/auth-token/`: an account token for a username and password (and the
+//! `X-SEAFILE-OTP` code when the user has 2FA).
+//!
+//! The password check runs argon2id on a blocking thread, never on the async runtime, and runs
+//! for unknown users too (against a fixed hash) so timing does not tell which users exist.
+//! Failures are throttled per username and per client address (`throttle`).
+
+use std::sync::LazyLock;
+
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use http::{HeaderValue, Response, StatusCode, header};
+use hyper::body::Incoming;
+
+use crate::body::Body;
+use crate::issuer::{Ctx, form, json, sign};
+use crate::policy::raw::KeyUse;
+use crate::token::Claims;
+
+/// The header SeaTable clients send the 2FA code in.
+pub const OTP_HEADER: &str = "x-seafile-otp";
+
+const BAD_LOGIN: &str = "Unable to login with provided credentials.";
+
+/// A hash of a random password, verified for unknown users so they cost the same time.
+static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
+    let pw = hex::encode(rand::random::<[u8; 16]>());
+    argon2::Argon2::default()
+        .hash_password(pw.as_bytes())
+        .map(|h| h.to_string())
+        .unwrap_or_default()
+});
+
+/// Log in.
+pub async fn login(
+    cx: &Ctx<'_>,
+    parts: &http::request::Parts,
+    incoming: Incoming,
+) -> Response<Body> {
+    let fields = match form::read(&parts.headers, incoming).await {
+        Ok(f) => f,
+        Err(_) => return non_field(BAD_LOGIN),
+    };
+    let (Some(username), Some(password)) = (
+        form::field(&fields, "username"),
+        form::field(&fields, "password"),
+    ) else {
+        return json(
+            StatusCode::BAD_REQUEST,
+            serde_json::json!({"non_field_errors": ["Must include \"username\" and \"password\"."]}),
+        );
+    };
+    let addr = cx.conn.peer.ip();
+    let throttle = &cx.gw.issuer.throttle;
+    if let Some(wait) = throttle.locked_for(username, addr) {
+        return throttled(wait.as_secs().max(1));
+    }
+    let user = cx.s.directory.users.get(username);
+    let phc = user.map_or_else(|| DUMMY_HASH.clone(), |u| u.password_phc.clone());
+    let pw = password.to_owned();
+    let verified = tokio::task::spawn_blocking(move || {
+        argon2::Argon2::default()
+            .verify_password(pw.as_bytes(), phc.as_str())
+            .is_ok()
+    })
+    .await
+    .unwrap_or(false);
+    let fail = || {
+        throttle.failed(
+            username,
+            addr,
+            cx.st.failures_per_user,
+            cx.st.failures_per_address,
+        )
+    };
+    let Some(user) = user.filter(|u| verified && !u.disabled) else {
+        fail();
+        tracing::info!(user = %username, "login failed");
+        return non_field(BAD_LOGIN);
+    };
+    if let Some(totp) = &user.totp {
+        let code = parts
+            .headers
+            .get(OTP_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim);
+        let Some(code) = code.filter(|c| !c.is_empty()) else {
+            let mut r = non_field("Two factor auth token is missing.");
+            r.headers_mut()
+                .insert("x-seafile-otp", HeaderValue::from_static("required"));
+            return r;
+        };
+        if totp.check(code, cx.gw.clock.now().max(0) as u64).is_none() {
+            fail();
+            tracing::info!(user = %username, "login failed: bad 2FA code");
+            return non_field("Two factor auth token is invalid.");
+        }
+    }
+    let claims = Claims::new(
+        KeyUse::Account,
+        &user.name,
+        cx.gw.clock.now(),
+        cx.st.account_ttl.as_secs(),
+    );
+    match sign(cx, &claims) {
+        Ok(token) => {
+            tracing::info!(user = %username, "login succeeded");
+            json(StatusCode::OK, serde_json::json!({ "token": token }))
+        }
+        Err(r) => *r,
+    }
+}
+
+/// The argon2id PHC string of `password` (for `portcullis user hash-password`).
+pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
+    argon2::Argon2::default()
+        .hash_password(password.as_bytes())
+        .map(|h| h.to_string())
+}
+
+/// A new TOTP secret (base32) and its `otpauth://` URI for `user`.
+pub fn new_totp(user: &str) -> Result<(String, String), totp_rs::TotpError> {
+    let secret = totp_rs::Secret::generate();
+    let totp = totp_rs::Builder::new()
+        .with_secret(secret.clone())
+        .with_digits(6)
+        .with_skew(1)
+        .with_step_duration(30)
+        .with_account_name(user)
+        .with_issuer(Some("Portcullis"))
+        .build()?;
+    Ok((secret.to_base32(), totp.to_url()?))
+}
+
+fn non_field(msg: &str) -> Response<Body> {
+    json(
+        StatusCode::BAD_REQUEST,
+        serde_json::json!({ "non_field_errors": [msg] }),
+    )
+}
+
+fn throttled(secs: u64) -> Response<Body> {
+    let mut r = json(
+        StatusCode::TOO_MANY_REQUESTS,
+        serde_json::json!({"detail": format!("Request was throttled. Expected available in {secs} seconds.")}),
+    );
+    if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+        r.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    r
+}

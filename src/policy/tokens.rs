@@ -1,0 +1,404 @@
+//! Token policy compilation: users, signing keys, bases, links, API tokens, revocations and the
+//! SeaTable endpoint settings → `token::Directory`.
+//!
+//! Secret material was read by `load` (signing keys, TOTP secrets); an inline secret compiles with
+//! a warning. Every reference between sections (a base's owner, a link's base, an API token's
+//! base) is checked, with the valid choices named.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+
+use crate::grant::Grants;
+use crate::policy::compile::Cx;
+use crate::policy::keys::{self, Roles};
+use crate::policy::load::Input;
+use crate::policy::locate::JsonPath;
+use crate::policy::raw::{Alg, RawSigningKey, RawUser, SecretRef};
+use crate::token::directory::{ApiToken, Base, Directory, Link, Perm, SeaTable, User};
+use crate::token::keyring::{KeyRing, RingKey};
+
+/// Shortest HS256 secret accepted.
+pub const MIN_HS256_SECRET: usize = 32;
+
+/// Compile the token sections of every policy file.
+pub fn compile(cx: &mut Cx<'_>, input: &Input, roles: &Roles) -> Directory {
+    let mut d = Directory::default();
+    let mut ring = HashMap::new();
+    for (file, p) in &input.policies {
+        for (name, raw) in &p.users {
+            let at = JsonPath::root().key("users").key(name);
+            if d.users.contains_key(name) {
+                cx.error(*file, at, format!("user `{name}` is defined twice"));
+                continue;
+            }
+            if let Some(u) = user(cx, input, *file, &at, name, raw, roles) {
+                d.users.insert(name.clone(), u);
+            }
+        }
+        for (kid, raw) in &p.signing_keys {
+            let at = JsonPath::root().key("signing_keys").key(kid);
+            if ring.contains_key(kid) {
+                cx.error(*file, at, format!("signing key `{kid}` is defined twice"));
+                continue;
+            }
+            if let Some(k) = signing_key(cx, input, *file, &at, raw) {
+                ring.insert(kid.clone(), k);
+            }
+        }
+        d.revoked.extend(p.revoked_tokens.iter().cloned());
+        if let Some(s) = &p.seatable
+            && s.enabled.unwrap_or(true)
+        {
+            let prefix = s
+                .prefix
+                .clone()
+                .unwrap_or_default()
+                .trim_end_matches('/')
+                .to_owned();
+            if !prefix.is_empty() && !prefix.starts_with('/') {
+                cx.error(
+                    *file,
+                    JsonPath::root().key("seatable").key("prefix"),
+                    "expected a path starting with `/`",
+                );
+            }
+            d.seatable = Some(SeaTable {
+                prefix,
+                account_ttl: Duration::from_secs(s.account_token_ttl_s.unwrap_or(30 * 86400)),
+                temporary_ttl: Duration::from_secs(s.temporary_token_ttl_s.unwrap_or(3600)),
+                base_ttl: Duration::from_secs(s.base_token_ttl_s.unwrap_or(3 * 86400)),
+                failures_per_user: s.login_failures_per_user_per_minute.unwrap_or(5).max(1),
+                failures_per_address: s.login_failures_per_address_per_minute.unwrap_or(20).max(1),
+            });
+        }
+    }
+    d.keys = KeyRing::new(ring);
+    bases(cx, input, &mut d);
+    links_and_api_tokens(cx, input, &mut d);
+    d
+}
+
+fn user(
+    cx: &mut Cx<'_>,
+    input: &Input,
+    file: usize,
+    at: &JsonPath,
+    name: &str,
+    raw: &RawUser,
+    roles: &Roles,
+) -> Option<User> {
+    if !raw.password.starts_with("$argon2id$")
+        || argon2::password_hash::phc::PasswordHash::new(&raw.password).is_err()
+    {
+        cx.error(
+            file,
+            at.key("password"),
+            "expected an argon2id PHC string (see `portcullis user hash-password`)",
+        );
+    }
+    let mut grants = Grants::default();
+    for (m, a) in keys::permissions(&raw.permissions) {
+        grants.add(&m, &a);
+    }
+    for (n, role) in raw.roles.iter().enumerate() {
+        match roles.get(role) {
+            Some(perms) => perms.iter().for_each(|(m, a)| grants.add(m, a)),
+            None => cx.error(
+                file,
+                at.key("roles").index(n),
+                format!("unknown role `{role}`"),
+            ),
+        }
+    }
+    grants.scope = raw
+        .scope
+        .iter()
+        .map(|(k, v)| (k.clone(), v.iter().cloned().collect::<HashSet<_>>()))
+        .collect();
+    let totp = raw.totp_secret.as_ref().and_then(|r| {
+        let path = at.key("totp_secret");
+        let bytes = secret(cx, input, file, &path, r)?;
+        let text = String::from_utf8_lossy(&bytes).trim().to_owned();
+        let decoded = totp_rs::Secret::try_from_base32(&text).ok();
+        let built = decoded.and_then(|s| {
+            totp_rs::Builder::new()
+                .with_secret(s)
+                .with_digits(6)
+                .with_skew(1)
+                .with_step_duration(30)
+                .with_account_name(name)
+                .with_issuer(Some("Portcullis"))
+                .build()
+                .ok()
+        });
+        if built.is_none() {
+            cx.error(file, path, "expected a base32 TOTP secret of at least 128 bits (see `portcullis user totp-secret`)");
+        }
+        built
+    });
+    Some(User {
+        name: name.to_owned(),
+        password_phc: raw.password.clone(),
+        totp,
+        grants,
+        status: keys::status(cx, file, &at.key("status"), raw.status.as_ref()),
+        tokens_valid_after: keys::instant(
+            cx,
+            file,
+            &at.key("tokens_valid_after"),
+            raw.tokens_valid_after.as_deref(),
+        ),
+        disabled: raw.disabled,
+    })
+}
+
+/// The bytes of a secret reference, with a warning when inline and an error when unreadable.
+fn secret(
+    cx: &mut Cx<'_>,
+    input: &Input,
+    file: usize,
+    at: &JsonPath,
+    r: &SecretRef,
+) -> Option<Vec<u8>> {
+    if matches!(r, SecretRef::Inline(_)) {
+        cx.warn(
+            file,
+            at.clone(),
+            "secret is inline in the policy; prefer {\"env\": ...} or {\"file\": ...}",
+        );
+    }
+    match input.secret(file, at) {
+        Some(Ok(v)) => Some(v.clone()),
+        Some(Err(e)) => {
+            cx.error(file, at.clone(), e.clone());
+            None
+        }
+        None => {
+            cx.error(file, at.clone(), "secret was not resolved");
+            None
+        }
+    }
+}
+
+fn signing_key(
+    cx: &mut Cx<'_>,
+    input: &Input,
+    file: usize,
+    at: &JsonPath,
+    raw: &RawSigningKey,
+) -> Option<RingKey> {
+    let created = keys::instant(cx, file, &at.key("created"), raw.created.as_deref()).unwrap_or(0);
+    let (alg, encoding, decoding) = match raw.alg {
+        Alg::HS256 => {
+            let Some(r) = &raw.secret else {
+                cx.error(file, at.clone(), "an HS256 key needs `secret`");
+                return None;
+            };
+            let bytes = secret(cx, input, file, &at.key("secret"), r)?;
+            if bytes.len() < MIN_HS256_SECRET {
+                cx.error(
+                    file,
+                    at.key("secret"),
+                    format!(
+                        "expected at least {MIN_HS256_SECRET} bytes of secret, got {}",
+                        bytes.len()
+                    ),
+                );
+                return None;
+            }
+            (
+                Algorithm::HS256,
+                Some(EncodingKey::from_secret(&bytes)),
+                DecodingKey::from_secret(&bytes),
+            )
+        }
+        Alg::EdDSA => {
+            let Some(r) = &raw.public_key else {
+                cx.error(file, at.clone(), "an EdDSA key needs `public_key` (PEM)");
+                return None;
+            };
+            let public = secret_plain(input, file, &at.key("public_key"), r, cx)?;
+            let Ok(decoding) = DecodingKey::from_ed_pem(&public) else {
+                cx.error(
+                    file,
+                    at.key("public_key"),
+                    "expected an Ed25519 public key in PEM",
+                );
+                return None;
+            };
+            let encoding = match &raw.private_key {
+                Some(r) => {
+                    let private = secret(cx, input, file, &at.key("private_key"), r)?;
+                    match EncodingKey::from_ed_pem(&private) {
+                        Ok(e) => Some(e),
+                        Err(_) => {
+                            cx.error(
+                                file,
+                                at.key("private_key"),
+                                "expected an Ed25519 PKCS#8 private key in PEM",
+                            );
+                            return None;
+                        }
+                    }
+                }
+                None => None,
+            };
+            (Algorithm::EdDSA, encoding, decoding)
+        }
+    };
+    let encoding = if raw.verify_only { None } else { encoding };
+    Some(RingKey {
+        key_use: raw.key_use,
+        alg,
+        encoding,
+        decoding,
+        created,
+    })
+}
+
+/// A public key is not secret: no warning when inline.
+fn secret_plain(
+    input: &Input,
+    file: usize,
+    at: &JsonPath,
+    _r: &SecretRef,
+    cx: &mut Cx<'_>,
+) -> Option<Vec<u8>> {
+    match input.secret(file, at) {
+        Some(Ok(v)) => Some(v.clone()),
+        Some(Err(e)) => {
+            cx.error(file, at.clone(), e.clone());
+            None
+        }
+        None => None,
+    }
+}
+
+fn bases(cx: &mut Cx<'_>, input: &Input, d: &mut Directory) {
+    for (file, p) in &input.policies {
+        for (uuid, raw) in &p.bases {
+            let at = JsonPath::root().key("bases").key(uuid);
+            if d.bases.contains_key(uuid) {
+                cx.error(*file, at, format!("base `{uuid}` is defined twice"));
+                continue;
+            }
+            if !d.users.contains_key(&raw.owner) {
+                cx.error(
+                    *file,
+                    at.key("owner"),
+                    format!("unknown user `{}`", raw.owner),
+                );
+            }
+            let mut members = HashMap::new();
+            for (user, perm) in &raw.members {
+                if !d.users.contains_key(user) {
+                    cx.error(
+                        *file,
+                        at.key("members").key(user),
+                        format!("unknown user `{user}`"),
+                    );
+                }
+                match Perm::parse(perm) {
+                    Some(p) => drop(members.insert(user.clone(), p)),
+                    None => cx.error(*file, at.key("members").key(user), "expected `rw` or `r`"),
+                }
+            }
+            let key = (raw.workspace_id, raw.name.clone());
+            if d.bases_by_name.contains_key(&key) {
+                cx.error(
+                    *file,
+                    at.key("name"),
+                    format!(
+                        "workspace {} already has a base named `{}`",
+                        raw.workspace_id, raw.name
+                    ),
+                );
+            }
+            d.bases_by_name.insert(key, uuid.clone());
+            d.bases.insert(
+                uuid.clone(),
+                Base {
+                    uuid: uuid.clone(),
+                    workspace_id: raw.workspace_id,
+                    name: raw.name.clone(),
+                    owner: raw.owner.clone(),
+                    members,
+                    dtable_server: raw.dtable_server.clone(),
+                    dtable_socket: raw.dtable_socket.clone(),
+                    dtable_db: raw.dtable_db.clone(),
+                    use_api_gateway: raw.use_api_gateway,
+                },
+            );
+        }
+    }
+}
+
+fn links_and_api_tokens(cx: &mut Cx<'_>, input: &Input, d: &mut Directory) {
+    for (file, p) in &input.policies {
+        for (id, raw) in &p.links {
+            let at = JsonPath::root().key("links").key(id);
+            let Some(digest) = keys::parse_digest(cx, *file, &at, &raw.sha256) else {
+                continue;
+            };
+            if !d.bases.contains_key(&raw.base) {
+                cx.error(
+                    *file,
+                    at.key("base"),
+                    format!("unknown base `{}`", raw.base),
+                );
+            }
+            d.links.insert(
+                digest,
+                Link {
+                    id: id.clone(),
+                    base: raw.base.clone(),
+                    disabled: raw.disabled,
+                },
+            );
+        }
+        for (n, raw) in p.api_tokens.iter().enumerate() {
+            let at = JsonPath::root().key("api_tokens").index(n);
+            let Some(digest) = keys::parse_digest(cx, *file, &at, &raw.sha256) else {
+                continue;
+            };
+            if !d.bases.contains_key(&raw.base) {
+                cx.error(
+                    *file,
+                    at.key("base"),
+                    format!("unknown base `{}`", raw.base),
+                );
+            }
+            let Some(permission) = Perm::parse(&raw.permission) else {
+                cx.error(*file, at.key("permission"), "expected `rw` or `r`");
+                continue;
+            };
+            if d.api_tokens
+                .iter()
+                .any(|t| t.base == raw.base && t.app_name == raw.app_name)
+            {
+                cx.error(
+                    *file,
+                    at.key("app_name"),
+                    format!(
+                        "base `{}` already has an API token named `{}`",
+                        raw.base, raw.app_name
+                    ),
+                );
+                continue;
+            }
+            d.api_by_digest.insert(digest, d.api_tokens.len());
+            d.api_tokens.push(ApiToken {
+                id: format!("api-{}", &hex::encode(digest)[..12]),
+                digest,
+                base: raw.base.clone(),
+                app_name: raw.app_name.clone(),
+                permission,
+                generated_by: raw.generated_by.clone(),
+                generated_at: raw.generated_at.clone(),
+                disabled: raw.disabled,
+            });
+        }
+    }
+}
