@@ -339,11 +339,39 @@ async fn run(settings: Settings) -> anyhow::Result<ExitCode> {
         tasks.spawn(admin::run(listener, Arc::clone(&reloader), stopped()));
     }
     let r = &settings.reload;
-    let signals = watch::spawn(
-        &settings.policy,
-        Duration::from_millis(r.debounce_ms),
-        Duration::from_millis(r.poll_interval_ms),
-    )?;
+    let debounce = Duration::from_millis(r.debounce_ms);
+    let poll = Duration::from_millis(r.poll_interval_ms);
+    let signals = watch::spawn(&settings.policy, debounce, poll)?;
+    // Imported files (a Linea21 permission file) may live outside the policy directory: watch
+    // each of them too, and merge their signals into one stream. The periodic check still
+    // catches imports added by a later reload.
+    let (merged_tx, merged) = tokio::sync::mpsc::channel(1);
+    let policy_dir = if settings.policy.is_dir() {
+        settings.policy.clone()
+    } else {
+        settings.policy.parent().map(PathBuf::from).unwrap_or_default()
+    };
+    let imports: Vec<PathBuf> = policy
+        .current()
+        .map(|s| s.sources.iter().filter(|p| p.parent() != Some(&*policy_dir)).cloned().collect())
+        .unwrap_or_default();
+    let mut streams = vec![signals];
+    for path in imports {
+        match watch::spawn(&path, debounce, poll) {
+            Ok(rx) => streams.push(rx),
+            Err(e) => tracing::warn!(path = %path.display(), error = %e, "cannot watch imported file"),
+        }
+    }
+    for mut rx in streams {
+        let tx = merged_tx.clone();
+        tokio::spawn(async move {
+            while rx.recv().await.is_some() {
+                let _ = tx.try_send(());
+            }
+        });
+    }
+    drop(merged_tx);
+    let signals = merged;
     tokio::spawn(reload::run(
         Arc::clone(&reloader),
         signals,

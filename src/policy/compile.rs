@@ -114,6 +114,7 @@ pub fn compile(input: &Input) -> Result<Snapshot, CompileErrors> {
         keys,
         upstreams,
         directory,
+        sources: input.files.iter().map(|f| f.path.clone()).collect(),
         warnings: cx.warnings,
     })
 }

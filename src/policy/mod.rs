@@ -52,6 +52,9 @@ pub struct Snapshot {
     pub upstreams: Vec<Upstream>,
     /// Users, bases, links, API tokens and token keys.
     pub directory: Directory,
+    /// Every file the snapshot was compiled from (policy files, then imports), so the watcher
+    /// can watch imported files outside the policy directory too.
+    pub sources: Vec<std::path::PathBuf>,
     /// Warnings found while compiling (e.g. plaintext secrets in an imported file).
     pub warnings: Vec<Problem>,
 }
