@@ -10,6 +10,7 @@
 //! HTTP/1.1 request, each HTTP/2 stream) goes through every step. One access-log line per request,
 //! naming the key by id only.
 
+use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -108,10 +109,10 @@ pub struct Conn {
 
 /// What the access log says about a request, filled as steps pass.
 #[derive(Debug, Default)]
-struct Trail {
-    route: Option<String>,
+struct Trail<'s> {
+    route: Option<&'s str>,
     style: ErrorStyle,
-    key: Option<String>,
+    key: Option<Cow<'s, str>>,
     reason: Option<&'static str>,
 }
 
@@ -155,13 +156,13 @@ pub async fn handle(gw: &Gateway, conn: Conn, req: Request<Incoming>) -> Respons
 
 /// The pipeline. Order matters: the target is canonicalized before anything reads it, and the
 /// body is checked only after the decision, so a denied request's body is never read.
-async fn pipeline(
+async fn pipeline<'s>(
     gw: &Gateway,
-    s: &Snapshot,
+    s: &'s Snapshot,
     conn: Conn,
     req: Request<Incoming>,
     request_id: &str,
-    trail: &mut Trail,
+    trail: &mut Trail<'s>,
 ) -> Result<Response<Body>, Rejection> {
     let (parts, incoming) = req.into_parts();
     let target = canonicalize(&parts, &gw.limits)?;
@@ -169,13 +170,13 @@ async fn pipeline(
     if let Some(st) = &s.directory.seatable
         && let Some(call) = issuer::resolve(st, &target.path)
     {
-        trail.route = Some(call.endpoint.name().to_owned());
+        trail.route = Some(call.endpoint.name());
         let cx = issuer::Ctx { gw, s, st, conn };
         return Ok(issuer::serve(cx, call, parts, incoming, &target).await);
     }
     let host = request_host(&parts);
     let matched = route::resolve(&s.routes, &parts.method, host.as_deref(), &target)?;
-    trail.route = Some(matched.route().id.clone());
+    trail.route = Some(&s.routes.routes[matched.route().index].id);
     trail.style = matched.route().error_style;
     if target.has_encoded_percent && !matched.route().allow_encoded_percent {
         return Err(Rejection::EncodedPercent);
@@ -188,7 +189,7 @@ async fn pipeline(
         }
         _ => None,
     };
-    trail.key = principal.as_ref().map(|p| p.id().to_owned());
+    trail.key = principal.as_ref().map(|p| p.id_cow());
     let carrier = presented.map(|c| c.carrier);
     let permit = authz::decide(matched, principal, &parts.method, s.mode)?;
     let body = guard_body(&permit, &parts, incoming, &gw.limits).await?;

@@ -77,6 +77,10 @@ impl<'a> Principal<'a> {
     pub fn id(&self) -> &str {
         &self.id
     }
+    /// Its id, borrowed from the policy when it is a key id (no allocation).
+    pub fn id_cow(&self) -> Cow<'a, str> {
+        self.id.clone()
+    }
     /// The kind of credential it presented.
     pub fn kind(&self) -> CredentialKind {
         self.kind

@@ -42,6 +42,8 @@ pub struct QueryRule {
 pub struct Route {
     /// The id from the policy, for logs and `explain`.
     pub id: String,
+    /// Its position in `RouteTable::routes`, so callers can name it without holding the match.
+    pub index: usize,
     /// Methods it matches; empty means any.
     pub methods: Vec<Method>,
     /// Query constraints, all of which must hold.

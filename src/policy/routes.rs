@@ -36,10 +36,11 @@ pub fn compile(cx: &mut Cx<'_>, input: &Input, upstreams: &HashMap<String, usize
                 );
                 continue;
             }
-            let Some(route) = route(cx, *file, &at, raw, upstreams) else {
+            let Some(mut route) = route(cx, *file, &at, raw, upstreams) else {
                 continue;
             };
             let i = table.routes.len();
+            route.index = i;
             ids.insert(raw.id.clone(), i);
             places.push((*file, at));
             let host = raw.host.as_ref().map(|h| h.to_ascii_lowercase());
@@ -147,6 +148,7 @@ fn route(
     query_selectors.dedup();
     Some(Route {
         id: raw.id.clone(),
+        index: 0,
         methods,
         query,
         module,
