@@ -145,7 +145,7 @@ pub async fn handle(gw: &Gateway, conn: Conn, req: Request<Incoming>) -> Respons
         method = %method,
         path = %path,
         status = resp.status().as_u16(),
-        route = trail.route.as_deref().unwrap_or("-"),
+        route = trail.route.unwrap_or("-"),
         key_id = trail.key.as_deref().unwrap_or("-"),
         reason = trail.reason.unwrap_or("-"),
         generation = snapshot.as_ref().map_or(0, |s| s.generation),
