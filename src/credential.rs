@@ -53,6 +53,10 @@ pub fn extract<'a, 'p>(
 ) -> Result<Option<Credential<'a, 'p>>, Rejection> {
     let mut found: Option<Credential<'a, 'p>> = None;
     let mut put = |c: Credential<'a, 'p>| {
+        // An empty secret is never a credential, even if a key's digest matches it.
+        if c.secret.is_empty() {
+            return Err(Rejection::UnknownCredential);
+        }
         if found.replace(c).is_some() {
             Err(Rejection::MultipleCredentials)
         } else {

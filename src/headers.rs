@@ -2,8 +2,9 @@
 //!
 //! Removed on every path: hop-by-hop headers, every header named in `Connection`, and every
 //! client header in Portcullis' namespace (`X-Portcullis-*`, compared case-insensitively with `_`
-//! read as `-`, since PHP and CGI turn both into `HTTP_X_PORTCULLIS_*`). Then `forward` adds the
-//! gateway's own. This module does not decide anything.
+//! — or any other separator a header name may hold, such as `.` — read as `-`, since PHP and CGI
+//! turn them all into `HTTP_X_PORTCULLIS_*`). Then `forward` adds the gateway's own. This module
+//! does not decide anything.
 
 use http::HeaderMap;
 use http::header::{CONNECTION, HeaderName};
@@ -24,14 +25,15 @@ pub const HOP_BY_HOP: &[&str] = &[
     "upgrade",
 ];
 
-/// Whether `name` is in the gateway's namespace (`_` read as `-`).
+/// Whether `name` is in the gateway's namespace: any non-alphanumeric byte (`_`, `.`, ...) is read
+/// as `-`, since PHP's built-in server and CGI environments fold them all into `_` (`$_SERVER`
+/// keys additionally turn `.` into `_`).
 pub fn is_owned(name: &str) -> bool {
     let bytes = name.as_bytes();
     bytes.len() >= OWNED_PREFIX.len()
-        && bytes
-            .iter()
-            .zip(OWNED_PREFIX.as_bytes())
-            .all(|(&b, &p)| b.to_ascii_lowercase() == p || (b == b'_' && p == b'-'))
+        && bytes.iter().zip(OWNED_PREFIX.as_bytes()).all(|(&b, &p)| {
+            b.to_ascii_lowercase() == p || (p == b'-' && !b.is_ascii_alphanumeric())
+        })
 }
 
 /// Remove hop-by-hop headers, headers named in `Connection`, and owned headers.
@@ -72,6 +74,9 @@ mod tests {
             "x_portcullis_key_id",
             "X_PORTCULLIS-x",
             "x-portcullis-",
+            "x.portcullis.key-id",
+            "X-Portcullis.Key-Id",
+            "x-portcullis~status",
         ] {
             assert!(is_owned(n), "{n}");
         }
@@ -80,6 +85,8 @@ mod tests {
             "x-portcull",
             "portcullis-key",
             "x-forwarded-for",
+            "xportcullis-key",
+            "x-portcullis",
         ] {
             assert!(!is_owned(n), "{n}");
         }

@@ -349,17 +349,29 @@ async fn run(settings: Settings) -> anyhow::Result<ExitCode> {
     let policy_dir = if settings.policy.is_dir() {
         settings.policy.clone()
     } else {
-        settings.policy.parent().map(PathBuf::from).unwrap_or_default()
+        settings
+            .policy
+            .parent()
+            .map(PathBuf::from)
+            .unwrap_or_default()
     };
     let imports: Vec<PathBuf> = policy
         .current()
-        .map(|s| s.sources.iter().filter(|p| p.parent() != Some(&*policy_dir)).cloned().collect())
+        .map(|s| {
+            s.sources
+                .iter()
+                .filter(|p| p.parent() != Some(&*policy_dir))
+                .cloned()
+                .collect()
+        })
         .unwrap_or_default();
     let mut streams = vec![signals];
     for path in imports {
         match watch::spawn(&path, debounce, poll) {
             Ok(rx) => streams.push(rx),
-            Err(e) => tracing::warn!(path = %path.display(), error = %e, "cannot watch imported file"),
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "cannot watch imported file")
+            }
         }
     }
     for mut rx in streams {

@@ -21,6 +21,9 @@ pub struct Settings {
     /// Optional `$schema` reference for editors; ignored.
     #[serde(rename = "$schema")]
     pub schema: Option<String>,
+    /// A note for people; ignored.
+    #[serde(rename = "$comment")]
+    pub comment: Option<String>,
     /// Public listeners.
     pub listeners: Vec<Listener>,
     /// The admin listener (health, readiness, status, reload). Keep it on loopback.

@@ -95,6 +95,7 @@ pub fn compile(input: &Input) -> Result<Snapshot, CompileErrors> {
             .map(|s| s.to_string())
             .collect()
     });
+    check_query_params(&mut cx, input);
     let (upstreams, upstream_ix) = compile_upstreams(&mut cx, input);
     let roles = keys::roles(&mut cx, input);
     let mut keys = keys::compile(&mut cx, input, &roles);
@@ -161,6 +162,23 @@ fn unmapped(cx: &mut Cx<'_>, input: &Input) -> StatusCode {
                 format!("expected 404 or 403, got {code}"),
             );
             StatusCode::NOT_FOUND
+        }
+    }
+}
+
+/// Credential query parameters must be distinct, non-empty names.
+fn check_query_params(cx: &mut Cx<'_>, input: &Input) {
+    for (file, p) in &input.policies {
+        let Some(names) = &p.credential_query_params else {
+            continue;
+        };
+        for (n, name) in names.iter().enumerate() {
+            let at = JsonPath::root().key("credential_query_params").index(n);
+            if name.is_empty() {
+                cx.error(*file, at, "expected a parameter name");
+            } else if names[..n].contains(name) {
+                cx.error(*file, at, format!("`{name}` is listed twice"));
+            }
         }
     }
 }

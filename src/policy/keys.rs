@@ -151,6 +151,14 @@ pub fn parse_digest(
 ) -> Option<[u8; 32]> {
     let mut out = [0u8; 32];
     match hex::decode_to_slice(hex_digest, &mut out) {
+        Ok(()) if out == crate::identity::digest("") => {
+            cx.error(
+                file,
+                at.key("sha256"),
+                "this is the SHA-256 of the empty string; a key needs a secret",
+            );
+            None
+        }
         Ok(()) => Some(out),
         Err(_) => {
             cx.error(
@@ -171,6 +179,9 @@ pub fn status(cx: &mut Cx<'_>, file: usize, at: &JsonPath, raw: Option<&RawStatu
         Some(RawStatus::One(s)) => vec![s.as_str()],
         Some(RawStatus::Many(v)) => v.iter().map(String::as_str).collect(),
     };
+    if list.is_empty() {
+        cx.error(file, at.clone(), "expected at least one status, or \"all\"");
+    }
     for s in &list {
         if !STATUSES.contains(s) {
             cx.error(

@@ -42,10 +42,17 @@ pub fn import(cx: &mut Cx<'_>, input: &Input, index: &mut KeyIndex) {
             let at = JsonPath::root().key(token);
             let digest = identity::digest(token);
             cx.redact(token, format!("<token {}>", key_id(&digest)));
+            if token.trim().is_empty() {
+                cx.error(imp.file, at.clone(), "expected a non-empty token");
+                continue;
+            }
             let mut grants = Grants::default();
             let mut status = None;
             for (module, value) in &entry.permissions {
                 match value {
+                    Linea21Value::Actions(list) if module == "status" => {
+                        status = Some(RawStatus::Many(list.clone()))
+                    }
                     Linea21Value::Actions(actions) => {
                         let a = if actions.iter().any(|a| a == "all") {
                             Actions::All

@@ -221,15 +221,14 @@ fn parse<T: DeserializeOwned>(file: &SourceFile) -> Result<T, Problem> {
 }
 
 fn json_problem(file: &SourceFile, path: JsonPath, e: &serde_json::Error) -> Problem {
-    let message = strip_position(&e.to_string());
     // serde_json counts bytes and stops past the token at fault; point at the token, in characters.
-    let (line, column) = locate::serde_position(&file.text, e.line(), e.column(), &message);
+    let (line, column) = locate::serde_position(&file.text, e);
     Problem {
         file: file.path.clone(),
         path,
         line,
         column,
-        message,
+        message: strip_position(&e.to_string()),
     }
 }
 

@@ -140,32 +140,33 @@ fn split_indices(part: &str) -> (&str, Vec<usize>) {
     (name, indices)
 }
 
-/// Where a serde_json error in `text` points, as a 1-based (line, column) in characters.
+/// Where serde_json error `e`, raised while parsing `text`, points: a 1-based (line, column)
+/// in characters.
 ///
 /// serde_json reports the line and the *byte* column of the last byte it read. This turns the
 /// byte column into characters (so a line with `é` before the error reports the column an
-/// editor shows), and moves two kinds of error to the token at fault: a `trailing comma` to the
-/// comma itself (serde_json stops at the bracket after it), and an `unknown field` or
-/// `duplicate field` to the opening quote of the key (serde_json stops at its closing quote).
-/// `message` is the error's text. Never panics; an out-of-range position is clamped.
-pub fn serde_position(text: &str, line: usize, column: usize, message: &str) -> (usize, usize) {
+/// editor shows) and moves the position to the token at fault: a trailing comma to the comma
+/// itself (serde_json stops at the bracket after it), and a data error that stopped at a
+/// string's closing quote (`unknown field`, `unknown variant`, a string of the wrong type) to
+/// that string's opening quote. Never panics; an out-of-range position is clamped.
+pub fn serde_position(text: &str, e: &serde_json::Error) -> (usize, usize) {
     let line_start = text
         .split_inclusive('\n')
-        .take(line.saturating_sub(1))
+        .take(e.line().saturating_sub(1))
         .map(str::len)
         .sum::<usize>();
-    let mut at = (line_start + column.saturating_sub(1)).min(text.len());
+    let mut at = (line_start + e.column().saturating_sub(1)).min(text.len());
     while !text.is_char_boundary(at) {
         at -= 1;
     }
     let bytes = text.as_bytes();
-    if message.starts_with("trailing comma") {
+    if e.to_string().starts_with("trailing comma") {
         if let Some(comma) = bytes[..at].iter().rposition(|&b| !b.is_ascii_whitespace())
             && bytes[comma] == b','
         {
             at = comma;
         }
-    } else if (message.starts_with("unknown field") || message.starts_with("duplicate field"))
+    } else if e.is_data()
         && bytes.get(at) == Some(&b'"')
         && let Some(open) = opening_quote(bytes, at)
     {
@@ -642,14 +643,9 @@ mod tests {
         assert_eq!(locate(&deep, &p(&[Seg::Index(1)])), Some((1, 400_004)));
     }
 
-    /// serde_json's own (line, byte column) for parsing `text` as a `T`.
-    fn serde_error<T: serde::de::DeserializeOwned + std::fmt::Debug>(
-        text: &str,
-    ) -> (usize, usize, String) {
-        let e = serde_json::from_str::<T>(text).unwrap_err();
-        let msg = e.to_string();
-        let msg = msg[..msg.rfind(" at line ").unwrap()].to_owned();
-        (e.line(), e.column(), msg)
+    /// Where `serde_position` puts the error of parsing `text` as a `T`.
+    fn serde_at<T: serde::de::DeserializeOwned + std::fmt::Debug>(text: &str) -> (usize, usize) {
+        serde_position(text, &serde_json::from_str::<T>(text).unwrap_err())
     }
 
     #[test]
@@ -660,35 +656,35 @@ mod tests {
         struct S {
             id: Option<String>,
             n: Option<u32>,
+            mode: Option<Mode>,
+        }
+        #[derive(Debug, serde::Deserialize)]
+        enum Mode {
+            On,
         }
         type Map = std::collections::BTreeMap<String, serde_json::Value>;
-        let at = |text: &str, (l, c, m): (usize, usize, String)| serde_position(text, l, c, &m);
-        let comma = "{\n  \"a\": [1, 2],\n}\n";
-        assert_eq!(at(comma, serde_error::<Map>(comma)), (2, 14));
-        let comma_in_array = "[1,\n 2 ,\n\n ]";
+        assert_eq!(serde_at::<Map>("{\n  \"a\": [1, 2],\n}\n"), (2, 14));
+        assert_eq!(serde_at::<Vec<u8>>("[1,\n 2 ,\n\n ]"), (2, 4));
         assert_eq!(
-            at(comma_in_array, serde_error::<Vec<u8>>(comma_in_array)),
-            (2, 4)
+            serde_at::<S>("{\"id\": \"\u{e9}t\u{e9}\", \"nn\": 1}"),
+            (1, 15)
         );
-        let unknown = "{\"id\": \"\u{e9}t\u{e9}\", \"nn\": 1}";
-        assert_eq!(at(unknown, serde_error::<S>(unknown)), (1, 15));
-        let escaped = "{\"id\": \"x\", \"n\\\"q\": 1}";
-        assert_eq!(at(escaped, serde_error::<S>(escaped)), (1, 13));
-        let duplicate = "{\"id\": \"x\",\n \"id\": \"y\"}";
-        assert_eq!(at(duplicate, serde_error::<S>(duplicate)), (2, 2));
+        assert_eq!(serde_at::<S>("{\"id\": \"x\", \"n\\\"q\": 1}"), (1, 13));
+        assert_eq!(serde_at::<S>("{\"id\": \"x\",\n \"id\": \"y\"}"), (2, 2));
+        assert_eq!(serde_at::<S>("{\"mode\": \"\u{e9}Off\"}"), (1, 10));
+        assert_eq!(serde_at::<S>("{\"n\": \"7\"}"), (1, 7));
         let bad_type = "{\"id\": \"\u{e9}\", \"n\": true}";
-        let (line, byte_col, msg) = serde_error::<S>(bad_type);
-        assert_eq!(byte_col, 22, "serde_json counts bytes");
-        assert_eq!(serde_position(bad_type, line, byte_col, &msg), (1, 21));
-        let syntax = "{\n  \"k\u{e9}\": 5 x }";
-        assert_eq!(at(syntax, serde_error::<Map>(syntax)), (2, 11));
-    }
-
-    #[test]
-    fn serde_position_clamps_out_of_range_input() {
-        assert_eq!(serde_position("", 0, 0, "trailing comma"), (1, 1));
-        assert_eq!(serde_position("ab", 9, 99, "unknown field"), (1, 3));
-        assert_eq!(serde_position("\u{e9}", 1, 2, "x"), (1, 1));
+        let e = serde_json::from_str::<S>(bad_type).unwrap_err();
+        assert_eq!(e.column(), 22, "serde_json counts bytes");
+        assert_eq!(serde_position(bad_type, &e), (1, 21));
+        assert_eq!(serde_at::<Map>("{\n  \"k\u{e9}\": 5 x }"), (2, 11));
+        assert_eq!(
+            serde_at::<Map>("{\n  \"a\" \"b\"}"),
+            (2, 7),
+            "a syntax error stays put"
+        );
+        assert_eq!(serde_at::<Map>(""), (1, 1));
+        assert_eq!(serde_at::<Map>("{"), (1, 1));
     }
 
     #[test]

@@ -6,6 +6,8 @@
 //! snapshot is ever published; `reload` drives this at run time.
 
 pub mod compile;
+#[cfg(test)]
+mod compile_tests;
 pub mod error;
 mod keys;
 pub mod linea21;

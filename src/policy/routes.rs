@@ -95,6 +95,16 @@ fn route(
     let action = raw.action.as_ref().and_then(|v| source("action", v));
     let mut resources = Vec::new();
     for (name, v) in &raw.resources {
+        // The name becomes part of `X-Portcullis-Resource-<name>`.
+        let header_safe = !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !header_safe {
+            let msg = format!("resource name `{name}` must be letters, digits, `-` or `_`");
+            cx.error(file, at.key("resources").key(name), msg);
+            continue;
+        }
         if let Some(s) = value(cx, file, &at.key("resources").key(name), v, &params) {
             resources.push((name.clone(), s));
         }

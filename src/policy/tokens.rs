@@ -26,6 +26,7 @@ pub const MIN_HS256_SECRET: usize = 32;
 pub fn compile(cx: &mut Cx<'_>, input: &Input, roles: &Roles) -> Directory {
     let mut d = Directory::default();
     let mut ring = HashMap::new();
+    let mut seatable_seen: Option<usize> = None;
     for (file, p) in &input.policies {
         for (name, raw) in &p.users {
             let at = JsonPath::root().key("users").key(name);
@@ -48,6 +49,14 @@ pub fn compile(cx: &mut Cx<'_>, input: &Input, roles: &Roles) -> Directory {
             }
         }
         d.revoked.extend(p.revoked_tokens.iter().cloned());
+        if p.seatable.is_some() && seatable_seen.replace(*file).is_some() {
+            cx.error(
+                *file,
+                JsonPath::root().key("seatable"),
+                "`seatable` is already set in another policy file",
+            );
+            continue;
+        }
         if let Some(s) = &p.seatable
             && s.enabled.unwrap_or(true)
         {
@@ -190,6 +199,22 @@ fn signing_key(
     raw: &RawSigningKey,
 ) -> Option<RingKey> {
     let created = keys::instant(cx, file, &at.key("created"), raw.created.as_deref()).unwrap_or(0);
+    let unused: &[(&str, bool)] = match raw.alg {
+        Alg::HS256 => &[
+            ("private_key", raw.private_key.is_some()),
+            ("public_key", raw.public_key.is_some()),
+        ],
+        Alg::EdDSA => &[("secret", raw.secret.is_some())],
+    };
+    for (field, present) in unused {
+        if *present {
+            cx.error(
+                file,
+                at.key(field),
+                format!("`{field}` is not used by {:?} keys", raw.alg),
+            );
+        }
+    }
     let (alg, encoding, decoding) = match raw.alg {
         Alg::HS256 => {
             let Some(r) = &raw.secret else {
@@ -349,6 +374,14 @@ fn links_and_api_tokens(cx: &mut Cx<'_>, input: &Input, d: &mut Directory) {
                     format!("unknown base `{}`", raw.base),
                 );
             }
+            if d.links.contains_key(&digest) {
+                cx.error(
+                    *file,
+                    at.key("sha256"),
+                    "another link already uses this token",
+                );
+                continue;
+            }
             d.links.insert(
                 digest,
                 Link {
@@ -385,6 +418,14 @@ fn links_and_api_tokens(cx: &mut Cx<'_>, input: &Input, d: &mut Directory) {
                         "base `{}` already has an API token named `{}`",
                         raw.base, raw.app_name
                     ),
+                );
+                continue;
+            }
+            if d.api_by_digest.contains_key(&digest) {
+                cx.error(
+                    *file,
+                    at.key("sha256"),
+                    "another API token already uses this token",
                 );
                 continue;
             }

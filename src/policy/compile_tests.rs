@@ -1,0 +1,61 @@
+//! Table tests for compile rules that guard the request path: each snippet must fail with a
+//! message naming what is wrong, at the right JSON path.
+
+use std::path::PathBuf;
+
+use crate::policy::{compile, load};
+
+fn compile_text(text: &str) -> Result<crate::policy::Snapshot, Vec<String>> {
+    let dir = std::env::temp_dir().join(format!(
+        "pc-compile-{}",
+        hex::encode(rand::random::<[u8; 6]>())
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path: PathBuf = dir.join("policy.json");
+    std::fs::write(&path, text).unwrap();
+    let out = load(&path).and_then(|i| compile(&i)).map_err(|e| {
+        e.0.iter()
+            .map(|p| format!("{} {}", p.path, p.message))
+            .collect()
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+    out
+}
+
+const BASE: &str = r#""upstreams": {"app": {"url": "builtin:echo"}}"#;
+
+#[test]
+fn rules_that_protect_the_request_path() {
+    let empty_digest = hex::encode(crate::identity::digest(""));
+    let cases = [
+        (
+            format!(r#"{{{BASE}, "keys": {{"k": {{"sha256": "{empty_digest}"}}}}}}"#),
+            "$.keys.k.sha256 this is the SHA-256 of the empty string",
+        ),
+        (
+            format!(r#"{{{BASE}, "credential_query_params": ["token", "token"]}}"#),
+            "$.credential_query_params[1] `token` is listed twice",
+        ),
+        (
+            format!(
+                r#"{{{BASE}, "routes": [{{"id": "r", "path": "/x/{{i}}", "module": "m", "action": "a",
+                "upstream": "app", "resources": {{"my inbox": {{"path": "i"}}}}}}]}}"#
+            ),
+            "must be letters, digits",
+        ),
+        (
+            format!(
+                r#"{{{BASE}, "keys": {{"k": {{"sha256": "{}", "status": []}}}}}}"#,
+                "ab".repeat(32)
+            ),
+            "$.keys.k.status expected at least one status",
+        ),
+    ];
+    for (text, want) in cases {
+        let errors = compile_text(&text).err().unwrap_or_default();
+        assert!(
+            errors.iter().any(|e| e.contains(want)),
+            "{want:?} not in {errors:?}"
+        );
+    }
+}
