@@ -113,6 +113,8 @@ struct Trail<'s> {
     route: Option<&'s str>,
     style: ErrorStyle,
     key: Option<Cow<'s, str>>,
+    /// The `Allow` header of a 405.
+    allow: Option<String>,
     reason: Option<&'static str>,
 }
 
@@ -137,6 +139,13 @@ pub async fn handle(gw: &Gateway, conn: Conn, req: Request<Incoming>) -> Respons
     });
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         resp.headers_mut().insert("x-request-id", v);
+    }
+    if let Some(v) = trail
+        .allow
+        .as_deref()
+        .and_then(|a| HeaderValue::from_str(a).ok())
+    {
+        resp.headers_mut().insert(http::header::ALLOW, v);
     }
     tracing::info!(
         target: "portcullis::access",
@@ -175,7 +184,14 @@ async fn pipeline<'s>(
         return Ok(issuer::serve(cx, call, parts, incoming, &target).await);
     }
     let host = request_host(&parts);
-    let matched = route::resolve(&s.routes, &parts.method, host.as_deref(), &target)?;
+    let matched =
+        route::resolve(&s.routes, &parts.method, host.as_deref(), &target).inspect_err(|r| {
+            if *r == Rejection::MethodNotAllowed {
+                let allowed = route::allowed_methods(&s.routes, host.as_deref(), &target);
+                let list: Vec<&str> = allowed.iter().map(|m| m.as_str()).collect();
+                trail.allow = Some(list.join(", "));
+            }
+        })?;
     trail.route = Some(&s.routes.routes[matched.route().index].id);
     trail.style = matched.route().error_style;
     if target.has_encoded_percent && !matched.route().allow_encoded_percent {
@@ -192,6 +208,7 @@ async fn pipeline<'s>(
     trail.key = principal.as_ref().map(|p| p.id_cow());
     let carrier = presented.map(|c| c.carrier);
     let permit = authz::decide(matched, principal, &parts.method, s.mode)?;
+    guard_cookies(&permit, &parts)?;
     let body = guard_body(&permit, &parts, incoming, &gw.limits).await?;
     let upstream = &s.upstreams[permit.route().route().upstream];
     let down = Downstream {
@@ -237,10 +254,39 @@ fn request_host(parts: &Parts) -> Option<String> {
             _ => raw,
         },
     };
+    // `api.example.` is the same host as `api.example` to every server behind us.
+    let host = host.strip_suffix('.').unwrap_or(host);
     Some(host.to_ascii_lowercase())
 }
 
-/// Step 6: enforce the body limit, and on routes whose module or action comes from the query,
+/// Step 6a: on routes whose module or action comes from the query, refuse a cookie that names the
+/// same parameter. Without a php.ini, PHP builds `$_REQUEST` in "EGPCS" order, so a cookie would
+/// override the query the decision used.
+fn guard_cookies(permit: &Permit<'_>, parts: &Parts) -> Result<(), Rejection> {
+    let selectors = &permit.route().route().query_selectors;
+    if selectors.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<(String, String)> = parts
+        .headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.split_once('=').map(|(n, _)| n).or(Some(c)))
+        .map(|n| {
+            let n = n.trim_start_matches(' ');
+            let decoded = percent_encoding::percent_decode_str(n).decode_utf8_lossy();
+            (decoded.into_owned(), String::new())
+        })
+        .collect();
+    if selectors.iter().any(|name| php::mentions(&names, name)) {
+        return Err(Rejection::CookieOverridesSelector);
+    }
+    Ok(())
+}
+
+/// Step 6b: enforce the body limit, and on routes whose module or action comes from the query,
 /// refuse a form body that names the same parameter (PHP's `$_REQUEST` would let it win).
 async fn guard_body(
     permit: &Permit<'_>,

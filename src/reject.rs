@@ -24,6 +24,8 @@ pub enum Rejection {
     AmbiguousParameter(ParamError),
     /// A form body names a parameter that selects the module or action.
     BodyOverridesSelector,
+    /// A cookie names a parameter that selects the module or action.
+    CookieOverridesSelector,
     /// More query parameters than PHP would read.
     TooManyParameters,
     /// More than one credential, or one credential parameter given twice.
@@ -121,6 +123,11 @@ impl Rejection {
                 bad,
                 "body_overrides_parameter",
                 "the body repeats a parameter that selects the action",
+            ),
+            CookieOverridesSelector => m(
+                bad,
+                "cookie_overrides_parameter",
+                "a cookie repeats a parameter that selects the action",
             ),
             TooManyParameters => m(
                 bad,
@@ -292,6 +299,10 @@ mod tests {
                 (400, "body_overrides_parameter", None),
             ),
             (TooManyParameters, (400, "too_many_parameters", None)),
+            (
+                CookieOverridesSelector,
+                (400, "cookie_overrides_parameter", None),
+            ),
             (MultipleCredentials, (400, "multiple_credentials", None)),
             (MissingSelector, (400, "missing_parameter", None)),
             (NoRoute, (404, "no_route", None)),

@@ -85,7 +85,10 @@ impl Reloader {
             policy::compile(&input).map(Some)
         });
         match outcome {
-            Ok(None) => Outcome::Unchanged,
+            Ok(None) => {
+                self.policy.clear_error();
+                Outcome::Unchanged
+            }
             Ok(Some(snapshot)) => {
                 for w in &snapshot.warnings {
                     tracing::warn!(problem = %w, "policy warning");

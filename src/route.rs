@@ -177,6 +177,28 @@ pub fn resolve<'a>(
     })
 }
 
+/// The methods some route accepts for this (host, target): the `Allow` header of a 405.
+pub fn allowed_methods(table: &RouteTable, host: Option<&str>, req: &Canonical) -> Vec<Method> {
+    let host_router = host.and_then(|h| table.by_host.get(h));
+    let mut out: Vec<Method> = Vec::new();
+    for router in host_router.into_iter().chain([&table.any_host]) {
+        let Ok(m) = router.at(&req.path) else {
+            continue;
+        };
+        for route in m.value.iter().map(|&i| &table.routes[i]) {
+            if route.query_holds(req).unwrap_or(false) {
+                for method in &route.methods {
+                    if !out.contains(method) {
+                        out.push(method.clone());
+                    }
+                }
+            }
+        }
+    }
+    out.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+    out
+}
+
 fn capture<'a>(
     route: &'a Route,
     params: &matchit::Params<'_, 'a>,

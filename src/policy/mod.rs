@@ -114,6 +114,13 @@ impl Policy {
         status.last_error_at = Some(now);
     }
 
+    /// The last reload found nothing new: the running policy is the file's, so no error stands.
+    pub fn clear_error(&self) {
+        let mut status = self.status.lock().unwrap_or_else(|p| p.into_inner());
+        status.last_error = None;
+        status.last_error_at = None;
+    }
+
     /// A copy of the status.
     pub fn status(&self) -> Status {
         self.status

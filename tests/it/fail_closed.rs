@@ -1,0 +1,163 @@
+//! Fail closed: when the upstream is down, too slow, or hangs up, the client gets a 5xx JSON
+//! rejection — never a half-forwarded or made-up answer — and a body the gateway refuses midway
+//! never reaches the upstream whole (and is the client's 413, not the upstream's 502).
+
+use std::time::Duration;
+
+use http::Method;
+use serde_json::json;
+
+use crate::support::client::{self, assert_rejected, chunked, full, pattern, request};
+use crate::support::policy::{self, ADMIN};
+use crate::support::{Harness, Options, Reply, Upstream};
+
+const LIST: &str = "/api/?module=indicator&action=list";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upstream_down_is_502_unreachable() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", closed.local_addr().expect("addr"));
+    drop(closed);
+    let gw = Harness::start(&policy::standard(&url)).await;
+    let resp = client::get(&gw.url(LIST), &[("x-api-key", ADMIN)]).await;
+    assert_rejected(&resp, 502, "upstream_unreachable");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upstream_slower_than_timeout_is_504() {
+    let up = Upstream::start().await;
+    up.set_reply(Reply {
+        delay: Duration::from_secs(5),
+        ..Reply::default()
+    });
+    let mut p = policy::standard(&up.url());
+    p["upstreams"]["app"]["timeout_ms"] = json!(200);
+    let gw = Harness::start(&p).await;
+    let resp = client::get(&gw.url(LIST), &[("x-api-key", ADMIN)]).await;
+    assert_rejected(&resp, 504, "upstream_timeout");
+    assert_eq!(up.count(), 1, "the request did reach the slow upstream");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upstream_hanging_up_is_502_failed() {
+    let up = Upstream::start().await;
+    up.set_reply(Reply {
+        hang_up: true,
+        ..Reply::default()
+    });
+    let gw = Harness::start(&policy::standard(&up.url())).await;
+    for client in [client::h1(), client::h2()] {
+        let req = request(
+            Method::GET,
+            &gw.url(LIST),
+            &[("x-api-key", ADMIN)],
+            full(""),
+        );
+        let resp = client::send(&client, req).await;
+        assert_rejected(&resp, 502, "upstream_failed");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn declared_oversized_body_is_413_and_never_sent() {
+    let up = Upstream::start().await;
+    let limits = portcullis::gateway::Limits {
+        max_body_bytes: 1 << 20,
+        ..Default::default()
+    };
+    let gw = Harness::start_with(
+        &policy::standard(&up.url()),
+        Options {
+            limits,
+            ..Options::default()
+        },
+    )
+    .await;
+    let req = request(
+        Method::POST,
+        &gw.url("/api/v1/upload/put"),
+        &[("x-api-key", ADMIN)],
+        full(pattern((1 << 20) + 1)),
+    );
+    let resp = client::send(&client::h1(), req).await;
+    assert_rejected(&resp, 413, "body_too_large");
+    assert_eq!(up.count(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streamed_oversized_body_never_arrives_whole() {
+    let up = Upstream::start().await;
+    let limits = portcullis::gateway::Limits {
+        max_body_bytes: 1 << 20,
+        ..Default::default()
+    };
+    let gw = Harness::start_with(
+        &policy::standard(&up.url()),
+        Options {
+            limits,
+            ..Options::default()
+        },
+    )
+    .await;
+    let body = chunked(pattern(3 << 20), 64 * 1024);
+    let req = request(
+        Method::POST,
+        &gw.url("/api/v1/upload/put"),
+        &[("x-api-key", ADMIN)],
+        body,
+    );
+    let resp = client::send(&client::h1(), req).await;
+    assert_rejected(&resp, 413, "body_too_large");
+    for seen in up.seen() {
+        assert!(
+            !seen.complete || seen.body.len() <= 1 << 20,
+            "the upstream received an over-limit body as complete ({} bytes)",
+            seen.body.len()
+        );
+    }
+}
+
+/// An upstream that promises 1000 bytes and hangs up after 10: the client must see a broken
+/// response (or a 5xx), never a short body passed off as complete.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_truncated_upstream_body_is_never_passed_off_as_complete() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let mut buf = vec![0u8; 8192];
+            let _ = s.read(&mut buf).await;
+            let _ = s
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n0123456789")
+                .await;
+        }
+    });
+    let gw = Harness::start(&policy::standard(&url)).await;
+    for client in [client::h1(), client::h2()] {
+        let req = request(
+            Method::GET,
+            &gw.url(LIST),
+            &[("x-api-key", ADMIN)],
+            full(""),
+        );
+        let exchange = async {
+            let resp = client.request(req).await?;
+            let status = resp.status().as_u16();
+            let body = http_body_util::BodyExt::collect(resp.into_body()).await?;
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>((status, body.to_bytes()))
+        };
+        let got = tokio::time::timeout(client::LIMIT, exchange)
+            .await
+            .expect("in time");
+        match got {
+            Err(_) => {}
+            Ok((status, body)) => assert!(
+                (500..600).contains(&status),
+                "a truncated body arrived as complete: {status} {body:?}"
+            ),
+        }
+    }
+}

@@ -1,0 +1,27 @@
+//! Portcullis integration tests: one binary, real sockets on port 0, a recording upstream, real
+//! HTTP clients (hyper, curl) and the built `portcullis` binary.
+//!
+//! Each module tests one concept; `support` holds the harness.
+
+mod support;
+
+mod admin;
+mod canonical_targets;
+mod cli_explain;
+mod cli_key;
+mod cli_serve;
+mod credentials;
+mod deny_by_default;
+mod fail_closed;
+mod forward;
+mod hot_reload;
+mod invalid_edits;
+mod linea21;
+mod owned_headers;
+mod per_request;
+mod php_params;
+mod policy_errors;
+mod rejections;
+mod route_conflicts;
+mod routing;
+mod secrets;

@@ -1,0 +1,254 @@
+//! Real HTTP clients: hyper-util's legacy client (HTTP/1.1, and HTTP/2 with prior knowledge),
+//! the `curl` binary for raw targets hyper would normalize, and raw TCP for pipelining.
+//!
+//! Every call is bounded by a generous timeout so a hung gateway fails the test instead of
+//! hanging the suite.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderMap, Method, Request};
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// Errors a request body may raise.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The body type the test clients send.
+pub type Body = BoxBody<Bytes, BoxError>;
+
+/// A test client.
+pub type TestClient = Client<HttpConnector, Body>;
+
+/// The longest any single exchange may take before the test fails.
+pub const LIMIT: Duration = Duration::from_secs(20);
+
+/// A response, read whole.
+#[derive(Debug, Clone)]
+pub struct Resp {
+    /// Status code.
+    pub status: u16,
+    /// Headers.
+    pub headers: HeaderMap,
+    /// Body.
+    pub body: Bytes,
+}
+
+impl Resp {
+    /// The body as JSON; panics with the body if it is not.
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {:?}", self.text()))
+    }
+
+    /// The body as text.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// Header `name` as text, if present.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// A whole body.
+pub fn full(bytes: impl Into<Bytes>) -> Body {
+    Full::new(bytes.into())
+        .map_err(|never| match never {})
+        .boxed()
+}
+
+/// An HTTP/1.1 client (keep-alive pool).
+pub fn h1() -> TestClient {
+    Client::builder(TokioExecutor::new()).build_http()
+}
+
+/// An HTTP/2 client with prior knowledge (h2c).
+pub fn h2() -> TestClient {
+    Client::builder(TokioExecutor::new())
+        .http2_only(true)
+        .build_http()
+}
+
+/// Send `req` and read the whole response.
+pub async fn send(client: &TestClient, req: Request<Body>) -> Resp {
+    let exchange = async {
+        let resp = client.request(req).await.expect("request failed");
+        let (parts, body) = resp.into_parts();
+        let body = body.collect().await.expect("response body").to_bytes();
+        Resp {
+            status: parts.status.as_u16(),
+            headers: parts.headers,
+            body,
+        }
+    };
+    tokio::time::timeout(LIMIT, exchange)
+        .await
+        .expect("exchange timed out")
+}
+
+/// Build a request with `headers` and a whole `body`.
+pub fn request(method: Method, url: &str, headers: &[(&str, &str)], body: Body) -> Request<Body> {
+    let mut b = Request::builder().method(method).uri(url);
+    for (k, v) in headers {
+        b = b.header(*k, *v);
+    }
+    b.body(body).expect("valid request")
+}
+
+/// `GET url` with `headers` over a fresh HTTP/1.1 client.
+pub async fn get(url: &str, headers: &[(&str, &str)]) -> Resp {
+    send(&h1(), request(Method::GET, url, headers, full(""))).await
+}
+
+/// Run `curl` with `args` (plus `-s -i`), parsing its output into a response.
+pub async fn curl(args: &[&str]) -> Resp {
+    let out = tokio::time::timeout(
+        LIMIT,
+        tokio::process::Command::new("curl")
+            .args(["-s", "-S", "-i", "--max-time", "15"])
+            .args(args)
+            .output(),
+    )
+    .await
+    .expect("curl timed out")
+    .expect("run curl");
+    assert!(
+        out.status.success(),
+        "curl {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    parse_response(&out.stdout)
+}
+
+/// Parse one raw HTTP/1.x or curl `-i` HTTP/2 response.
+pub fn parse_response(raw: &[u8]) -> Resp {
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| panic!("no header end in {:?}", String::from_utf8_lossy(raw)));
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().unwrap_or_default();
+    let status = status_line
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("bad status line {status_line:?}"));
+    let mut headers = HeaderMap::new();
+    for line in lines {
+        if let Some((k, v)) = line.split_once(':') {
+            headers.append(
+                http::HeaderName::from_bytes(k.trim().as_bytes()).expect("header name"),
+                http::HeaderValue::from_str(v.trim()).expect("header value"),
+            );
+        }
+    }
+    Resp {
+        status,
+        headers,
+        body: Bytes::copy_from_slice(&raw[split + 4..]),
+    }
+}
+
+/// Write `bytes` on a fresh TCP connection and read until the server closes it.
+pub async fn raw(addr: SocketAddr, bytes: &[u8]) -> Vec<u8> {
+    let exchange = async {
+        let mut s = TcpStream::connect(addr).await.expect("connect");
+        s.write_all(bytes).await.expect("write");
+        let mut out = Vec::new();
+        let _ = s.read_to_end(&mut out).await;
+        out
+    };
+    tokio::time::timeout(LIMIT, exchange)
+        .await
+        .expect("raw exchange timed out")
+}
+
+/// Split the bytes of several HTTP/1.1 responses (each with a `content-length`) into responses.
+pub fn split_responses(mut raw: &[u8]) -> Vec<Resp> {
+    let mut out = Vec::new();
+    while !raw.is_empty() {
+        let head_end = raw
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .expect("header end")
+            + 4;
+        let head = parse_response(&raw[..head_end]);
+        let len: usize = head
+            .header("content-length")
+            .expect("content-length")
+            .parse()
+            .expect("numeric content-length");
+        let mut resp = head;
+        resp.body = Bytes::copy_from_slice(&raw[head_end..head_end + len]);
+        out.push(resp);
+        raw = &raw[head_end + len..];
+    }
+    out
+}
+
+/// Assert `resp` is the gateway's JSON rejection with `status` and reason `code`, and that its
+/// `request_id` matches the `x-request-id` header.
+pub fn assert_rejected(resp: &Resp, status: u16, code: &str) {
+    assert_eq!(resp.status, status, "status for {code}: {}", resp.text());
+    let body = resp.json();
+    assert_eq!(body["error"], code, "{body}");
+    assert!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+    let rid = body["request_id"].as_str().expect("request_id");
+    assert_eq!(rid.len(), 32, "{body}");
+    assert_eq!(resp.header("x-request-id"), Some(rid));
+    assert_eq!(resp.header("content-type"), Some("application/json"));
+}
+
+/// Sleep a little between polls.
+pub async fn pause() {
+    tokio::time::sleep(Duration::from_millis(50)).await;
+}
+
+/// A streamed body: `data` sent in `chunk`-sized frames with no length announced, so HTTP/1.1
+/// sends it chunked and the gateway cannot know its size in advance.
+pub fn chunked(data: Bytes, chunk: usize) -> Body {
+    Chunks { data, chunk }.boxed()
+}
+
+struct Chunks {
+    data: Bytes,
+    chunk: usize,
+}
+
+impl hyper::body::Body for Chunks {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, BoxError>>> {
+        if self.data.is_empty() {
+            return std::task::Poll::Ready(None);
+        }
+        let n = self.chunk.min(self.data.len());
+        let piece = self.data.split_to(n);
+        std::task::Poll::Ready(Some(Ok(hyper::body::Frame::data(piece))))
+    }
+}
+
+/// `n` bytes of a deterministic, non-repeating-looking pattern.
+pub fn pattern(n: usize) -> Bytes {
+    (0..n)
+        .map(|i| (i.wrapping_mul(31) ^ (i >> 7)) as u8)
+        .collect::<Vec<u8>>()
+        .into()
+}

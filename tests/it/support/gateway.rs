@@ -1,0 +1,167 @@
+//! Spawning the gateway in-process: the public listener and the admin listener on `127.0.0.1:0`,
+//! a policy directory of its own, a `ManualClock`, and optionally the file watcher and reload
+//! loop, exactly as `main.rs` wires them.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use portcullis::clock::{Clock, ManualClock};
+use portcullis::gateway::{Gateway, Limits};
+use portcullis::policy::Policy;
+use portcullis::reload::{Outcome, Reloader};
+use portcullis::server::ServeOptions;
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use super::logs;
+use super::policy;
+use super::tmp::TempDir;
+
+/// How to start a gateway.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Run the file watcher and reload loop (debounce 50 ms).
+    pub watch: bool,
+    /// Request limits.
+    pub limits: Limits,
+    /// Start even if the policy does not load (requests then get 503 until a reload applies).
+    pub allow_no_policy: bool,
+}
+
+/// A running gateway. Its listeners stop when it is dropped.
+pub struct Harness {
+    /// The public listener.
+    pub addr: SocketAddr,
+    /// The admin listener.
+    pub admin: SocketAddr,
+    /// The policy path the reloader reads.
+    pub policy_path: PathBuf,
+    /// The reloader (call `reload()` to force one).
+    pub reloader: Arc<Reloader>,
+    /// The published policy.
+    pub policy: Arc<Policy>,
+    /// The clock validity windows are checked against.
+    pub clock: Arc<ManualClock>,
+    /// Owns the policy directory (when the harness made it).
+    pub dir: Option<TempDir>,
+    stop: watch::Sender<bool>,
+}
+
+impl Harness {
+    /// Write `policy` to a fresh directory as `policy.json` and serve it.
+    pub async fn start(policy: &Value) -> Self {
+        Self::start_with(policy, Options::default()).await
+    }
+
+    /// Like `start`, with options.
+    pub async fn start_with(policy: &Value, opts: Options) -> Self {
+        let dir = TempDir::new("gw");
+        let path = dir.join("policy.json");
+        policy::write(&path, policy);
+        let mut h = Self::serve(&path, opts).await;
+        h.dir = Some(dir);
+        h
+    }
+
+    /// Serve the policy at `path` (file or directory). Panics if it does not load, unless
+    /// `opts.allow_no_policy`.
+    pub async fn serve(path: &Path, opts: Options) -> Self {
+        logs::install();
+        let clock = Arc::new(ManualClock::new(policy::now()));
+        let policy = Policy::new();
+        let dyn_clock: Arc<dyn Clock> = clock.clone();
+        let reloader = Reloader::new(path.to_owned(), Arc::clone(&policy), Arc::clone(&dyn_clock));
+        match reloader.reload_async().await {
+            Outcome::Applied { .. } => {}
+            _ if opts.allow_no_policy => {}
+            other => panic!("test policy did not load: {other:?}"),
+        }
+        let gw = Arc::new(Gateway {
+            policy: Arc::clone(&policy),
+            clock: dyn_clock,
+            client: portcullis::forward::client(Duration::from_secs(2)),
+            limits: opts.limits,
+            trusted_proxies: Vec::new(),
+            issuer: portcullis::gateway::IssuerState {
+                store: Some(portcullis::managed::Store::new(Arc::clone(&reloader))),
+                ..Default::default()
+            },
+        });
+        let (stop, stop_rx) = watch::channel(false);
+        let stopped = move || {
+            let mut rx = stop_rx.clone();
+            async move {
+                let _ = rx.wait_for(|s| *s).await;
+            }
+        };
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind gateway");
+        let addr = listener.local_addr().expect("gateway addr");
+        let serve_opts = ServeOptions {
+            drain_timeout: Duration::from_secs(1),
+            ..ServeOptions::default()
+        };
+        tokio::spawn(portcullis::server::run(listener, gw, serve_opts, stopped()));
+        let admin_listener = TcpListener::bind("127.0.0.1:0").await.expect("bind admin");
+        let admin = admin_listener.local_addr().expect("admin addr");
+        tokio::spawn(portcullis::admin::run(
+            admin_listener,
+            Arc::clone(&reloader),
+            stopped(),
+        ));
+        if opts.watch {
+            let signals = portcullis::watch::spawn(
+                path,
+                Duration::from_millis(50),
+                Duration::from_millis(100),
+            )
+            .expect("start watcher");
+            tokio::spawn(portcullis::reload::run(
+                Arc::clone(&reloader),
+                signals,
+                Duration::ZERO,
+            ));
+        }
+        Self {
+            addr,
+            admin,
+            policy_path: path.to_owned(),
+            reloader,
+            policy,
+            clock,
+            dir: None,
+            stop,
+        }
+    }
+
+    /// `http://127.0.0.1:port` + `target`.
+    pub fn url(&self, target: &str) -> String {
+        format!("http://{}{target}", self.addr)
+    }
+
+    /// `http://127.0.0.1:admin-port` + `target`.
+    pub fn admin_url(&self, target: &str) -> String {
+        format!("http://{}{target}", self.admin)
+    }
+
+    /// Replace the policy file with `policy` and reload now; returns the outcome.
+    pub async fn rewrite(&self, policy: &Value) -> Outcome {
+        policy::write(&self.policy_path, policy);
+        self.reloader.reload_async().await
+    }
+
+    /// The current generation.
+    pub fn generation(&self) -> u64 {
+        self.policy.status().generation
+    }
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}

@@ -1,0 +1,58 @@
+//! Log capture: one global tracing subscriber for the whole test binary, writing every event
+//! (portcullis at TRACE, everything else at INFO) into a buffer tests can scan.
+//!
+//! Tests run in parallel in one process, so the buffer holds every test's lines; a test that
+//! scans it looks for its own distinctive secrets and request ids.
+
+use std::io::Write;
+use std::sync::{Mutex, Once, OnceLock};
+
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::MakeWriter;
+
+static BUFFER: OnceLock<Mutex<Vec<u8>>> = OnceLock::new();
+
+fn buffer() -> &'static Mutex<Vec<u8>> {
+    BUFFER.get_or_init(Mutex::default)
+}
+
+/// Install the capturing subscriber (once; later calls do nothing).
+pub fn install() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter(EnvFilter::new("info,portcullis=trace"))
+            .with_writer(Capture)
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("install log capture");
+    });
+}
+
+/// Everything logged so far.
+pub fn text() -> String {
+    String::from_utf8_lossy(&buffer().lock().unwrap()).into_owned()
+}
+
+/// Writes into the global buffer.
+#[derive(Clone, Copy)]
+struct Capture;
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        buffer().lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for Capture {
+    type Writer = Capture;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        Capture
+    }
+}

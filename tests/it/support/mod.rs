@@ -1,0 +1,14 @@
+//! Test support: spawn the gateway on port 0 with a policy of its own (`gateway`), a recording
+//! upstream (`upstream`), the policy writer (`policy`), HTTP clients (`client`), log capture
+//! (`logs`), temporary directories (`tmp`) and the built binary (`cli`).
+
+pub mod cli;
+pub mod client;
+pub mod gateway;
+pub mod logs;
+pub mod policy;
+pub mod tmp;
+pub mod upstream;
+
+pub use gateway::{Harness, Options};
+pub use upstream::{Reply, Upstream};
