@@ -25,6 +25,10 @@ pub const HOP_BY_HOP: &[&str] = &[
     "upgrade",
 ];
 
+/// Headers no client may send upstream: `Proxy` becomes `HTTP_PROXY` in CGI and PHP, which many
+/// HTTP libraries read as their outgoing proxy (httpoxy, CVE-2016-5385).
+pub const NEVER_FORWARDED: &[&str] = &["proxy"];
+
 /// Whether `name` is in the gateway's namespace: any non-alphanumeric byte (`_`, `.`, ...) is read
 /// as `-`, since PHP's built-in server and CGI environments fold them all into `_` (`$_SERVER`
 /// keys additionally turn `.` into `_`).
@@ -48,7 +52,7 @@ pub fn sanitize(headers: &mut HeaderMap) {
     for name in named {
         headers.remove(name);
     }
-    for name in HOP_BY_HOP {
+    for name in HOP_BY_HOP.iter().chain(NEVER_FORWARDED) {
         headers.remove(*name);
     }
     let owned: Vec<HeaderName> = headers
@@ -105,6 +109,7 @@ mod tests {
         h.insert("x_portcullis_key_id", HeaderValue::from_static("admin"));
         h.insert("x-portcullis-module", HeaderValue::from_static("all"));
         h.insert("accept", HeaderValue::from_static("*/*"));
+        h.insert("proxy", HeaderValue::from_static("http://evil.example"));
         sanitize(&mut h);
         assert_eq!(h.len(), 1, "{h:?}");
         assert!(h.contains_key("accept"));
