@@ -17,3 +17,10 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 cargo test --locked
+
+# Python suite (tests/python): SeaTable's official client and schema checks against the debug
+# binary, in a virtualenv of its own.
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/pip install -q -r tests/python/requirements.txt
+cargo build --locked
+PORTCULLIS_BIN="$PWD/target/debug/portcullis" .venv/bin/python -m pytest -q tests/python

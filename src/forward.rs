@@ -269,6 +269,26 @@ fn encoded(s: &str) -> Result<HeaderValue, Rejection> {
     value(&percent_encoding::utf8_percent_encode(s, HEADER_UNSAFE).to_string())
 }
 
+/// The client's address: the peer, or — when the peer is a trusted proxy — the rightmost address
+/// in `X-Forwarded-For` that is not itself a trusted proxy.
+pub fn client_ip(headers: &HeaderMap, peer: IpAddr, trusted: &[IpNet]) -> IpAddr {
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|n| n.contains(ip));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let hops: Vec<IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    hops.into_iter()
+        .rev()
+        .find(|ip| !is_trusted(ip))
+        .unwrap_or(peer)
+}
+
 fn value(s: &str) -> Result<HeaderValue, Rejection> {
     HeaderValue::from_str(s).map_err(|_| Rejection::Internal)
 }

@@ -115,6 +115,8 @@ struct Trail<'s> {
     key: Option<Cow<'s, str>>,
     /// The `Allow` header of a 405.
     allow: Option<String>,
+    /// What to log instead of the path, when the path holds a secret.
+    path: Option<&'static str>,
     reason: Option<&'static str>,
 }
 
@@ -152,7 +154,7 @@ pub async fn handle(gw: &Gateway, conn: Conn, req: Request<Incoming>) -> Respons
         request_id = %request_id,
         peer = %conn.peer,
         method = %method,
-        path = %path,
+        path = trail.path.unwrap_or(&path),
         status = resp.status().as_u16(),
         route = trail.route.unwrap_or("-"),
         key_id = trail.key.as_deref().unwrap_or("-"),
@@ -180,6 +182,10 @@ async fn pipeline<'s>(
         && let Some(call) = issuer::resolve(st, &target.path)
     {
         trail.route = Some(call.endpoint.name());
+        if call.endpoint == issuer::Endpoint::LinkAccessToken {
+            // The link token is in the path: never log it.
+            trail.path = Some("/…/external-link-tokens/<redacted>/access-token/");
+        }
         let cx = issuer::Ctx { gw, s, st, conn };
         return Ok(issuer::serve(cx, call, parts, incoming, &target).await);
     }

@@ -243,6 +243,9 @@ fn unavailable() -> Response<Body> {
 }
 
 fn failed(e: ManagedError) -> Response<Body> {
+    if let ManagedError::NotADirectory = e {
+        return unavailable();
+    }
     tracing::error!(error = %e, "api token change failed");
     error_msg(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
 }

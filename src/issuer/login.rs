@@ -49,10 +49,11 @@ pub async fn login(
             serde_json::json!({"non_field_errors": ["Must include \"username\" and \"password\"."]}),
         );
     };
-    let addr = cx.conn.peer.ip();
+    let addr = crate::forward::client_ip(&parts.headers, cx.conn.peer.ip(), &cx.gw.trusted_proxies);
     let throttle = &cx.gw.issuer.throttle;
     if let Some(wait) = throttle.locked_for(username, addr) {
-        return throttled(wait.as_secs().max(1));
+        // Round up, so a client that obeys Retry-After is not still locked out.
+        return throttled(wait.as_millis().div_ceil(1000).max(1) as u64);
     }
     let user = cx.s.directory.users.get(username);
     let phc = user.map_or_else(|| DUMMY_HASH.clone(), |u| u.password_phc.clone());
@@ -89,7 +90,8 @@ pub async fn login(
                 .insert("x-seafile-otp", HeaderValue::from_static("required"));
             return r;
         };
-        if totp.check(code, cx.gw.clock.now().max(0) as u64).is_none() {
+        let step = totp.check(code, cx.gw.clock.now().max(0) as u64);
+        if !step.is_some_and(|s| throttle.used_codes.claim(&user.name, s)) {
             fail();
             tracing::info!(user = %username, "login failed: bad 2FA code");
             return non_field("Two factor auth token is invalid.");

@@ -13,15 +13,20 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use governor::middleware::StateInformationMiddleware;
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::{Quota, RateLimiter};
 
 /// Keys tracked before expired lockouts are pruned.
 const PRUNE_AT: usize = 10_000;
 
+/// A keyed limiter that reports how much burst is left after each check.
+type Keyed<K> = RateLimiter<K, DefaultKeyedStateStore<K>, DefaultClock, StateInformationMiddleware>;
+
 struct Limiters {
     per_minute: (u32, u32),
-    users: DefaultKeyedRateLimiter<String>,
-    addrs: DefaultKeyedRateLimiter<IpAddr>,
+    users: Keyed<String>,
+    addrs: Keyed<IpAddr>,
 }
 
 /// Failed-login throttle.
@@ -29,6 +34,8 @@ struct Limiters {
 pub struct Throttle {
     limiters: Mutex<Option<Limiters>>,
     locked: Mutex<HashMap<String, tokio::time::Instant>>,
+    /// TOTP steps already used.
+    pub used_codes: UsedCodes,
 }
 
 impl std::fmt::Debug for Throttle {
@@ -67,18 +74,33 @@ impl Throttle {
         {
             *guard = Some(Limiters {
                 per_minute: (per_user, per_addr),
-                users: RateLimiter::keyed(quota(per_user)),
-                addrs: RateLimiter::keyed(quota(per_addr)),
+                users: RateLimiter::keyed(quota(per_user)).with_middleware(),
+                addrs: RateLimiter::keyed(quota(per_addr)).with_middleware(),
             });
         }
         let Some(l) = guard.as_ref() else { return };
         let clock = DefaultClock::default();
         let mut lock = Vec::new();
-        if let Err(not_until) = l.users.check_key(&user.to_owned()) {
-            lock.push((user_key(user), not_until.wait_time_from(clock.now())));
+        // The failure that uses up the quota locks at once: the next guess is never checked.
+        let user_wait = match l.users.check_key(&user.to_owned()) {
+            Ok(state) if state.remaining_burst_capacity() == 0 => {
+                Some(state.quota().replenish_interval())
+            }
+            Ok(_) => None,
+            Err(not_until) => Some(not_until.wait_time_from(clock.now())),
+        };
+        let addr_wait = match l.addrs.check_key(&addr) {
+            Ok(state) if state.remaining_burst_capacity() == 0 => {
+                Some(state.quota().replenish_interval())
+            }
+            Ok(_) => None,
+            Err(not_until) => Some(not_until.wait_time_from(clock.now())),
+        };
+        if let Some(w) = user_wait {
+            lock.push((user_key(user), w));
         }
-        if let Err(not_until) = l.addrs.check_key(&addr) {
-            lock.push((addr_key(addr), not_until.wait_time_from(clock.now())));
+        if let Some(w) = addr_wait {
+            lock.push((addr_key(addr), w));
         }
         if lock.is_empty() {
             return;
@@ -96,6 +118,25 @@ impl Throttle {
     }
 }
 
+/// TOTP steps already used, per user: RFC 6238 §5.2 accepts a code once.
+#[derive(Debug, Default)]
+pub struct UsedCodes(Mutex<HashMap<String, u64>>);
+
+impl UsedCodes {
+    /// Record that `user` logged in with the code of `step`; false if that step (or a later one)
+    /// was already used.
+    pub fn claim(&self, user: &str, step: u64) -> bool {
+        let mut used = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        match used.get(user) {
+            Some(&last) if step <= last => false,
+            _ => {
+                used.insert(user.to_owned(), step);
+                true
+            }
+        }
+    }
+}
+
 fn quota(per_minute: u32) -> Quota {
     Quota::per_minute(NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN))
 }
@@ -105,26 +146,36 @@ mod tests {
     use super::*;
 
     #[test]
-    fn failures_beyond_quota_lock_the_user_and_the_address() {
+    fn the_failure_that_uses_up_the_quota_locks_the_user_and_the_address() {
         let t = Throttle::default();
         let a: IpAddr = "192.0.2.1".parse().unwrap();
         let b: IpAddr = "192.0.2.2".parse().unwrap();
-        for _ in 0..3 {
+        for _ in 0..2 {
             t.failed("alice", a, 3, 100);
         }
-        assert!(t.locked_for("alice", b).is_none(), "quota not yet exceeded");
+        assert!(t.locked_for("alice", b).is_none(), "quota not yet used up");
         t.failed("alice", a, 3, 100);
         assert!(
             t.locked_for("alice", b).is_some(),
-            "user locked from any address"
+            "user locked from any address after 3"
         );
         assert!(t.locked_for("bob", b).is_none());
-        for _ in 0..3 {
+        for _ in 0..2 {
             t.failed("x", b, 100, 2);
         }
         assert!(
             t.locked_for("carol", b).is_some(),
             "address locked for any user"
         );
+    }
+
+    #[test]
+    fn a_totp_step_is_accepted_once() {
+        let used = UsedCodes::default();
+        assert!(used.claim("alice", 10));
+        assert!(!used.claim("alice", 10));
+        assert!(!used.claim("alice", 9));
+        assert!(used.claim("alice", 11));
+        assert!(used.claim("bob", 10));
     }
 }

@@ -34,9 +34,9 @@ pub struct RawUser {
     pub disabled: bool,
 }
 
-/// Where secret material comes from.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields, rename_all = "lowercase")]
+/// Where secret material comes from. Its deserializer never quotes what it was given, so a
+/// secret pasted in the wrong place does not reach an error message.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SecretRef {
     /// An environment variable of the gateway process.
     Env(String),
@@ -168,4 +168,76 @@ pub struct RawSeaTable {
     pub login_failures_per_user_per_minute: Option<u32>,
     /// Failed logins allowed per client address per minute (default 20).
     pub login_failures_per_address_per_minute: Option<u32>,
+}
+
+const SECRET_REF_EXPECTED: &str =
+    "an object with exactly one of {\"env\": NAME}, {\"file\": PATH} or {\"inline\": VALUE}";
+
+impl<'de> Deserialize<'de> for SecretRef {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(SecretRefVisitor)
+    }
+}
+
+struct SecretRefVisitor;
+
+impl<'de> serde::de::Visitor<'de> for SecretRefVisitor {
+    type Value = SecretRef;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(SECRET_REF_EXPECTED)
+    }
+
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<SecretRef, E> {
+        Err(E::custom(format!(
+            "expected {SECRET_REF_EXPECTED}, not a bare string (its value is not shown)"
+        )))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<SecretRef, A::Error> {
+        use serde::de::Error;
+        let mut found: Option<SecretRef> = None;
+        while let Some(key) = map.next_key::<String>()? {
+            let value: String = map
+                .next_value()
+                .map_err(|_| A::Error::custom(format!("`{key}` must be a string")))?;
+            let r = match key.as_str() {
+                "env" => SecretRef::Env(value),
+                "file" => SecretRef::File(value),
+                "inline" => SecretRef::Inline(value),
+                _ => {
+                    return Err(A::Error::custom(format!(
+                        "unknown field `{key}`, expected {SECRET_REF_EXPECTED}"
+                    )));
+                }
+            };
+            if found.replace(r).is_some() {
+                return Err(A::Error::custom(format!(
+                    "expected {SECRET_REF_EXPECTED}, got several"
+                )));
+            }
+        }
+        found.ok_or_else(|| A::Error::custom(format!("expected {SECRET_REF_EXPECTED}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_refs_never_echo_the_value() {
+        let ok: SecretRef = serde_json::from_str(r#"{"env": "K"}"#).unwrap();
+        assert_eq!(ok, SecretRef::Env("K".into()));
+        for bad in [
+            r#""hunter2-secret""#,
+            r#"{"inline": "hunter2-secret", "env": "X"}"#,
+            r#"{"x": "hunter2-secret"}"#,
+        ] {
+            let e = serde_json::from_str::<SecretRef>(bad)
+                .unwrap_err()
+                .to_string();
+            assert!(!e.contains("hunter2"), "{e}");
+        }
+    }
 }

@@ -1,0 +1,18 @@
+//! Token feature tests: SeaTable-compatible token endpoints and signed-token verification on
+//! proxied routes, over real HTTP against an in-process gateway on port 0 with a recording
+//! upstream and a manual clock.
+//!
+//! Each module tests one concept; `support` holds the harness.
+
+mod support;
+
+mod api_tokens;
+mod cli;
+mod endpoints;
+mod forged;
+mod login;
+mod revocation;
+mod rotation;
+mod scope;
+mod secrets;
+mod throttle;
