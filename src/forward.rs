@@ -145,13 +145,22 @@ fn build(
     if !keep {
         match carrier {
             Some(Carrier::Authorization) => drop(h.remove(AUTHORIZATION)),
-            Some(Carrier::ApiKeyHeader) => drop(h.remove(API_KEY_HEADER)),
+            Some(Carrier::ApiKeyHeader) => {
+                // Also `X_API_Key` and other spellings PHP and CGI read as the same header.
+                let same: Vec<HeaderName> = h
+                    .keys()
+                    .filter(|n| n.as_str().replace(['_', '.'], "-") == API_KEY_HEADER)
+                    .cloned()
+                    .collect();
+                same.into_iter().for_each(|n| drop(h.remove(n)));
+            }
             Some(Carrier::Query(_)) | None => {}
         }
     }
     if let Some(host) = &host {
         h.insert(HOST, value(host)?);
     }
+    join_cookies(h)?;
     forwarded(h, host.as_deref(), down)?;
     let principal = permit.principal();
     let key_id = principal.map(|p| p.id());
@@ -181,6 +190,22 @@ fn build(
         h.insert(name, encoded(v)?);
     }
     Ok(Request::from_parts(parts, body))
+}
+
+/// HTTP/2 clients may split cookies over several fields; an HTTP/1.1 upstream must get one
+/// `Cookie` line joined with "; " (RFC 9113 §8.2.3), or PHP reads "a=1, b=2" as one cookie.
+fn join_cookies(h: &mut HeaderMap) -> Result<(), Rejection> {
+    if h.get_all(http::header::COOKIE).iter().count() < 2 {
+        return Ok(());
+    }
+    let joined: Vec<&str> = h
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    let v = value(&joined.join("; "))?;
+    h.insert(http::header::COOKIE, v);
+    Ok(())
 }
 
 /// The host the client asked for: `Host`, or the HTTP/2 `:authority`.
@@ -261,9 +286,10 @@ fn forwarded(
     Ok(())
 }
 
-/// Captured values may hold any decoded character: percent-encode controls, non-ASCII and `%`
+/// Captured values may hold any decoded character: percent-encode controls, non-ASCII, `%` and
+/// spaces (a header value loses leading and trailing spaces)
 /// so the header is always valid and decodes back to the same value.
-const HEADER_UNSAFE: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS.add(b'%');
+const HEADER_UNSAFE: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS.add(b'%').add(b' ');
 
 fn encoded(s: &str) -> Result<HeaderValue, Rejection> {
     value(&percent_encoding::utf8_percent_encode(s, HEADER_UNSAFE).to_string())

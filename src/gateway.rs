@@ -15,23 +15,22 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST};
+use http::header::HOST;
 use http::request::Parts;
 use http::{HeaderValue, Request, Response, StatusCode};
-use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use ipnet::IpNet;
 
-use crate::authz::{self, Permit};
-use crate::body::{self, Body};
+use crate::authz;
+use crate::body::Body;
 use crate::canonical::{self, Canonical};
 use crate::clock::Clock;
 use crate::credential;
 use crate::forward::{self, Downstream, Outgoing, UpstreamClient};
+use crate::guard;
 use crate::identity;
 use crate::issuer::{self, throttle::Throttle};
 use crate::managed::Store;
-use crate::php;
 use crate::policy::raw::ErrorStyle;
 use crate::policy::{Policy, Snapshot};
 use crate::reject::{self, Rejection};
@@ -214,8 +213,8 @@ async fn pipeline<'s>(
     trail.key = principal.as_ref().map(|p| p.id_cow());
     let carrier = presented.map(|c| c.carrier);
     let permit = authz::decide(matched, principal, &parts.method, s.mode)?;
-    guard_cookies(&permit, &parts)?;
-    let body = guard_body(&permit, &parts, incoming, &gw.limits).await?;
+    guard::cookies(&permit, &parts)?;
+    let body = guard::body(&permit, &parts, incoming, gw.limits.max_body_bytes).await?;
     let upstream = &s.upstreams[permit.route().route().upstream];
     let down = Downstream {
         peer: conn.peer,
@@ -263,102 +262,6 @@ fn request_host(parts: &Parts) -> Option<String> {
     // `api.example.` is the same host as `api.example` to every server behind us.
     let host = host.strip_suffix('.').unwrap_or(host);
     Some(host.to_ascii_lowercase())
-}
-
-/// Step 6a: on routes whose module or action comes from the query, refuse a cookie that names the
-/// same parameter. Without a php.ini, PHP builds `$_REQUEST` in "EGPCS" order, so a cookie would
-/// override the query the decision used.
-fn guard_cookies(permit: &Permit<'_>, parts: &Parts) -> Result<(), Rejection> {
-    let selectors = &permit.route().route().query_selectors;
-    if selectors.is_empty() {
-        return Ok(());
-    }
-    let names: Vec<(String, String)> = parts
-        .headers
-        .get_all(http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.split_once('=').map(|(n, _)| n).or(Some(c)))
-        .map(|n| {
-            let n = n.trim_start_matches(' ');
-            let decoded = percent_encoding::percent_decode_str(n).decode_utf8_lossy();
-            (decoded.into_owned(), String::new())
-        })
-        .collect();
-    if selectors.iter().any(|name| php::mentions(&names, name)) {
-        return Err(Rejection::CookieOverridesSelector);
-    }
-    Ok(())
-}
-
-/// Step 6b: enforce the body limit, and on routes whose module or action comes from the query,
-/// refuse a form body that names the same parameter (PHP's `$_REQUEST` would let it win).
-async fn guard_body(
-    permit: &Permit<'_>,
-    parts: &Parts,
-    incoming: Incoming,
-    limits: &Limits,
-) -> Result<Body, Rejection> {
-    let declared = parts
-        .headers
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limits.max_body_bytes) {
-        return Err(Rejection::BodyTooLarge);
-    }
-    let selectors = &permit.route().route().query_selectors;
-    if selectors.is_empty() || !is_form(parts) {
-        return Ok(body::limited(incoming, limits.max_body_bytes as usize));
-    }
-    let bytes = body::limited(incoming, limits.max_body_bytes as usize)
-        .collect()
-        .await
-        .map_err(|_| Rejection::BodyTooLarge)?
-        .to_bytes();
-    let names = if is_multipart(parts) {
-        multipart_names(&bytes)
-    } else {
-        let text = std::str::from_utf8(&bytes)
-            .map_err(|_| Rejection::NonCanonical(canonical::CanonicalError::BadUtf8))?;
-        canonical::parse_pairs(text).map_err(Rejection::NonCanonical)?
-    };
-    if selectors.iter().any(|name| php::mentions(&names, name)) {
-        return Err(Rejection::BodyOverridesSelector);
-    }
-    Ok(body::full(bytes))
-}
-
-fn content_type_is(parts: &Parts, prefix: &str) -> bool {
-    parts
-        .headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with(prefix))
-}
-
-/// Bodies PHP reads into `$_POST` (and so `$_REQUEST`).
-fn is_form(parts: &Parts) -> bool {
-    content_type_is(parts, "application/x-www-form-urlencoded") || is_multipart(parts)
-}
-
-fn is_multipart(parts: &Parts) -> bool {
-    content_type_is(parts, "multipart/form-data")
-}
-
-/// Field names of a multipart body, from each part's `Content-Disposition: form-data; name="…"`,
-/// as (name, "") pairs for `php::mentions`. Over-reads rather than under-reads: any `name="…"` on
-/// a Content-Disposition line counts.
-fn multipart_names(bytes: &[u8]) -> Vec<(String, String)> {
-    let text = String::from_utf8_lossy(bytes);
-    text.lines()
-        .filter(|l| l.to_ascii_lowercase().starts_with("content-disposition:"))
-        .flat_map(|l| l.split(';').skip(1))
-        .filter_map(|p| p.trim().strip_prefix("name=\""))
-        .filter_map(|p| p.split('"').next())
-        .map(|n| (n.to_owned(), String::new()))
-        .collect()
 }
 
 /// A fresh request id: 128 random bits, hex.

@@ -17,6 +17,7 @@
 //! - [`identity`]: proves it valid; yields a `Principal`.
 //! - [`grant`]: permissions, scope and read-only limits of a principal.
 //! - [`authz`]: decides; yields a `Permit`.
+//! - [`guard`]: refuses cookies and bodies that would override a selector in PHP.
 //! - [`forward`]: sends a permitted request upstream; [`headers`] keeps headers clean;
 //!   [`upstream`] says where; [`echo`] is the built-in demo upstream.
 //! - [`reject`]: the one mapping from rejection to response.
@@ -40,6 +41,7 @@ pub mod explain;
 pub mod forward;
 pub mod gateway;
 pub mod grant;
+pub mod guard;
 pub mod headers;
 pub mod identity;
 pub mod issuer;

@@ -20,6 +20,7 @@ mod linea21;
 mod owned_headers;
 mod per_request;
 mod php_params;
+mod php_upstream;
 mod policy_errors;
 mod rejections;
 mod route_conflicts;

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod client;
 pub mod gateway;
 pub mod logs;
+pub mod php;
 pub mod policy;
 pub mod tmp;
 pub mod upstream;

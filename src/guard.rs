@@ -1,0 +1,161 @@
+//! Guards against parameter smuggling: on routes whose module or action comes from the query,
+//! nothing that PHP merges into `$_REQUEST` — a form or multipart body, a cookie — may name the
+//! same parameter, since PHP would let it override what the gateway decided. Also enforces the
+//! body size limit, streaming the body when there is nothing to check.
+//!
+//! Runs after `authz::decide` (a denied request's body is never read) and before `forward::send`.
+
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use http::request::Parts;
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+
+use crate::authz::Permit;
+use crate::body::{self, Body};
+use crate::canonical;
+use crate::php;
+use crate::reject::Rejection;
+
+/// on routes whose module or action comes from the query, refuse a cookie that names the
+/// same parameter. Without a php.ini, PHP builds `$_REQUEST` in "EGPCS" order, so a cookie would
+/// override the query the decision used.
+pub fn cookies(permit: &Permit<'_>, parts: &Parts) -> Result<(), Rejection> {
+    let selectors = &permit.route().route().query_selectors;
+    if selectors.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<(String, String)> = parts
+        .headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.split_once('=').map(|(n, _)| n).or(Some(c)))
+        .map(|n| {
+            // PHP skips any leading whitespace before a cookie name.
+            let n = n.trim_start_matches(|c: char| c.is_ascii_whitespace() || c == '\x0b');
+            let decoded = percent_encoding::percent_decode_str(n).decode_utf8_lossy();
+            (decoded.into_owned(), String::new())
+        })
+        .collect();
+    if selectors.iter().any(|name| php::mentions(&names, name)) {
+        return Err(Rejection::CookieOverridesSelector);
+    }
+    Ok(())
+}
+
+/// enforce the body limit, and on routes whose module or action comes from the query,
+/// refuse a form body that names the same parameter (PHP's `$_REQUEST` would let it win).
+pub async fn body(
+    permit: &Permit<'_>,
+    parts: &Parts,
+    incoming: Incoming,
+    max_body_bytes: u64,
+) -> Result<Body, Rejection> {
+    let declared = parts
+        .headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max_body_bytes) {
+        return Err(Rejection::BodyTooLarge);
+    }
+    let selectors = &permit.route().route().query_selectors;
+    if selectors.is_empty() || !is_form(parts) {
+        return Ok(body::limited(incoming, max_body_bytes as usize));
+    }
+    let bytes = body::limited(incoming, max_body_bytes as usize)
+        .collect()
+        .await
+        .map_err(|_| Rejection::BodyTooLarge)?
+        .to_bytes();
+    let names = if is_multipart(parts) {
+        multipart_names(parts, &bytes)?
+    } else {
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|_| Rejection::NonCanonical(canonical::CanonicalError::BadUtf8))?;
+        canonical::parse_pairs(text).map_err(Rejection::NonCanonical)?
+    };
+    if selectors.iter().any(|name| php::mentions(&names, name)) {
+        return Err(Rejection::BodyOverridesSelector);
+    }
+    Ok(body::full(bytes))
+}
+
+fn content_type_is(parts: &Parts, prefix: &str) -> bool {
+    parts
+        .headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with(prefix))
+}
+
+/// Bodies PHP reads into `$_POST` (and so `$_REQUEST`).
+fn is_form(parts: &Parts) -> bool {
+    content_type_is(parts, "application/x-www-form-urlencoded") || is_multipart(parts)
+}
+
+fn is_multipart(parts: &Parts) -> bool {
+    content_type_is(parts, "multipart/form-data")
+}
+
+/// Field names of a multipart body, as (name, "") pairs for `php::mentions`, read the way PHP's
+/// rfc1867 parser reads them: part headers unfolded, `Content-Disposition` matched in any case,
+/// the `name` parameter in any case, quoted with `"` or `'` or bare. Over-reads rather than
+/// under-reads: every `name` parameter of every part counts.
+fn multipart_names(parts: &Parts, bytes: &[u8]) -> Result<Vec<(String, String)>, Rejection> {
+    let text = String::from_utf8_lossy(bytes);
+    let boundary = parts
+        .headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.split(';')
+                .filter_map(|p| p.trim().split_once('='))
+                .find(|(k, _)| k.trim().eq_ignore_ascii_case("boundary"))
+                .map(|(_, b)| b.trim().trim_matches('"').to_owned())
+        })
+        .filter(|b| !b.is_empty())
+        // Without a boundary the body cannot be read as PHP would: refuse it.
+        .ok_or(Rejection::BodyOverridesSelector)?;
+    let delimiter = format!("--{boundary}");
+    let mut names = Vec::new();
+    for part in text.split(delimiter.as_str()).skip(1) {
+        let head = part.split("\r\n\r\n").next().unwrap_or(part);
+        let head = head.split("\n\n").next().unwrap_or(head);
+        for line in unfold(head) {
+            let Some((name, value)) = line.split_once(':') else {
+                continue;
+            };
+            if !name.trim().eq_ignore_ascii_case("content-disposition") {
+                continue;
+            }
+            for param in value.split(';') {
+                let Some((k, v)) = param.split_once('=') else {
+                    continue;
+                };
+                if k.trim().eq_ignore_ascii_case("name") {
+                    let v = v.trim().trim_matches('"').trim_matches('\'');
+                    names.push((v.to_owned(), String::new()));
+                }
+            }
+        }
+    }
+    Ok(names)
+}
+
+/// Header lines with continuation lines (starting with a space or tab) joined to the previous.
+fn unfold(head: &str) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for raw in head.split('\n') {
+        let raw = raw.trim_end_matches('\r');
+        match lines.last_mut() {
+            Some(last) if raw.starts_with([' ', '\t']) => {
+                last.push(' ');
+                last.push_str(raw.trim_start());
+            }
+            _ => lines.push(raw.to_owned()),
+        }
+    }
+    lines
+}
