@@ -219,6 +219,25 @@ fn process_env(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
+/// Files the current snapshot imported from outside the policy directory.
+fn imports_outside(policy_path: &Path, policy: &Policy) -> Vec<PathBuf> {
+    let dir = if policy_path.is_dir() {
+        policy_path
+    } else {
+        policy_path.parent().unwrap_or(Path::new(""))
+    };
+    policy
+        .current()
+        .map(|s| {
+            s.sources
+                .iter()
+                .filter(|p| p.parent() != Some(dir))
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 fn key_new(id: &str) -> anyhow::Result<ExitCode> {
     let secret = keygen::new_secret();
     let entry = keygen::entry(id, &secret);
@@ -342,49 +361,11 @@ async fn run(settings: Settings) -> anyhow::Result<ExitCode> {
     let r = &settings.reload;
     let debounce = Duration::from_millis(r.debounce_ms);
     let poll = Duration::from_millis(r.poll_interval_ms);
-    let signals = watch::spawn(&settings.policy, debounce, poll)?;
     // Imported files (a Linea21 permission file) may live outside the policy directory: watch
-    // each of them too, and merge their signals into one stream. The periodic check still
-    // catches imports added by a later reload.
-    let (merged_tx, merged) = tokio::sync::mpsc::channel(1);
-    let policy_dir = if settings.policy.is_dir() {
-        settings.policy.clone()
-    } else {
-        settings
-            .policy
-            .parent()
-            .map(PathBuf::from)
-            .unwrap_or_default()
-    };
-    let imports: Vec<PathBuf> = policy
-        .current()
-        .map(|s| {
-            s.sources
-                .iter()
-                .filter(|p| p.parent() != Some(&*policy_dir))
-                .cloned()
-                .collect()
-        })
-        .unwrap_or_default();
-    let mut streams = vec![signals];
-    for path in imports {
-        match watch::spawn(&path, debounce, poll) {
-            Ok(rx) => streams.push(rx),
-            Err(e) => {
-                tracing::warn!(path = %path.display(), error = %e, "cannot watch imported file")
-            }
-        }
-    }
-    for mut rx in streams {
-        let tx = merged_tx.clone();
-        tokio::spawn(async move {
-            while rx.recv().await.is_some() {
-                let _ = tx.try_send(());
-            }
-        });
-    }
-    drop(merged_tx);
-    let signals = merged;
+    // them too. The periodic check still catches imports added by a later reload.
+    let mut paths = vec![settings.policy.clone()];
+    paths.extend(imports_outside(&settings.policy, &policy));
+    let signals = watch::spawn_many(&paths, debounce, poll)?;
     tokio::spawn(reload::run(
         Arc::clone(&reloader),
         signals,

@@ -16,6 +16,7 @@ pub mod locate;
 pub mod raw;
 pub mod raw_tokens;
 mod routes;
+mod signing_keys;
 pub mod source;
 mod tokens;
 
