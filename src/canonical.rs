@@ -239,6 +239,14 @@ fn decode(src: &str, part: Part) -> Result<(String, bool), CanonicalError> {
 /// Percent-decode `src` onto `out` with the rules of `part`; returns whether it held `%25`.
 /// UTF-8 validity is left to the caller, which owns the whole buffer.
 fn decode_into(src: &str, part: Part, out: &mut Vec<u8>) -> Result<bool, CanonicalError> {
+    // Fast path: nothing to decode (the common case for keys, names and plain segments).
+    if !src
+        .bytes()
+        .any(|b| b == b'%' || (b == b'+' && part == Part::Form) || is_control(b))
+    {
+        out.extend_from_slice(src.as_bytes());
+        return Ok(false);
+    }
     let mut percent = false;
     let mut bytes = src.bytes();
     while let Some(b) = bytes.next() {

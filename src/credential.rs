@@ -16,6 +16,9 @@ use crate::reject::Rejection;
 /// The header that carries a bare API key.
 pub const API_KEY_HEADER: &str = "x-api-key";
 
+/// The same, parsed once.
+static API_KEY: http::HeaderName = http::HeaderName::from_static(API_KEY_HEADER);
+
 /// Where the credential was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Carrier<'a> {
@@ -71,7 +74,7 @@ pub fn extract<'a, 'p>(
             })?;
         }
     }
-    for value in headers.get_all(API_KEY_HEADER) {
+    for value in headers.get_all(&API_KEY) {
         let secret = value
             .to_str()
             .map_err(|_| Rejection::UnknownCredential)?

@@ -246,7 +246,7 @@ fn canonicalize(parts: &Parts, limits: &Limits) -> Result<Canonical, Rejection> 
 }
 
 /// The host routes are matched on: `Host` (or `:authority`), lowercased, without port.
-fn request_host(parts: &Parts) -> Option<String> {
+pub fn request_host(parts: &Parts) -> Option<Cow<'_, str>> {
     let raw = parts
         .headers
         .get(HOST)
@@ -261,7 +261,11 @@ fn request_host(parts: &Parts) -> Option<String> {
     };
     // `api.example.` is the same host as `api.example` to every server behind us.
     let host = host.strip_suffix('.').unwrap_or(host);
-    Some(host.to_ascii_lowercase())
+    if host.bytes().any(|b| b.is_ascii_uppercase()) {
+        Some(Cow::Owned(host.to_ascii_lowercase()))
+    } else {
+        Some(Cow::Borrowed(host))
+    }
 }
 
 /// A fresh request id: 128 random bits, hex.

@@ -277,22 +277,28 @@ fn user_cmd(command: UserCommand) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn init_logging(settings: &Settings) {
+/// Log lines are written by a dedicated thread, so a request never waits on a write to stderr.
+/// The writer blocks (never drops lines) if that thread falls behind; the guard flushes on exit.
+fn init_logging(settings: &Settings) -> tracing_appender::non_blocking::WorkerGuard {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&settings.log.level));
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .finish(std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(writer);
     match settings.log.format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),
     }
+    guard
 }
 
 fn serve(config: PathBuf) -> anyhow::Result<ExitCode> {
     let settings = Settings::load(&config)?;
-    init_logging(&settings);
+    let _flush_on_exit = init_logging(&settings);
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?
