@@ -66,7 +66,7 @@ fn steps(
         .parse()
         .map_err(|_| Rejection::NonCanonical(canonical::CanonicalError::NotOriginForm))?;
     let target = canonical::canonicalize(&uri).map_err(Rejection::NonCanonical)?;
-    let host = host.map(str::to_ascii_lowercase);
+    let host = host.map(crate::gateway::normalize_host);
     let matched = route::resolve(&s.routes, method, host.as_deref(), &target)?;
     let r = matched.route();
     let _ = writeln!(out, "route: {}", r.id);

@@ -252,6 +252,11 @@ pub fn request_host(parts: &Parts) -> Option<Cow<'_, str>> {
         .get(HOST)
         .and_then(|v| v.to_str().ok())
         .or_else(|| parts.uri.authority().map(|a| a.as_str()))?;
+    Some(normalize_host(raw))
+}
+
+/// A `Host` value as routes see it: lowercased, without port or trailing dot.
+pub fn normalize_host(raw: &str) -> Cow<'_, str> {
     let host = match raw.strip_prefix('[') {
         Some(v6) => v6.split(']').next().unwrap_or(v6),
         None => match raw.rsplit_once(':') {
@@ -262,9 +267,9 @@ pub fn request_host(parts: &Parts) -> Option<Cow<'_, str>> {
     // `api.example.` is the same host as `api.example` to every server behind us.
     let host = host.strip_suffix('.').unwrap_or(host);
     if host.bytes().any(|b| b.is_ascii_uppercase()) {
-        Some(Cow::Owned(host.to_ascii_lowercase()))
+        Cow::Owned(host.to_ascii_lowercase())
     } else {
-        Some(Cow::Borrowed(host))
+        Cow::Borrowed(host)
     }
 }
 

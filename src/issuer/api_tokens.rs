@@ -32,13 +32,12 @@ pub fn list(cx: &Ctx<'_>, parts: &http::request::Parts, call: &Call<'_>) -> Resp
             .iter()
             .filter(|t| t.base == base.uuid)
             .map(|t| {
-                json!({
-                    "app_name": t.app_name,
-                    "generated_by": t.generated_by,
-                    "generated_at": t.generated_at,
-                    "last_access": t.generated_at,
-                    "permission": t.permission.as_str(),
-                })
+                described(
+                    &t.app_name,
+                    &t.generated_by,
+                    &t.generated_at,
+                    t.permission.as_str(),
+                )
             })
             .collect();
     respond_json(StatusCode::OK, json!({ "api_tokens": tokens }))
@@ -114,7 +113,7 @@ pub async fn create(
         .await;
     match added {
         Ok(true) => {
-            tracing::info!(user = %user, base = %uuid, app = %app, "api token created");
+            tracing::info!(user = %user, base = %uuid, app = %app, "API credential created");
             respond_json(StatusCode::CREATED, shown)
         }
         Ok(false) => error_msg(StatusCode::BAD_REQUEST, &format!("api token {app} exists.")),
@@ -156,16 +155,10 @@ pub async fn update(
         .await;
     match updated {
         Ok(Some(t)) => {
-            tracing::info!(user = %user, base = %uuid, app = %app, "api token updated");
+            tracing::info!(user = %user, base = %uuid, app = %app, "API credential updated");
             respond_json(
                 StatusCode::OK,
-                json!({
-                    "app_name": t.app_name,
-                    "generated_by": t.generated_by,
-                    "generated_at": t.generated_at,
-                    "last_access": t.generated_at,
-                    "permission": t.permission,
-                }),
+                described(&t.app_name, &t.generated_by, &t.generated_at, &t.permission),
             )
         }
         Ok(None) => error_msg(
@@ -197,7 +190,7 @@ pub async fn delete(cx: &Ctx<'_>, parts: &http::request::Parts, call: &Call<'_>)
         .await;
     match removed {
         Ok(true) => {
-            tracing::info!(user = %user, base = %uuid, app = %app, "api token deleted");
+            tracing::info!(user = %user, base = %uuid, app = %app, "API credential deleted");
             respond_json(StatusCode::OK, json!({ "success": true }))
         }
         Ok(false) => error_msg(
@@ -235,6 +228,17 @@ fn owned_base<'a>(
     Ok((base, user))
 }
 
+/// SeaTable's description of an API token (without the token itself).
+fn described(app: &str, by: &str, at: &str, permission: &str) -> serde_json::Value {
+    json!({
+        "app_name": app,
+        "generated_by": by,
+        "generated_at": at,
+        "last_access": at,
+        "permission": permission,
+    })
+}
+
 fn unavailable() -> Response<Body> {
     error_msg(
         StatusCode::SERVICE_UNAVAILABLE,
@@ -246,6 +250,6 @@ fn failed(e: ManagedError) -> Response<Body> {
     if let ManagedError::NotADirectory = e {
         return unavailable();
     }
-    tracing::error!(error = %e, "api token change failed");
+    tracing::error!(error = %e, "API credential change failed");
     error_msg(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
 }

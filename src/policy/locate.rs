@@ -1,10 +1,8 @@
 //! Where in a JSON text a JSON path points.
 //!
-//! Owns: [`JsonPath`] (the path type every policy diagnostic carries, displayed
-//! as `$.routes[3].module`), [`locate`] (a small hand-written, allocation-light
-//! JSON scanner that maps a path back to a 1-based line/column in the source
-//! text), and [`from_serde_path`] (turns `serde_path_to_error`'s display form
-//! into a [`JsonPath`]).
+//! Owns: [`locate`] (a small hand-written, allocation-light JSON scanner that
+//! maps a [`JsonPath`] back to a 1-based line/column in the source text) and
+//! [`serde_position`] (where a serde_json error really points).
 //!
 //! Does not own: parsing or validating policy (the policy compiler does that
 //! with serde_json and only asks this module "where is this?"), nor error
@@ -18,127 +16,7 @@
 //! serde_json's own syntax-error columns count bytes, so the two agree only on
 //! lines that are ASCII up to the reported position.
 
-use std::fmt;
-
-/// One step of a JSON path.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Seg {
-    /// An object member, by key.
-    Key(String),
-    /// An array element, by 0-based index.
-    Index(usize),
-}
-
-/// A JSON path, displayed as `$.routes[3].module` (keys that are not
-/// identifiers as `$["a b"]`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
-pub struct JsonPath(pub Vec<Seg>);
-
-impl JsonPath {
-    /// The empty path, pointing at the whole document.
-    pub fn root() -> Self {
-        Self(Vec::new())
-    }
-
-    /// This path extended by the object member `k`.
-    pub fn key(&self, k: &str) -> Self {
-        self.with(Seg::Key(k.to_owned()))
-    }
-
-    /// This path extended by the array element `i`.
-    pub fn index(&self, i: usize) -> Self {
-        self.with(Seg::Index(i))
-    }
-
-    fn with(&self, seg: Seg) -> Self {
-        let mut segs = self.0.clone();
-        segs.push(seg);
-        Self(segs)
-    }
-}
-
-impl fmt::Display for JsonPath {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("$")?;
-        for seg in &self.0 {
-            match seg {
-                Seg::Key(k) if is_identifier(k) => write!(f, ".{k}")?,
-                Seg::Key(k) => write!(f, "[{}]", quote(k))?,
-                Seg::Index(i) => write!(f, "[{i}]")?,
-            }
-        }
-        Ok(())
-    }
-}
-
-/// `[A-Za-z_][A-Za-z0-9_]*`: keys that can be shown after a dot unquoted.
-fn is_identifier(k: &str) -> bool {
-    let mut chars = k.chars();
-    let first_ok = chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
-    first_ok && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
-/// A key as a JSON string literal (quotes and escapes included).
-fn quote(k: &str) -> String {
-    serde_json::to_string(k).unwrap_or_else(|_| format!("\"{k}\""))
-}
-
-/// Parses `serde_path_to_error::Path`'s display form (`routes[3].module`,
-/// `keys.abc.permissions`; `.` or empty for the root) into a [`JsonPath`].
-///
-/// That format is ambiguous: a map key containing `.` (or a `[digits]`
-/// suffix) cannot be told apart from several segments, and this function
-/// always splits, so `keys.ci.deploy` becomes three keys even when `ci.deploy`
-/// was one key. [`locate`] then stops at the deepest existing ancestor, so the
-/// reported position is still inside the right object, just less precise. A
-/// `?` segment (serde_path_to_error's "unknown") ends the path there.
-pub fn from_serde_path(p: &str) -> JsonPath {
-    let mut segs = Vec::new();
-    if p == "." {
-        return JsonPath(segs);
-    }
-    for part in p.split('.') {
-        if !push_part(&mut segs, part) {
-            break;
-        }
-    }
-    JsonPath(segs)
-}
-
-/// Pushes the segments of one dot-separated part (`name[1][2]`); returns
-/// false when the part is the unknown marker `?`, which ends the path.
-fn push_part(segs: &mut Vec<Seg>, part: &str) -> bool {
-    let (name, indices) = split_indices(part);
-    if name == "?" {
-        return false;
-    }
-    if !name.is_empty() {
-        segs.push(Seg::Key(name.to_owned()));
-    }
-    segs.extend(indices.into_iter().map(Seg::Index));
-    true
-}
-
-/// Splits trailing `[n]` groups off `part`: `"a[1][2]"` -> `("a", [1, 2])`.
-/// Brackets that do not hold a plain number stay part of the name.
-fn split_indices(part: &str) -> (&str, Vec<usize>) {
-    let mut name = part;
-    let mut indices = Vec::new();
-    while let Some(inner) = name.strip_suffix(']') {
-        let Some(open) = inner.rfind('[') else { break };
-        let digits = &inner[open + 1..];
-        let is_digits = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
-        let Some(n) = is_digits.then(|| digits.parse().ok()).flatten() else {
-            break;
-        };
-        indices.push(n);
-        name = &inner[..open];
-    }
-    indices.reverse();
-    (name, indices)
-}
+pub use crate::policy::json_path::{JsonPath, Seg};
 
 /// Where serde_json error `e`, raised while parsing `text`, points: a 1-based (line, column)
 /// in characters.

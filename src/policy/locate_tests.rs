@@ -154,26 +154,6 @@ fn serde_positions_point_at_the_token_in_characters() {
     assert_eq!(serde_at::<Map>("{"), (1, 1));
 }
 
-#[test]
-fn from_serde_path_parses_display_form() {
-    assert_eq!(from_serde_path("."), JsonPath::root());
-    assert_eq!(from_serde_path(""), JsonPath::root());
-    assert_eq!(
-        from_serde_path("routes[3].module"),
-        JsonPath::root().key("routes").index(3).key("module")
-    );
-    assert_eq!(
-        from_serde_path("keys.abc.permissions"),
-        JsonPath::root().key("keys").key("abc").key("permissions")
-    );
-    assert_eq!(
-        from_serde_path("[0][12]"),
-        p(&[Seg::Index(0), Seg::Index(12)])
-    );
-    assert_eq!(from_serde_path("a[x]"), p(&[k("a[x]")]));
-    assert_eq!(from_serde_path("a.?.b"), p(&[k("a")]));
-}
-
 proptest! {
     #[test]
     fn never_panics_on_arbitrary_text(text in ".*", keys in proptest::collection::vec("[a-z]{0,2}", 0..4)) {
@@ -189,9 +169,6 @@ proptest! {
     }
 
     #[test]
-    fn from_serde_path_never_panics(s in ".*") {
-        let _ = from_serde_path(&s).to_string();
-    }
 
     #[test]
     fn finds_every_key_of_generated_objects(keys in proptest::collection::btree_set("[a-zé😀 \"]{1,5}", 1..6)) {

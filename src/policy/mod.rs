@@ -9,6 +9,7 @@ pub mod compile;
 #[cfg(test)]
 mod compile_tests;
 pub mod error;
+pub mod json_path;
 mod keys;
 pub mod linea21;
 pub mod load;
