@@ -77,10 +77,10 @@ pub struct Gateway {
 /// State of the token endpoints that outlives snapshots.
 #[derive(Debug, Default)]
 pub struct IssuerState {
-    /// Failed-login throttle.
-    pub throttle: Throttle,
+    /// Failed-login throttle, shared by every worker of the process.
+    pub throttle: Arc<Throttle>,
     /// Where API token changes are written (`None`: management endpoints answer 503).
-    pub store: Option<Store>,
+    pub store: Option<Arc<Store>>,
 }
 
 impl Gateway {

@@ -8,6 +8,7 @@
 //!
 //! Modules in the order a request meets them:
 //!
+//! - [`workers`]: one single-threaded runtime per core, each with its own accept socket.
 //! - [`server`]: accepts connections, serves HTTP/1.1 and h2c with hyper.
 //! - [`gateway`]: the pipeline; loads the snapshot once and calls each step.
 //! - [`canonical`]: the one parse of the request target; refuses ambiguous targets.
@@ -57,3 +58,4 @@ pub mod settings;
 pub mod token;
 pub mod upstream;
 pub mod watch;
+pub mod workers;

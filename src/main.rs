@@ -19,9 +19,9 @@ use portcullis::gateway::{Gateway, IssuerState};
 use portcullis::managed::Store;
 use portcullis::policy::{self, Policy};
 use portcullis::reload::{self, Outcome, Reloader};
-use portcullis::server::{self, ServeOptions};
+use portcullis::server::ServeOptions;
 use portcullis::settings::{LogFormat, Settings};
-use portcullis::{admin, forward, keygen, watch};
+use portcullis::{admin, forward, keygen, watch, workers};
 use tokio::net::TcpListener;
 
 #[derive(Parser)]
@@ -299,7 +299,10 @@ fn init_logging(settings: &Settings) -> tracing_appender::non_blocking::WorkerGu
 fn serve(config: PathBuf) -> anyhow::Result<ExitCode> {
     let settings = Settings::load(&config)?;
     let _flush_on_exit = init_logging(&settings);
+    // The main runtime only runs the admin listener, reloads and signals; the public listeners
+    // have worker runtimes of their own (`workers`).
     tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
         .enable_all()
         .build()?
         .block_on(run(settings))
@@ -322,22 +325,31 @@ async fn run(settings: Settings) -> anyhow::Result<ExitCode> {
         eprintln!("portcullis: refusing to start without a valid policy");
         return Ok(ExitCode::from(1));
     }
-    let gw = Arc::new(Gateway {
-        policy: Arc::clone(&policy),
-        clock,
-        client: forward::client(settings.upstream_connect_timeout()),
-        limits: settings.limits(),
-        trusted_proxies: settings.trusted_proxies.clone(),
-        issuer: IssuerState {
-            store: Some(Store::new(Arc::clone(&reloader))),
-            ..Default::default()
-        },
-    });
+    let issuer = IssuerState {
+        store: Some(Arc::new(Store::new(Arc::clone(&reloader)))),
+        ..Default::default()
+    };
+    let make_gateway = || {
+        Arc::new(Gateway {
+            policy: Arc::clone(&policy),
+            clock: Arc::clone(&clock),
+            client: forward::client(settings.upstream_connect_timeout()),
+            limits: settings.limits(),
+            trusted_proxies: settings.trusted_proxies.clone(),
+            issuer: IssuerState {
+                throttle: Arc::clone(&issuer.throttle),
+                store: issuer.store.clone(),
+            },
+        })
+    };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let stopped = move || {
-        let mut rx = stop_rx.clone();
-        async move {
-            let _ = rx.wait_for(|s| *s).await;
+    let stopped = {
+        let stop_rx = stop_rx.clone();
+        move || {
+            let mut rx = stop_rx.clone();
+            async move {
+                let _ = rx.wait_for(|s| *s).await;
+            }
         }
     };
     let mut tasks = tokio::task::JoinSet::new();
@@ -345,18 +357,15 @@ async fn run(settings: Settings) -> anyhow::Result<ExitCode> {
         header_read_timeout: settings.header_read_timeout(),
         ..Default::default()
     };
-    for l in &settings.listeners {
-        let listener = TcpListener::bind(l.address)
-            .await
-            .with_context(|| format!("binding {}", l.address))?;
-        tracing::info!(address = %listener.local_addr()?, "listening");
-        tasks.spawn(server::run(
-            listener,
-            Arc::clone(&gw),
-            opts.clone(),
-            stopped(),
-        ));
+    let workers = settings
+        .workers
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let addrs: Vec<_> = settings.listeners.iter().map(|l| l.address).collect();
+    let sockets = workers::bind(&addrs, workers).context("binding listeners")?;
+    for s in sockets.first().into_iter().flatten() {
+        tracing::info!(address = %s.local_addr()?, workers, "listening");
     }
+    let threads = workers::spawn(sockets, make_gateway, opts, stop_rx)?;
     if let Some(a) = &settings.admin {
         let listener = TcpListener::bind(a.address)
             .await
@@ -393,5 +402,8 @@ async fn run(settings: Settings) -> anyhow::Result<ExitCode> {
     tracing::info!("shutting down");
     let _ = stop_tx.send(true);
     while tasks.join_next().await.is_some() {}
+    for t in threads {
+        let _ = tokio::task::spawn_blocking(move || t.join()).await;
+    }
     Ok(ExitCode::SUCCESS)
 }

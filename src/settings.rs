@@ -26,6 +26,9 @@ pub struct Settings {
     pub comment: Option<String>,
     /// Public listeners.
     pub listeners: Vec<Listener>,
+    /// Worker threads serving the public listeners, each with its own runtime and socket
+    /// (default: one per CPU).
+    pub workers: Option<usize>,
     /// The admin listener (health, readiness, status, reload). Keep it on loopback.
     pub admin: Option<Listener>,
     /// Policy file or directory, relative to this file.

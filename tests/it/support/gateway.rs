@@ -86,7 +86,9 @@ impl Harness {
             limits: opts.limits,
             trusted_proxies: Vec::new(),
             issuer: portcullis::gateway::IssuerState {
-                store: Some(portcullis::managed::Store::new(Arc::clone(&reloader))),
+                store: Some(Arc::new(portcullis::managed::Store::new(Arc::clone(
+                    &reloader,
+                )))),
                 ..Default::default()
             },
         });

@@ -117,7 +117,9 @@ impl Gw {
             portcullis::forward::client(Duration::from_secs(2)),
         );
         gw.trusted_proxies = trusted.clone();
-        gw.issuer.store = Some(portcullis::managed::Store::new(Arc::clone(&reloader)));
+        gw.issuer.store = Some(Arc::new(portcullis::managed::Store::new(Arc::clone(
+            &reloader,
+        ))));
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (stop, stop_rx) = watch::channel(false);
