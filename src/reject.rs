@@ -214,6 +214,13 @@ impl Rejection {
     }
 }
 
+/// RFC 6750 challenge for a missing or bad credential.
+const INVALID_TOKEN: HeaderValue =
+    HeaderValue::from_static("Bearer realm=\"portcullis\", error=\"invalid_token\"");
+/// RFC 6750 challenge for a valid credential without the permission.
+const INSUFFICIENT_SCOPE: HeaderValue =
+    HeaderValue::from_static("Bearer realm=\"portcullis\", error=\"insufficient_scope\"");
+
 /// Build the response for `rejection`, in the route's error style.
 pub fn respond(
     rejection: Rejection,
@@ -227,12 +234,13 @@ pub fn respond(
     if style == ErrorStyle::Seatable && auth_failure {
         return seatable(rejection, request_id);
     }
-    let body = serde_json::json!({
-        "error": map.code,
-        "message": map.message,
-        "request_id": request_id,
-    });
-    let mut resp = Response::new(body::full(body.to_string()));
+    // Codes and messages are fixed ASCII without quotes or backslashes, and the request id is
+    // hex, so the body is written directly (a test checks it parses as JSON).
+    let body = format!(
+        r#"{{"error":"{}","message":"{}","request_id":"{}"}}"#,
+        map.code, map.message, request_id
+    );
+    let mut resp = Response::new(body::full(body));
     *resp.status_mut() = map.status;
     let h = resp.headers_mut();
     h.insert(
@@ -240,11 +248,10 @@ pub fn respond(
         HeaderValue::from_static("application/json"),
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if let Some(err) = map.bearer_error {
-        let v = format!("Bearer realm=\"portcullis\", error=\"{err}\"");
-        if let Ok(v) = HeaderValue::from_str(&v) {
-            h.insert(header::WWW_AUTHENTICATE, v);
-        }
+    match map.bearer_error {
+        Some("invalid_token") => drop(h.insert(header::WWW_AUTHENTICATE, INVALID_TOKEN)),
+        Some(_) => drop(h.insert(header::WWW_AUTHENTICATE, INSUFFICIENT_SCOPE)),
+        None => {}
     }
     resp
 }

@@ -122,3 +122,50 @@ fn seatable_style_turns_auth_failures_into_403_error_msg() {
         504
     );
 }
+
+#[test]
+fn every_body_is_json_with_code_message_and_request_id() {
+    use http_body_util::BodyExt;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let all = [
+        NonCanonical(CanonicalError::DotSegment),
+        EncodedPercent,
+        AmbiguousParameter(ParamError::Array),
+        BodyOverridesSelector,
+        CookieOverridesSelector,
+        TooManyParameters,
+        MultipleCredentials,
+        MissingSelector,
+        NoRoute,
+        MethodNotAllowed,
+        ApiDisabled,
+        MissingCredential,
+        UnknownCredential,
+        CredentialExpired,
+        CredentialNotYetValid,
+        CredentialDisabled,
+        CredentialRevoked,
+        WrongTokenKind,
+        PermissionDenied,
+        OutOfScope,
+        ReadOnly,
+        BodyTooLarge,
+        UriTooLong,
+        UpstreamUnreachable,
+        UpstreamFailed,
+        UpstreamTimeout,
+        NoPolicy,
+        Internal,
+    ];
+    for r in all {
+        let resp = respond(r, StatusCode::NOT_FOUND, "0123abcd", ErrorStyle::Standard);
+        let bytes = rt.block_on(resp.into_body().collect()).unwrap().to_bytes();
+        let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        let m = r.mapping(StatusCode::NOT_FOUND);
+        assert_eq!(v["error"], m.code);
+        assert_eq!(v["message"], m.message);
+        assert_eq!(v["request_id"], "0123abcd");
+    }
+}
