@@ -220,6 +220,6 @@ def test_no_secret_reaches_the_gateway_log(gateway, account_token):
     # Make sure there is traffic even if run alone.
     gateway.create_api_token(account_token, SALES_NAME, app_name(), "r")
     log = gateway.log_text()
-    assert "api token created" in log, "the log capture is not working"
+    assert "API credential created" in log, "the log capture is not working"
     for secret in gateway.secrets:
         assert secret not in log, "a secret reached the log"
