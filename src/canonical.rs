@@ -22,19 +22,27 @@
 //! pairs produced here), route matching, or the decision to accept `%25`
 //! (both the gateway's).
 
+use std::borrow::Cow;
+
 use crate::php::php_name;
 
+/// A decoded (name, value) parameter, borrowed when nothing had to be decoded.
+pub type Pair<'a> = (Cow<'a, str>, Cow<'a, str>);
+
 /// A request target proven canonical, parsed once for routing and forwarding.
+///
+/// It borrows from the request's URI: nothing is copied unless it had to be decoded.
 #[derive(Debug, Clone)]
-pub struct Canonical {
+pub struct Canonical<'u> {
     /// Percent-decoded path used for route matching, e.g. "/api/My Base/rows".
-    pub path: String,
+    pub path: Cow<'u, str>,
     /// The path exactly as received (already proven canonical); forwarded unchanged.
-    pub raw_path: String,
-    /// The query exactly as received, without '?', if any; forwarded unchanged (minus credential params, which the lead removes via `query_without`).
-    pub raw_query: Option<String>,
+    pub raw_path: &'u str,
+    /// The query exactly as received, without '?', if any; forwarded unchanged (minus credential
+    /// params, which `forward` removes via `query_without`).
+    pub raw_query: Option<&'u str>,
     /// Decoded (name, value) pairs in order of appearance ('+' → ' ').
-    pub query: Vec<(String, String)>,
+    pub query: Vec<Pair<'u>>,
     /// True when the path or query contained `%25`.
     pub has_encoded_percent: bool,
 }
@@ -106,7 +114,7 @@ enum Part {
 }
 
 /// Parse and verify the request target (`uri.path()` + `uri.query()`).
-pub fn canonicalize(uri: &http::Uri) -> Result<Canonical, CanonicalError> {
+pub fn canonicalize(uri: &http::Uri) -> Result<Canonical<'_>, CanonicalError> {
     let raw_path = uri.path();
     let (path, path_percent) = decode_path(raw_path)?;
     let (query, query_percent) = match uri.query() {
@@ -118,8 +126,8 @@ pub fn canonicalize(uri: &http::Uri) -> Result<Canonical, CanonicalError> {
     };
     Ok(Canonical {
         path,
-        raw_path: raw_path.to_owned(),
-        raw_query: uri.query().map(str::to_owned),
+        raw_path,
+        raw_query: uri.query(),
         query,
         has_encoded_percent: path_percent || query_percent,
     })
@@ -131,11 +139,11 @@ pub fn canonicalize(uri: &http::Uri) -> Result<Canonical, CanonicalError> {
 /// value on the first `=` (a missing `=` gives an empty value), and `+`
 /// decodes to a space. Control bytes (raw or encoded), malformed escapes and
 /// bad UTF-8 are rejected; `;` is not (see the module docs).
-pub fn parse_pairs(input: &str) -> Result<Vec<(String, String)>, CanonicalError> {
+pub fn parse_pairs(input: &str) -> Result<Vec<Pair<'_>>, CanonicalError> {
     parse_form(input).map(|(pairs, _)| pairs)
 }
 
-impl Canonical {
+impl Canonical<'_> {
     /// The raw query with every parameter whose PHP name equals one of `names` removed (used to strip a credential passed as `?token=...`), keeping the others byte-for-byte in order; None when nothing is left.
     ///
     /// "PHP name" is the mangled base ([`crate::php::php_name`]), so `token`,
@@ -143,7 +151,7 @@ impl Canonical {
     /// When nothing is removed the raw query is returned as is; otherwise
     /// the kept parameters are joined with `&` and empty pieces are dropped.
     pub fn query_without(&self, names: &[&str]) -> Option<String> {
-        let raw = self.raw_query.as_deref()?;
+        let raw = self.raw_query?;
         let mut kept = String::with_capacity(raw.len());
         let mut removed = false;
         for piece in raw.split('&').filter(|p| !p.is_empty()) {
@@ -176,11 +184,24 @@ fn names_piece(piece: &str, names: &[&str]) -> bool {
 }
 
 /// Verify and decode the raw path; returns the decoded path and whether it held `%25`.
-fn decode_path(raw: &str) -> Result<(String, bool), CanonicalError> {
+fn decode_path(raw: &str) -> Result<(Cow<'_, str>, bool), CanonicalError> {
     let Some(rest) = raw.strip_prefix('/') else {
         return Err(CanonicalError::NotOriginForm);
     };
     check_raw_target(raw.as_bytes())?;
+    if !raw.contains('%') {
+        // Nothing escaped: the path is its own decoded form; only the segments need checking.
+        let mut segments = rest.split('/').peekable();
+        while let Some(segment) = segments.next() {
+            if segment.is_empty() && segments.peek().is_some() {
+                return Err(CanonicalError::EmptySegment);
+            }
+            if segment == "." || segment == ".." {
+                return Err(CanonicalError::DotSegment);
+            }
+        }
+        return Ok((Cow::Borrowed(raw), false));
+    }
     let mut out = Vec::with_capacity(raw.len());
     let mut percent = false;
     let mut segments = rest.split('/').peekable();
@@ -196,7 +217,7 @@ fn decode_path(raw: &str) -> Result<(String, bool), CanonicalError> {
         }
     }
     let path = String::from_utf8(out).map_err(|_| CanonicalError::BadUtf8)?;
-    Ok((path, percent))
+    Ok((Cow::Owned(path), percent))
 }
 
 /// Refuse raw bytes that never belong in a canonical target (path or query).
@@ -215,7 +236,7 @@ fn check_raw_target(raw: &[u8]) -> Result<(), CanonicalError> {
 }
 
 /// Split form-encoded `input` into decoded pairs; also reports whether it held `%25`.
-fn parse_form(input: &str) -> Result<(Vec<(String, String)>, bool), CanonicalError> {
+fn parse_form(input: &str) -> Result<(Vec<Pair<'_>>, bool), CanonicalError> {
     let mut pairs = Vec::new();
     let mut percent = false;
     for piece in input.split('&').filter(|p| !p.is_empty()) {
@@ -229,21 +250,21 @@ fn parse_form(input: &str) -> Result<(Vec<(String, String)>, bool), CanonicalErr
 }
 
 /// Percent-decode `src` into a new string; also reports whether it held `%25`.
-fn decode(src: &str, part: Part) -> Result<(String, bool), CanonicalError> {
+fn decode(src: &str, part: Part) -> Result<(Cow<'_, str>, bool), CanonicalError> {
+    if !needs_decoding(src, part) {
+        return Ok((Cow::Borrowed(src), false));
+    }
     let mut out = Vec::with_capacity(src.len());
     let percent = decode_into(src, part, &mut out)?;
     let text = String::from_utf8(out).map_err(|_| CanonicalError::BadUtf8)?;
-    Ok((text, percent))
+    Ok((Cow::Owned(text), percent))
 }
 
 /// Percent-decode `src` onto `out` with the rules of `part`; returns whether it held `%25`.
 /// UTF-8 validity is left to the caller, which owns the whole buffer.
 fn decode_into(src: &str, part: Part, out: &mut Vec<u8>) -> Result<bool, CanonicalError> {
     // Fast path: nothing to decode (the common case for keys, names and plain segments).
-    if !src
-        .bytes()
-        .any(|b| b == b'%' || (b == b'+' && part == Part::Form) || is_control(b))
-    {
+    if !needs_decoding(src, part) {
         out.extend_from_slice(src.as_bytes());
         return Ok(false);
     }
@@ -264,6 +285,12 @@ fn decode_into(src: &str, part: Part, out: &mut Vec<u8>) -> Result<bool, Canonic
         out.push(decoded);
     }
     Ok(percent)
+}
+
+/// Whether `src` holds anything decoding would change or refuse.
+fn needs_decoding(src: &str, part: Part) -> bool {
+    src.bytes()
+        .any(|b| b == b'%' || (b == b'+' && part == Part::Form) || is_control(b))
 }
 
 /// Refuse a byte that arrived percent-encoded but may not appear in `part`.

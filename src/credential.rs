@@ -110,9 +110,9 @@ mod tests {
     use super::*;
     use http::HeaderValue;
 
-    fn canon(q: &str) -> Canonical {
+    fn canon(q: &str) -> Canonical<'static> {
         let uri: http::Uri = format!("/x{q}").parse().unwrap();
-        crate::canonical::canonicalize(&uri).unwrap()
+        crate::canonical::canonicalize(Box::leak(Box::new(uri))).unwrap()
     }
 
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {

@@ -62,7 +62,7 @@ pub struct Outgoing<'a> {
     /// The request body (streamed, or already checked and buffered).
     pub body: Body,
     /// The canonical target the decision used.
-    pub target: &'a Canonical,
+    pub target: &'a Canonical<'a>,
     /// Where the request presented its credential, if it did.
     pub carrier: Option<Carrier<'a>>,
     /// Where the request goes.
@@ -126,7 +126,7 @@ fn build(
     permit: &Permit<'_>,
     mut parts: Parts,
     body: Body,
-    target: &Canonical,
+    target: &Canonical<'_>,
     carrier: Option<Carrier<'_>>,
     upstream: &Upstream,
     down: &Downstream<'_>,
@@ -136,9 +136,9 @@ fn build(
     let host = original_host(&parts);
     let query = match carrier {
         Some(Carrier::Query(name)) if !keep => target.query_without(&[name]),
-        _ => target.raw_query.clone(),
+        _ => target.raw_query.map(str::to_owned),
     };
-    parts.uri = upstream_uri(upstream, &target.raw_path, query.as_deref())?;
+    parts.uri = upstream_uri(upstream, target.raw_path, query.as_deref())?;
     parts.version = Version::HTTP_11;
     let h = &mut parts.headers;
     headers::sanitize(h);

@@ -175,7 +175,10 @@ async fn pipeline<'s>(
     trail: &mut Trail<'s>,
 ) -> Result<Response<Body>, Rejection> {
     let (parts, incoming) = req.into_parts();
-    let target = canonicalize(&parts, &gw.limits)?;
+    // The canonical form borrows from its own handle on the URI (a reference-count bump), so
+    // `parts` can still move into the forwarded request.
+    let uri = parts.uri.clone();
+    let target = canonicalize(&uri, &gw.limits)?;
     // Token endpoints are answered by the gateway itself, before routing.
     if let Some(st) = &s.directory.seatable
         && let Some(call) = issuer::resolve(st, &target.path)
@@ -233,12 +236,12 @@ async fn pipeline<'s>(
 }
 
 /// Step 1: the one parse of the request target.
-fn canonicalize(parts: &Parts, limits: &Limits) -> Result<Canonical, Rejection> {
-    let len = parts.uri.path_and_query().map_or(0, |pq| pq.as_str().len());
+fn canonicalize<'u>(uri: &'u http::Uri, limits: &Limits) -> Result<Canonical<'u>, Rejection> {
+    let len = uri.path_and_query().map_or(0, |pq| pq.as_str().len());
     if len > limits.max_uri_bytes {
         return Err(Rejection::UriTooLong);
     }
-    let target = canonical::canonicalize(&parts.uri).map_err(Rejection::NonCanonical)?;
+    let target = canonical::canonicalize(uri).map_err(Rejection::NonCanonical)?;
     if target.query.len() > limits.max_params {
         return Err(Rejection::TooManyParameters);
     }

@@ -74,7 +74,11 @@ pub async fn body(
     } else {
         let text = std::str::from_utf8(&bytes)
             .map_err(|_| Rejection::NonCanonical(canonical::CanonicalError::BadUtf8))?;
-        canonical::parse_pairs(text).map_err(Rejection::NonCanonical)?
+        canonical::parse_pairs(text)
+            .map_err(Rejection::NonCanonical)?
+            .into_iter()
+            .map(|(n, v)| (n.into_owned(), v.into_owned()))
+            .collect()
     };
     if selectors.iter().any(|name| php::mentions(&names, name)) {
         return Err(Rejection::BodyOverridesSelector);

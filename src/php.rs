@@ -116,8 +116,8 @@ fn replace_bytes<'a>(s: &'a str, from: &[u8]) -> Cow<'a, str> {
 /// `name` is itself taken in its PHP form (a configured `mod.ule` means PHP's
 /// `mod_ule`). Errs when any pair PHP registers under that base is an array,
 /// is spelled differently from the base, or when the exact spelling repeats.
-pub fn single_value<'a>(
-    pairs: &'a [(String, String)],
+pub fn single_value<'a, N: AsRef<str>, V: AsRef<str>>(
+    pairs: &'a [(N, V)],
     name: &str,
 ) -> Result<Option<&'a str>, ParamError> {
     let target = php_name(name).base;
@@ -126,6 +126,7 @@ pub fn single_value<'a>(
     }
     let mut found = None;
     for (raw, value) in pairs {
+        let (raw, value) = (raw.as_ref(), value.as_ref());
         let php = php_name(raw);
         if php.base != target {
             continue;
@@ -133,10 +134,10 @@ pub fn single_value<'a>(
         if php.is_array {
             return Err(ParamError::Array);
         }
-        if raw.as_str() != target {
+        if raw != target {
             return Err(ParamError::Mangled);
         }
-        if found.replace(value.as_str()).is_some() {
+        if found.replace(value).is_some() {
             return Err(ParamError::Repeated);
         }
     }
@@ -144,9 +145,12 @@ pub fn single_value<'a>(
 }
 
 /// True if any pair's PHP name (base, array or not) equals the PHP form of `name`.
-pub fn mentions(pairs: &[(String, String)], name: &str) -> bool {
+pub fn mentions<N: AsRef<str>, V>(pairs: &[(N, V)], name: &str) -> bool {
     let target = php_name(name).base;
-    !target.is_empty() && pairs.iter().any(|(raw, _)| php_name(raw).base == target)
+    !target.is_empty()
+        && pairs
+            .iter()
+            .any(|(raw, _)| php_name(raw.as_ref()).base == target)
 }
 
 #[cfg(test)]

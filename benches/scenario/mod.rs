@@ -358,24 +358,12 @@ pub fn baseline(req: &Req) -> Result<[u8; 32], Rejection> {
 
 /// `canonical::canonicalize` as the gateway calls it (its URI-length and parameter-count limits
 /// are plain comparisons and are left out).
-pub fn canonicalize(parts: &Parts) -> Result<Canonical, Rejection> {
+pub fn canonicalize(parts: &Parts) -> Result<Canonical<'_>, Rejection> {
     canonical::canonicalize(&parts.uri).map_err(Rejection::NonCanonical)
 }
 
-/// The gateway's `request_host` (private in `gateway.rs`), reproduced: `Host` or the authority,
-/// without port, lowercased into a new `String` as the gateway does.
-pub fn request_host(parts: &Parts) -> Option<String> {
-    let raw = parts
-        .headers
-        .get(http::header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .or_else(|| parts.uri.authority().map(|a| a.as_str()))?;
-    let host = match raw.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or(v6),
-        None => match raw.rsplit_once(':') {
-            Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h,
-            _ => raw,
-        },
-    };
-    Some(host.to_ascii_lowercase())
+/// The gateway's own `request_host`: `Host` or the authority, without port or trailing dot,
+/// borrowed unless it has to be lowercased.
+pub fn request_host(parts: &Parts) -> Option<std::borrow::Cow<'_, str>> {
+    portcullis::gateway::request_host(parts)
 }

@@ -41,7 +41,14 @@ pub async fn read(
     let text = std::str::from_utf8(&bytes).map_err(|_| FormError::Malformed)?;
     match boundary(ctype) {
         Some(b) => multipart(text, &b),
-        None => canonical::parse_pairs(text).map_err(|_| FormError::Malformed),
+        None => canonical::parse_pairs(text)
+            .map(|pairs| {
+                pairs
+                    .into_iter()
+                    .map(|(n, v)| (n.into_owned(), v.into_owned()))
+                    .collect()
+            })
+            .map_err(|_| FormError::Malformed),
     }
 }
 

@@ -130,7 +130,7 @@ pub async fn serve(
     call: Call<'_>,
     parts: http::request::Parts,
     incoming: Incoming,
-    target: &Canonical,
+    target: &Canonical<'_>,
 ) -> Response<Body> {
     let m = &parts.method;
     use Endpoint::*;
