@@ -50,12 +50,9 @@ pub async fn create(
     call: &Call<'_>,
     incoming: Incoming,
 ) -> Response<Body> {
-    let (base, user) = match owned_base(cx, parts, call) {
-        Ok(b) => b,
+    let (base, user, fields) = match owned_base_with_form(cx, parts, call, incoming).await {
+        Ok(t) => t,
         Err(r) => return *r,
-    };
-    let Ok(fields) = form::read(&parts.headers, incoming).await else {
-        return error_msg(StatusCode::BAD_REQUEST, "Invalid form.");
     };
     let app = form::field(&fields, "app_name")
         .unwrap_or("")
@@ -128,12 +125,9 @@ pub async fn update(
     call: &Call<'_>,
     incoming: Incoming,
 ) -> Response<Body> {
-    let (base, user) = match owned_base(cx, parts, call) {
-        Ok(b) => b,
+    let (base, user, fields) = match owned_base_with_form(cx, parts, call, incoming).await {
+        Ok(t) => t,
         Err(r) => return *r,
-    };
-    let Ok(fields) = form::read(&parts.headers, incoming).await else {
-        return error_msg(StatusCode::BAD_REQUEST, "Invalid form.");
     };
     let Some(perm) = form::field(&fields, "permission").and_then(Perm::parse) else {
         return error_msg(StatusCode::BAD_REQUEST, "permission invalid.");
@@ -199,6 +193,20 @@ pub async fn delete(cx: &Ctx<'_>, parts: &http::request::Parts, call: &Call<'_>)
         ),
         Err(e) => failed(e),
     }
+}
+
+/// The base the call names (if the account token's user owns it), and the request's form.
+async fn owned_base_with_form<'a>(
+    cx: &'a Ctx<'_>,
+    parts: &http::request::Parts,
+    call: &Call<'_>,
+    incoming: Incoming,
+) -> Result<(&'a Base, &'a str, Vec<(String, String)>), Box<Response<Body>>> {
+    let (base, user) = owned_base(cx, parts, call)?;
+    let fields = form::read(&parts.headers, incoming)
+        .await
+        .map_err(|_| Box::new(error_msg(StatusCode::BAD_REQUEST, "Invalid form.")))?;
+    Ok((base, user, fields))
 }
 
 /// The base the call names, if the account token's user owns it.

@@ -218,6 +218,13 @@ fn bases(cx: &mut Cx<'_>, input: &Input, d: &mut Directory) {
     }
 }
 
+/// An error at `at.base` unless `base` is a declared base.
+fn check_base(cx: &mut Cx<'_>, file: usize, at: &JsonPath, d: &Directory, base: &str) {
+    if !d.bases.contains_key(base) {
+        cx.error(file, at.key("base"), format!("unknown base `{base}`"));
+    }
+}
+
 fn links_and_api_tokens(cx: &mut Cx<'_>, input: &Input, d: &mut Directory) {
     for (file, p) in &input.policies {
         for (id, raw) in &p.links {
@@ -225,13 +232,7 @@ fn links_and_api_tokens(cx: &mut Cx<'_>, input: &Input, d: &mut Directory) {
             let Some(digest) = keys::parse_digest(cx, *file, &at, &raw.sha256) else {
                 continue;
             };
-            if !d.bases.contains_key(&raw.base) {
-                cx.error(
-                    *file,
-                    at.key("base"),
-                    format!("unknown base `{}`", raw.base),
-                );
-            }
+            check_base(cx, *file, &at, d, &raw.base);
             if d.links.contains_key(&digest) {
                 cx.error(
                     *file,
@@ -254,13 +255,7 @@ fn links_and_api_tokens(cx: &mut Cx<'_>, input: &Input, d: &mut Directory) {
             let Some(digest) = keys::parse_digest(cx, *file, &at, &raw.sha256) else {
                 continue;
             };
-            if !d.bases.contains_key(&raw.base) {
-                cx.error(
-                    *file,
-                    at.key("base"),
-                    format!("unknown base `{}`", raw.base),
-                );
-            }
+            check_base(cx, *file, &at, d, &raw.base);
             let Some(permission) = Perm::parse(&raw.permission) else {
                 cx.error(*file, at.key("permission"), "expected `rw` or `r`");
                 continue;

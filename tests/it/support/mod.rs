@@ -5,9 +5,11 @@
 pub mod cli;
 pub mod client;
 pub mod gateway;
+#[path = "../../common/logs.rs"]
 pub mod logs;
 pub mod php;
 pub mod policy;
+#[path = "../../common/tmp.rs"]
 pub mod tmp;
 pub mod upstream;
 

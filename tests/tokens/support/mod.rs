@@ -10,8 +10,10 @@
 pub mod client;
 pub mod gateway;
 pub mod keys;
+#[path = "../../common/logs.rs"]
 pub mod logs;
 pub mod policy;
+#[path = "../../common/tmp.rs"]
 pub mod tmp;
 pub mod upstream;
 

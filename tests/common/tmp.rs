@@ -1,4 +1,10 @@
 //! Temporary directories for policy files, removed on drop (no extra dev-dependency needed).
+//! Shared by the `it` and `tokens` test binaries (each includes it with `#[path]`).
+
+#![allow(
+    dead_code,
+    reason = "each test binary uses a different part of the shared support"
+)]
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -12,7 +18,7 @@ impl TempDir {
     pub fn new(tag: &str) -> Self {
         static N: AtomicUsize = AtomicUsize::new(0);
         let n = N.fetch_add(1, Ordering::Relaxed);
-        let name = format!("portcullis-it-{tag}-{}-{n}", std::process::id());
+        let name = format!("portcullis-test-{tag}-{}-{n}", std::process::id());
         let dir = std::env::temp_dir().join(name);
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("create temp dir");

@@ -3,6 +3,13 @@
 //!
 //! Tests run in parallel in one process, so the buffer holds every test's lines; a test that
 //! scans it looks for its own distinctive secrets and request ids.
+//!
+//! Shared by the `it` and `tokens` test binaries (each includes it with `#[path]`).
+
+#![allow(
+    dead_code,
+    reason = "each test binary uses a different part of the shared support"
+)]
 
 use std::io::Write;
 use std::sync::{Mutex, Once, OnceLock};
@@ -54,5 +61,14 @@ impl<'a> MakeWriter<'a> for Capture {
 
     fn make_writer(&'a self) -> Self::Writer {
         Capture
+    }
+}
+
+/// Panic, naming `what`, if any captured line holds `secret`.
+pub fn assert_absent(secret: &str, what: &str) {
+    assert!(!secret.is_empty(), "empty secret for {what}");
+    let logs = text();
+    if let Some(line) = logs.lines().find(|l| l.contains(secret)) {
+        panic!("{what} reached the logs: {line}");
     }
 }
