@@ -1,8 +1,9 @@
 //! Authorization: `authz::decide` turns a route match and a principal into a `Permit`, the only
 //! value `forward::send` accepts, or a deny reason.
 //!
-//! Deny by default: a permit exists only for a public route, for `full-access` mode, or for a
-//! principal whose authority covers the request — grants holding the route's (module, action)
+//! Deny by default: a permit exists only for a public route, for `full-access` mode, for any
+//! valid principal on a built-in self-service endpoint (which checks the resource itself), or for
+//! a principal whose authority covers the request — grants holding the route's (module, action)
 //! inside their scope and read-only limit, or a base token whose base is the route's `base`
 //! resource. It does not find routes (`route`) or check credentials (`identity`).
 
@@ -12,7 +13,7 @@ use crate::grant::Grants;
 use crate::identity::{Authority, Principal};
 use crate::policy::raw::Mode;
 use crate::reject::Rejection;
-use crate::route::RouteMatch;
+use crate::route::{Admits, RouteMatch};
 
 /// The resource a base token is scoped to.
 pub const BASE_RESOURCE: &str = "base";
@@ -37,7 +38,12 @@ impl<'a> Permit<'a> {
 
 /// Whether the request needs a credential before `decide` can judge it.
 pub fn needs_credential(route: &RouteMatch<'_>, mode: Mode) -> bool {
-    !route.route().public && mode == Mode::LimitedAccess
+    match route.route().admits {
+        Admits::Anyone => false,
+        // Built-in endpoints act for the principal: they need one whatever the API mode.
+        Admits::AnyPrincipal => true,
+        Admits::Grants => mode == Mode::LimitedAccess,
+    }
 }
 
 /// Decide. `principal` is `None` when no credential was presented (or none is needed).
@@ -47,11 +53,21 @@ pub fn decide<'a>(
     method: &Method,
     mode: Mode,
 ) -> Result<Permit<'a>, Rejection> {
-    if route.route().public {
-        return Ok(Permit {
-            route,
-            principal: None,
-        });
+    match route.route().admits {
+        Admits::Anyone => {
+            return Ok(Permit {
+                route,
+                principal: None,
+            });
+        }
+        Admits::AnyPrincipal => {
+            let principal = principal.ok_or(Rejection::MissingCredential)?;
+            return Ok(Permit {
+                route,
+                principal: Some(principal),
+            });
+        }
+        Admits::Grants => {}
     }
     match mode {
         Mode::Disabled => return Err(Rejection::ApiDisabled),

@@ -10,6 +10,7 @@ use http::HeaderMap;
 use http::header::AUTHORIZATION;
 
 use crate::canonical::Canonical;
+use crate::field;
 use crate::php;
 use crate::reject::Rejection;
 
@@ -66,19 +67,17 @@ pub fn extract<'a, 'p>(
             Ok(())
         }
     };
-    for value in headers.get_all(AUTHORIZATION) {
-        if let Some(secret) = value.to_str().ok().and_then(bearer) {
+    // An unreadable value is refused, not skipped: skipping it would let a second carrier win.
+    for value in field::all(headers, AUTHORIZATION)? {
+        if let Some(secret) = bearer(value) {
             put(Credential {
                 secret,
                 carrier: Carrier::Authorization,
             })?;
         }
     }
-    for value in headers.get_all(&API_KEY) {
-        let secret = value
-            .to_str()
-            .map_err(|_| Rejection::UnknownCredential)?
-            .trim();
+    for value in field::all(headers, &API_KEY)? {
+        let secret = value.trim();
         put(Credential {
             secret,
             carrier: Carrier::ApiKeyHeader,

@@ -4,6 +4,7 @@
 //! shows a newcomer exactly which headers the gateway adds. It is an upstream, not part of the
 //! decision: `forward::send` hands it a permitted, sanitized request like any other upstream.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use http::{HeaderValue, Request, Response, header};
@@ -23,12 +24,13 @@ pub async fn respond(req: Request<Body>) -> Response<Body> {
         .map(|c| c.to_bytes())
         .ok()
         .filter(|b| b.len() <= MAX_ECHO_BODY);
-    let mut headers: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    // The echo shows what it received; bytes that are not UTF-8 show as U+FFFD.
+    let mut headers: BTreeMap<&str, Vec<Cow<'_, str>>> = BTreeMap::new();
     for (name, value) in &parts.headers {
         headers
             .entry(name.as_str())
             .or_default()
-            .push(value.to_str().unwrap_or("<binary>"));
+            .push(String::from_utf8_lossy(value.as_bytes()));
     }
     let (body_len, body_text) = match &body {
         Some(b) => (Some(b.len()), std::str::from_utf8(b).ok()),

@@ -1,20 +1,22 @@
-//! `portcullis explain`: runs the decision steps of the pipeline offline for one request and
-//! says what each found — route, module, action, resource values, and the decision with its
-//! reason — without sending anything.
+//! `portcullis explain`: decides one request offline with the gateway's own decision
+//! (`decision::authorize`) and says what it found — route, target, module, action, resource
+//! values, the credential's id, and the decision with its reason — without sending anything.
 //!
-//! It calls the same steps as `gateway` (canonicalize, resolve, validate, decide); the only
-//! difference is that a key may be named by id instead of by its secret.
+//! The request is canonicalized with the gateway's limits and its credential read from the
+//! headers it would carry, so `explain` refuses what the proxy refuses. A key may also be named by
+//! id (`Who::KeyId`); the decision then assumes that key, which only offline tools can do.
 
 use std::fmt::Write as _;
 
-use http::{Method, Uri};
+use http::header::AUTHORIZATION;
+use http::{HeaderMap, HeaderValue, Method, Uri};
 
-use crate::authz;
 use crate::canonical;
-use crate::identity;
+use crate::decision::{self, Head, Presenting, Trace};
+use crate::gateway::{self, Limits};
 use crate::policy::Snapshot;
 use crate::reject::Rejection;
-use crate::route;
+use crate::route::{self, Target};
 
 /// Who the request claims to be.
 #[derive(Debug, Clone, Copy)]
@@ -23,7 +25,7 @@ pub enum Who<'a> {
     Nobody,
     /// A key named by id.
     KeyId(&'a str),
-    /// A presented secret.
+    /// A presented secret, sent as `Authorization: Bearer`.
     Secret(&'a str),
 }
 
@@ -65,31 +67,43 @@ fn steps(
     let uri: Uri = target
         .parse()
         .map_err(|_| Rejection::NonCanonical(canonical::CanonicalError::NotOriginForm))?;
-    let target = canonical::canonicalize(&uri).map_err(Rejection::NonCanonical)?;
-    let host = host.map(crate::gateway::normalize_host);
-    let matched = route::resolve(&s.routes, method, host.as_deref(), &target)?;
-    let r = matched.route();
-    let _ = writeln!(out, "route: {}", r.id);
-    let _ = writeln!(out, "upstream: {}", s.upstreams[r.upstream].name);
-    let _ = writeln!(out, "module: {}", matched.module().unwrap_or("-"));
-    let _ = writeln!(out, "action: {}", matched.action().unwrap_or("-"));
-    for (name, value) in matched.resources() {
-        let _ = writeln!(out, "resource {name}: {value}");
-    }
-    if target.has_encoded_percent && !r.allow_encoded_percent {
-        return Err(Rejection::EncodedPercent);
-    }
-    let principal = if authz::needs_credential(&matched, s.mode) {
-        match who {
-            Who::Nobody => None,
-            Who::KeyId(id) => Some(identity::validate_id(&s.keys, id, now)?),
-            Who::Secret(secret) => Some(identity::validate(s, secret, &r.accept, now)?),
+    let target = gateway::canonicalize(&uri, &Limits::default())?;
+    let host = host.map(gateway::normalize_host);
+    let mut headers = HeaderMap::new();
+    let presenting = match who {
+        Who::Nobody => Presenting::Request,
+        Who::KeyId(id) => Presenting::KeyId(id),
+        Who::Secret(secret) => {
+            let v = HeaderValue::from_str(&format!("Bearer {secret}"))
+                .map_err(|_| Rejection::UnreadableHeader)?;
+            headers.insert(AUTHORIZATION, v);
+            Presenting::Request
         }
-    } else {
-        None
     };
-    if let Some(p) = &principal {
-        let _ = writeln!(out, "key: {}", p.id());
+    let head = Head {
+        method,
+        host: host.as_deref(),
+        headers: &headers,
+        target: &target,
+    };
+    // What the route says, for the report; the decision below resolves it again itself.
+    if let Ok(m) = route::resolve(&s.routes, method, head.host, &target) {
+        let r = m.route();
+        let _ = writeln!(out, "route: {}", r.id);
+        match r.target {
+            Target::Upstream(u) => drop(writeln!(out, "upstream: {}", s.upstreams[u].name)),
+            Target::Builtin(_) => drop(writeln!(out, "upstream: (built-in endpoint)")),
+        }
+        let _ = writeln!(out, "module: {}", m.module().unwrap_or("-"));
+        let _ = writeln!(out, "action: {}", m.action().unwrap_or("-"));
+        for (name, value) in m.resources() {
+            let _ = writeln!(out, "resource {name}: {value}");
+        }
     }
-    authz::decide(matched, principal, method, s.mode).map(|_| ())
+    let mut trace = Trace::default();
+    let result = decision::authorize(s, &head, presenting, now, &mut trace);
+    if let Some(id) = &trace.principal {
+        let _ = writeln!(out, "key: {id}");
+    }
+    result.map(|_| ())
 }

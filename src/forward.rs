@@ -22,6 +22,7 @@ use crate::body::{self, Body};
 use crate::canonical::Canonical;
 use crate::credential::{API_KEY_HEADER, Carrier};
 use crate::echo;
+use crate::field;
 use crate::headers;
 use crate::policy::raw::CredentialKind;
 use crate::reject::Rejection;
@@ -76,6 +77,11 @@ pub async fn send(
     out: Outgoing<'_>,
     down: &Downstream<'_>,
 ) -> Result<Response<Body>, Rejection> {
+    if permit.principal().is_some_and(|p| p.is_assumed()) {
+        // Only offline tools assume a principal by id; such a permit must never be sent.
+        tracing::error!("refused to forward a permit for an assumed principal");
+        return Err(Rejection::Internal);
+    }
     let req = build(
         &permit,
         out.parts,
@@ -105,7 +111,10 @@ pub async fn send(
         }
     };
     let (mut parts, body) = resp.into_parts();
-    headers::sanitize(&mut parts.headers);
+    headers::sanitize(&mut parts.headers).map_err(|_| {
+        tracing::warn!(upstream = %out.upstream.name, "upstream sent an unreadable Connection header");
+        Rejection::UpstreamFailed
+    })?;
     Ok(Response::from_parts(parts, body))
 }
 
@@ -133,7 +142,7 @@ fn build(
 ) -> Result<Request<Body>, Rejection> {
     let route = permit.route();
     let keep = route.route().keep_credential;
-    let host = original_host(&parts);
+    let host = original_host(&parts)?;
     let query = match carrier {
         Some(Carrier::Query(name)) if !keep => target.query_without(&[name]),
         _ => target.raw_query.map(str::to_owned),
@@ -141,7 +150,7 @@ fn build(
     parts.uri = upstream_uri(upstream, target.raw_path, query.as_deref())?;
     parts.version = Version::HTTP_11;
     let h = &mut parts.headers;
-    headers::sanitize(h);
+    headers::sanitize(h)?;
     if !keep {
         match carrier {
             Some(Carrier::Authorization) => drop(h.remove(AUTHORIZATION)),
@@ -169,6 +178,8 @@ fn build(
         CredentialKind::ApiKey => "api_key",
         CredentialKind::Account => "account",
         CredentialKind::Base => "base",
+        CredentialKind::ApiToken => "api_token",
+        CredentialKind::Temporary => "temporary",
     });
     let own = [
         ("x-portcullis-request-id", Some(down.request_id)),
@@ -198,24 +209,18 @@ fn join_cookies(h: &mut HeaderMap) -> Result<(), Rejection> {
     if h.get_all(http::header::COOKIE).iter().count() < 2 {
         return Ok(());
     }
-    let joined: Vec<&str> = h
-        .get_all(http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .collect();
-    let v = value(&joined.join("; "))?;
+    let joined = field::all(h, http::header::COOKIE)?.join("; ");
+    let v = value(&joined)?;
     h.insert(http::header::COOKIE, v);
     Ok(())
 }
 
 /// The host the client asked for: `Host`, or the HTTP/2 `:authority`.
-fn original_host(parts: &Parts) -> Option<String> {
-    parts
-        .headers
-        .get(HOST)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-        .or_else(|| parts.uri.authority().map(|a| a.as_str().to_owned()))
+fn original_host(parts: &Parts) -> Result<Option<String>, Rejection> {
+    Ok(match field::single(&parts.headers, HOST)? {
+        Some(h) => Some(h.to_owned()),
+        None => parts.uri.authority().map(|a| a.as_str().to_owned()),
+    })
 }
 
 fn upstream_uri(upstream: &Upstream, path: &str, query: Option<&str>) -> Result<Uri, Rejection> {
@@ -256,8 +261,9 @@ fn forwarded(
 ) -> Result<(), Rejection> {
     let ip = down.peer.ip();
     let trusted = down.trusted_proxies.iter().any(|n| n.contains(&ip));
-    let xff = match h.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
-        Some(prev) if trusted => format!("{prev}, {ip}"),
+    let xff = match field::all(h, "x-forwarded-for")?.as_slice() {
+        [] => ip.to_string(),
+        prev if trusted => format!("{}, {ip}", prev.join(", ")),
         _ => ip.to_string(),
     };
     h.insert("x-forwarded-for", value(&xff)?);
@@ -278,8 +284,9 @@ fn forwarded(
     if let Some(host) = host.filter(|h| h.bytes().all(|b| b.is_ascii_graphic() && b != b'"')) {
         fwd.push_str(&format!(";host=\"{host}\""));
     }
-    let fwd = match h.get("forwarded").and_then(|v| v.to_str().ok()) {
-        Some(prev) if trusted => format!("{prev}, {fwd}"),
+    let fwd = match field::all(h, "forwarded")?.as_slice() {
+        [] => fwd,
+        prev if trusted => format!("{}, {fwd}", prev.join(", ")),
         _ => fwd,
     };
     h.insert("forwarded", value(&fwd)?);
@@ -296,23 +303,27 @@ fn encoded(s: &str) -> Result<HeaderValue, Rejection> {
 }
 
 /// The client's address: the peer, or — when the peer is a trusted proxy — the rightmost address
-/// in `X-Forwarded-For` that is not itself a trusted proxy.
-pub fn client_ip(headers: &HeaderMap, peer: IpAddr, trusted: &[IpNet]) -> IpAddr {
+/// in `X-Forwarded-For` that is not itself a trusted proxy. A trusted proxy's header that cannot
+/// be read is refused.
+pub fn client_ip(
+    headers: &HeaderMap,
+    peer: IpAddr,
+    trusted: &[IpNet],
+) -> Result<IpAddr, Rejection> {
     let is_trusted = |ip: &IpAddr| trusted.iter().any(|n| n.contains(ip));
     if !is_trusted(&peer) {
-        return peer;
+        return Ok(peer);
     }
-    let hops: Vec<IpAddr> = headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
+    let hops: Vec<IpAddr> = field::all(headers, "x-forwarded-for")?
+        .into_iter()
         .flat_map(|v| v.split(','))
         .filter_map(|s| s.trim().parse().ok())
         .collect();
-    hops.into_iter()
+    Ok(hops
+        .into_iter()
         .rev()
         .find(|ip| !is_trusted(ip))
-        .unwrap_or(peer)
+        .unwrap_or(peer))
 }
 
 fn value(s: &str) -> Result<HeaderValue, Rejection> {

@@ -3,12 +3,14 @@
 //!
 //! ```text
 //! snapshot = policy.current()                      once per request
-//! canonicalize → resolve → extract → validate → decide → guard body → send
+//! canonicalize → authorize (resolve → extract → validate → decide) → guard → send | builtin
 //! ```
 //! Each step returns `Result<_, Rejection>` and is `?`-propagated; a `Permit` exists only if every
-//! step before `send` passed. Nothing is cached per connection: each request (each pipelined
-//! HTTP/1.1 request, each HTTP/2 stream) goes through every step. One access-log line per request,
-//! naming the key by id only.
+//! step before `send` passed. The deciding steps are `decision::authorize`, which `explain` and
+//! the benches call too. Built-in endpoints are route targets: a permit for one is handed to the
+//! endpoint (`issuer`) instead of `forward::send`. Nothing is cached per connection: each request
+//! (each pipelined HTTP/1.1 request, each HTTP/2 stream) goes through every step. One access-log
+//! line per request, naming the credential by id only, inside a span that carries the request id.
 
 use std::borrow::Cow;
 use std::net::SocketAddr;
@@ -17,24 +19,24 @@ use std::time::Duration;
 
 use http::header::HOST;
 use http::request::Parts;
-use http::{HeaderValue, Request, Response, StatusCode};
+use http::{HeaderValue, Request, Response, Uri};
 use hyper::body::Incoming;
 use ipnet::IpNet;
+use tracing::Instrument;
 
-use crate::authz;
 use crate::body::Body;
 use crate::canonical::{self, Canonical};
 use crate::clock::Clock;
-use crate::credential;
+use crate::decision::{self, Head, Presenting, Trace};
+use crate::field;
 use crate::forward::{self, Downstream, Outgoing, UpstreamClient};
 use crate::guard;
-use crate::identity;
-use crate::issuer::{self, throttle::Throttle};
-use crate::managed::Store;
-use crate::policy::raw::ErrorStyle;
+use crate::issuer;
 use crate::policy::{Policy, Snapshot};
 use crate::reject::{self, Rejection};
-use crate::route;
+use crate::route::Target;
+
+pub use crate::issuer::State as IssuerState;
 
 /// Request limits from the boot settings.
 #[derive(Debug, Clone)]
@@ -74,15 +76,6 @@ pub struct Gateway {
     pub issuer: IssuerState,
 }
 
-/// State of the token endpoints that outlives snapshots.
-#[derive(Debug, Default)]
-pub struct IssuerState {
-    /// Failed-login throttle, shared by every worker of the process.
-    pub throttle: Arc<Throttle>,
-    /// Where API token changes are written (`None`: management endpoints answer 503).
-    pub store: Option<Arc<Store>>,
-}
-
 impl Gateway {
     /// A gateway with default limits, no trusted proxies and no management store.
     pub fn new(policy: Arc<Policy>, clock: Arc<dyn Clock>, client: UpstreamClient) -> Self {
@@ -106,137 +99,139 @@ pub struct Conn {
     pub scheme: &'static str,
 }
 
-/// What the access log says about a request, filled as steps pass.
-#[derive(Debug, Default)]
-struct Trail<'s> {
-    route: Option<&'s str>,
-    style: ErrorStyle,
-    key: Option<Cow<'s, str>>,
-    /// The `Allow` header of a 405.
-    allow: Option<String>,
-    /// What to log instead of the path, when the path holds a secret.
-    path: Option<&'static str>,
-    reason: Option<&'static str>,
-}
-
 /// Handle one request: decide, then forward or reject. Never fails.
 pub async fn handle(gw: &Gateway, conn: Conn, req: Request<Incoming>) -> Response<Body> {
     let started = tokio::time::Instant::now();
     let request_id = new_request_id();
-    let method = req.method().clone();
-    let path = req.uri().path().to_owned();
     let snapshot = gw.policy.current();
-    let mut trail = Trail::default();
+    let (parts, incoming) = req.into_parts();
+    let method = parts.method.clone();
+    // The canonical form borrows from its own handle on the URI (a reference-count bump), so
+    // `parts` can still move into the forwarded request.
+    let uri = parts.uri.clone();
+    let mut trace = Trace::default();
+    let span = tracing::info_span!("request", id = %request_id);
     let result = match &snapshot {
-        Some(s) => pipeline(gw, s, conn, req, &request_id, &mut trail).await,
+        Some(s) => {
+            let steps = pipeline(gw, s, conn, parts, incoming, &uri, &request_id, &mut trace);
+            steps.instrument(span.clone()).await
+        }
         None => Err(Rejection::NoPolicy),
     };
     let unmapped = snapshot
         .as_ref()
-        .map_or(StatusCode::NOT_FOUND, |s| s.unmapped_status);
-    let mut resp = result.unwrap_or_else(|r| {
-        trail.reason = Some(r.mapping(unmapped).code);
-        reject::respond(r, unmapped, &request_id, trail.style)
+        .map_or(http::StatusCode::NOT_FOUND, |s| s.unmapped_status);
+    let mut reason = None;
+    let resp = match result {
+        Ok(mut resp) => {
+            if let Ok(v) = HeaderValue::from_str(&request_id) {
+                resp.headers_mut().insert(reject::REQUEST_ID, v);
+            }
+            resp
+        }
+        Err(r) => {
+            if r == Rejection::Internal {
+                // The step that failed logged the cause inside this span.
+                span.in_scope(|| {
+                    tracing::error!("internal error: answered 500, forwarded nothing")
+                });
+            }
+            reason = Some(r.mapping(unmapped).code);
+            reject::respond(&r, unmapped, &request_id, trace.style())
+        }
+    };
+    let route = trace.route;
+    // A secret in the path (a link token) is never logged: the route's template stands in.
+    let path = match route {
+        Some(r) if r.secret_in_path => r.template.as_str(),
+        _ => uri.path(),
+    };
+    span.in_scope(|| {
+        tracing::info!(
+            target: "portcullis::access",
+            peer = %conn.peer,
+            method = %method,
+            path = path,
+            status = resp.status().as_u16(),
+            route = route.map_or("-", |r| r.id.as_str()),
+            key_id = trace.principal.as_deref().unwrap_or("-"),
+            reason = reason.unwrap_or("-"),
+            generation = snapshot.as_ref().map_or(0, |s| s.generation),
+            micros = started.elapsed().as_micros() as u64,
+        )
     });
-    if let Ok(v) = HeaderValue::from_str(&request_id) {
-        resp.headers_mut().insert("x-request-id", v);
-    }
-    if let Some(v) = trail
-        .allow
-        .as_deref()
-        .and_then(|a| HeaderValue::from_str(a).ok())
-    {
-        resp.headers_mut().insert(http::header::ALLOW, v);
-    }
-    tracing::info!(
-        target: "portcullis::access",
-        request_id = %request_id,
-        peer = %conn.peer,
-        method = %method,
-        path = trail.path.unwrap_or(&path),
-        status = resp.status().as_u16(),
-        route = trail.route.unwrap_or("-"),
-        key_id = trail.key.as_deref().unwrap_or("-"),
-        reason = trail.reason.unwrap_or("-"),
-        generation = snapshot.as_ref().map_or(0, |s| s.generation),
-        micros = started.elapsed().as_micros() as u64,
-    );
     resp
 }
 
 /// The pipeline. Order matters: the target is canonicalized before anything reads it, and the
 /// body is checked only after the decision, so a denied request's body is never read.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the pipeline's inputs, each named"
+)]
 async fn pipeline<'s>(
     gw: &Gateway,
     s: &'s Snapshot,
     conn: Conn,
-    req: Request<Incoming>,
+    parts: Parts,
+    incoming: Incoming,
+    uri: &Uri,
     request_id: &str,
-    trail: &mut Trail<'s>,
+    trace: &mut Trace<'s>,
 ) -> Result<Response<Body>, Rejection> {
-    let (parts, incoming) = req.into_parts();
-    // The canonical form borrows from its own handle on the URI (a reference-count bump), so
-    // `parts` can still move into the forwarded request.
-    let uri = parts.uri.clone();
-    let target = canonicalize(&uri, &gw.limits)?;
-    // Token endpoints are answered by the gateway itself, before routing.
-    if let Some(st) = &s.directory.seatable
-        && let Some(call) = issuer::resolve(st, &target.path)
-    {
-        trail.route = Some(call.endpoint.name());
-        if call.endpoint == issuer::Endpoint::LinkAccessToken {
-            // The link token is in the path: never log it.
-            trail.path = Some("/…/external-link-tokens/<redacted>/access-token/");
-        }
-        let cx = issuer::Ctx { gw, s, st, conn };
-        return Ok(issuer::serve(cx, call, parts, incoming, &target).await);
-    }
-    let host = request_host(&parts);
-    let matched =
-        route::resolve(&s.routes, &parts.method, host.as_deref(), &target).inspect_err(|r| {
-            if *r == Rejection::MethodNotAllowed {
-                let allowed = route::allowed_methods(&s.routes, host.as_deref(), &target);
-                let list: Vec<&str> = allowed.iter().map(|m| m.as_str()).collect();
-                trail.allow = Some(list.join(", "));
-            }
-        })?;
-    trail.route = Some(&s.routes.routes[matched.route().index].id);
-    trail.style = matched.route().error_style;
-    if target.has_encoded_percent && !matched.route().allow_encoded_percent {
-        return Err(Rejection::EncodedPercent);
-    }
-    let presented = credential::extract(&parts.headers, &target, &s.credential_query_params)?;
-    let principal = match presented {
-        Some(c) if authz::needs_credential(&matched, s.mode) => {
-            let accept = &matched.route().accept;
-            Some(identity::validate(s, c.secret, accept, gw.clock.now())?)
-        }
-        _ => None,
-    };
-    trail.key = principal.as_ref().map(|p| p.id_cow());
-    let carrier = presented.map(|c| c.carrier);
-    let permit = authz::decide(matched, principal, &parts.method, s.mode)?;
-    guard::cookies(&permit, &parts)?;
-    let body = guard::body(&permit, &parts, incoming, gw.limits.max_body_bytes).await?;
-    let upstream = &s.upstreams[permit.route().route().upstream];
-    let down = Downstream {
-        peer: conn.peer,
-        scheme: conn.scheme,
-        trusted_proxies: &gw.trusted_proxies,
-        request_id,
-    };
-    let out = Outgoing {
-        parts,
-        body,
+    let target = canonicalize(uri, &gw.limits)?;
+    let host = request_host(&parts)?;
+    let head = Head {
+        method: &parts.method,
+        host: host.as_deref(),
+        headers: &parts.headers,
         target: &target,
-        carrier,
-        upstream,
     };
-    forward::send(&gw.client, permit, out, &down).await
+    let now = gw.clock.now();
+    let permit = decision::authorize(s, &head, Presenting::Request, now, trace)?;
+    let carrier = trace.carrier;
+    match permit.route().route().target {
+        Target::Upstream(upstream) => {
+            guard::cookies(&permit, &parts)?;
+            let body = guard::body(&permit, &parts, incoming, gw.limits.max_body_bytes).await?;
+            let down = Downstream {
+                peer: conn.peer,
+                scheme: conn.scheme,
+                trusted_proxies: &gw.trusted_proxies,
+                request_id,
+            };
+            let out = Outgoing {
+                parts,
+                body,
+                target: &target,
+                carrier,
+                upstream: &s.upstreams[upstream],
+            };
+            forward::send(&gw.client, permit, out, &down).await
+        }
+        Target::Builtin(endpoint) => {
+            if permit.principal().is_some_and(|p| p.is_assumed()) {
+                return Err(Rejection::Internal);
+            }
+            let Some(st) = &s.directory.seatable else {
+                // Built-in SeaTable routes exist only while `seatable` is configured.
+                return Err(Rejection::Internal);
+            };
+            let client = forward::client_ip(&parts.headers, conn.peer.ip(), &gw.trusted_proxies)?;
+            let cx = issuer::Ctx {
+                s,
+                st,
+                state: &gw.issuer,
+                now,
+                client,
+            };
+            Ok(issuer::serve(cx, endpoint, permit, parts, incoming).await)
+        }
+    }
 }
 
-/// Step 1: the one parse of the request target.
-fn canonicalize<'u>(uri: &'u http::Uri, limits: &Limits) -> Result<Canonical<'u>, Rejection> {
+/// Step 1: the one parse of the request target, within the URI and parameter limits.
+pub fn canonicalize<'u>(uri: &'u http::Uri, limits: &Limits) -> Result<Canonical<'u>, Rejection> {
     let len = uri.path_and_query().map_or(0, |pq| pq.as_str().len());
     if len > limits.max_uri_bytes {
         return Err(Rejection::UriTooLong);
@@ -248,14 +243,14 @@ fn canonicalize<'u>(uri: &'u http::Uri, limits: &Limits) -> Result<Canonical<'u>
     Ok(target)
 }
 
-/// The host routes are matched on: `Host` (or `:authority`), lowercased, without port.
-pub fn request_host(parts: &Parts) -> Option<Cow<'_, str>> {
-    let raw = parts
-        .headers
-        .get(HOST)
-        .and_then(|v| v.to_str().ok())
-        .or_else(|| parts.uri.authority().map(|a| a.as_str()))?;
-    Some(normalize_host(raw))
+/// The host routes are matched on: `Host` (or `:authority`), lowercased, without port. A `Host`
+/// given twice or with bytes that cannot be read is refused.
+pub fn request_host(parts: &Parts) -> Result<Option<Cow<'_, str>>, Rejection> {
+    let raw = match field::single(&parts.headers, HOST)? {
+        Some(h) => Some(h),
+        None => parts.uri.authority().map(|a| a.as_str()),
+    };
+    Ok(raw.map(normalize_host))
 }
 
 /// A `Host` value as routes see it: lowercased, without port or trailing dot.

@@ -13,6 +13,7 @@ use hyper::body::Incoming;
 use crate::authz::Permit;
 use crate::body::{self, Body};
 use crate::canonical;
+use crate::field;
 use crate::php;
 use crate::reject::Rejection;
 
@@ -24,20 +25,20 @@ pub fn cookies(permit: &Permit<'_>, parts: &Parts) -> Result<(), Rejection> {
     if selectors.is_empty() {
         return Ok(());
     }
-    let names: Vec<(String, String)> = parts
-        .headers
-        .get_all(http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
+    let mut names: Vec<(String, String)> = Vec::new();
+    for cookie in field::all(&parts.headers, http::header::COOKIE)?
+        .into_iter()
         .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.split_once('=').map(|(n, _)| n).or(Some(c)))
-        .map(|n| {
-            // PHP skips any leading whitespace before a cookie name.
-            let n = n.trim_start_matches(|c: char| c.is_ascii_whitespace() || c == '\x0b');
-            let decoded = percent_encoding::percent_decode_str(n).decode_utf8_lossy();
-            (decoded.into_owned(), String::new())
-        })
-        .collect();
+    {
+        let n = cookie.split_once('=').map_or(cookie, |(n, _)| n);
+        // PHP skips any leading whitespace before a cookie name.
+        let n = n.trim_start_matches(|c: char| c.is_ascii_whitespace() || c == '\x0b');
+        // A name that does not decode to text cannot be compared with the selectors: refused.
+        let decoded = percent_encoding::percent_decode_str(n)
+            .decode_utf8()
+            .map_err(|_| Rejection::UnreadableHeader)?;
+        names.push((decoded.into_owned(), String::new()));
+    }
     if selectors.iter().any(|name| php::mentions(&names, name)) {
         return Err(Rejection::CookieOverridesSelector);
     }
@@ -52,16 +53,14 @@ pub async fn body(
     incoming: Incoming,
     max_body_bytes: u64,
 ) -> Result<Body, Rejection> {
-    let declared = parts
-        .headers
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
+    // hyper has already refused a malformed or conflicting length.
+    let declared =
+        field::single(&parts.headers, CONTENT_LENGTH)?.and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > max_body_bytes) {
         return Err(Rejection::BodyTooLarge);
     }
     let selectors = &permit.route().route().query_selectors;
-    if selectors.is_empty() || !is_form(parts) {
+    if selectors.is_empty() || !is_form(parts)? {
         return Ok(body::limited(incoming, max_body_bytes as usize));
     }
     let bytes = body::limited(incoming, max_body_bytes as usize)
@@ -69,7 +68,7 @@ pub async fn body(
         .await
         .map_err(|_| Rejection::BodyTooLarge)?
         .to_bytes();
-    let names = if is_multipart(parts) {
+    let names = if is_multipart(parts)? {
         multipart_names(parts, &bytes)?
     } else {
         let text = std::str::from_utf8(&bytes)
@@ -86,20 +85,19 @@ pub async fn body(
     Ok(body::full(bytes))
 }
 
-fn content_type_is(parts: &Parts, prefix: &str) -> bool {
-    parts
-        .headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with(prefix))
+/// Whether the `Content-Type` starts with `prefix`; an unreadable or repeated one is refused,
+/// since PHP might read it as a form.
+fn content_type_is(parts: &Parts, prefix: &str) -> Result<bool, Rejection> {
+    Ok(field::single(&parts.headers, CONTENT_TYPE)?
+        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with(prefix)))
 }
 
 /// Bodies PHP reads into `$_POST` (and so `$_REQUEST`).
-fn is_form(parts: &Parts) -> bool {
-    content_type_is(parts, "application/x-www-form-urlencoded") || is_multipart(parts)
+fn is_form(parts: &Parts) -> Result<bool, Rejection> {
+    Ok(content_type_is(parts, "application/x-www-form-urlencoded")? || is_multipart(parts)?)
 }
 
-fn is_multipart(parts: &Parts) -> bool {
+fn is_multipart(parts: &Parts) -> Result<bool, Rejection> {
     content_type_is(parts, "multipart/form-data")
 }
 
@@ -109,10 +107,7 @@ fn is_multipart(parts: &Parts) -> bool {
 /// under-reads: every `name` parameter of every part counts.
 fn multipart_names(parts: &Parts, bytes: &[u8]) -> Result<Vec<(String, String)>, Rejection> {
     let text = String::from_utf8_lossy(bytes);
-    let boundary = parts
-        .headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
+    let boundary = field::single(&parts.headers, CONTENT_TYPE)?
         .and_then(|v| {
             v.split(';')
                 .filter_map(|p| p.trim().split_once('='))

@@ -9,6 +9,9 @@
 use http::HeaderMap;
 use http::header::{CONNECTION, HeaderName};
 
+use crate::field;
+use crate::reject::Rejection;
+
 /// The prefix of headers only the gateway may set.
 pub const OWNED_PREFIX: &str = "x-portcullis-";
 
@@ -40,12 +43,11 @@ pub fn is_owned(name: &str) -> bool {
         })
 }
 
-/// Remove hop-by-hop headers, headers named in `Connection`, and owned headers.
-pub fn sanitize(headers: &mut HeaderMap) {
-    let named: Vec<HeaderName> = headers
-        .get_all(CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
+/// Remove hop-by-hop headers, headers named in `Connection`, and owned headers. A `Connection`
+/// value that cannot be read is refused: the headers it names could not be removed.
+pub fn sanitize(headers: &mut HeaderMap) -> Result<(), Rejection> {
+    let named: Vec<HeaderName> = field::all(headers, CONNECTION)?
+        .into_iter()
         .flat_map(|v| v.split(','))
         .filter_map(|t| HeaderName::from_bytes(t.trim().as_bytes()).ok())
         .collect();
@@ -63,6 +65,7 @@ pub fn sanitize(headers: &mut HeaderMap) {
     for name in owned {
         headers.remove(name);
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -110,7 +113,7 @@ mod tests {
         h.insert("x-portcullis-module", HeaderValue::from_static("all"));
         h.insert("accept", HeaderValue::from_static("*/*"));
         h.insert("proxy", HeaderValue::from_static("http://evil.example"));
-        sanitize(&mut h);
+        sanitize(&mut h).unwrap();
         assert_eq!(h.len(), 1, "{h:?}");
         assert!(h.contains_key("accept"));
     }

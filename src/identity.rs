@@ -15,6 +15,7 @@ use crate::grant::Grants;
 use crate::policy::Snapshot;
 use crate::policy::raw::{CredentialKind, KeyUse};
 use crate::reject::Rejection;
+use crate::token::directory::Perm;
 use crate::token::{self, TokenError};
 
 /// A compiled API key.
@@ -70,6 +71,8 @@ pub struct Principal<'a> {
     user: Option<&'a str>,
     authority: Authority<'a>,
     status: &'a str,
+    /// Named by id by an offline tool, not proven by a secret: never forwarded.
+    assumed: bool,
 }
 
 impl<'a> Principal<'a> {
@@ -97,6 +100,10 @@ impl<'a> Principal<'a> {
     pub fn status(&self) -> &'a str {
         self.status
     }
+    /// Whether an offline tool named it by id instead of proving it with a secret.
+    pub fn is_assumed(&self) -> bool {
+        self.assumed
+    }
 }
 
 /// SHA-256 of a secret.
@@ -105,21 +112,50 @@ pub fn digest(secret: &str) -> [u8; 32] {
 }
 
 /// Validate a presented secret for a route accepting `accept`, at unix time `now`.
+///
+/// Opaque secrets are looked up by digest, API keys first, then SeaTable API tokens; a signed
+/// token is verified as one of the accepted token kinds. A valid credential of a kind the route
+/// does not accept is `WrongTokenKind`.
 pub fn validate<'a>(
     s: &'a Snapshot,
     secret: &str,
     accept: &[CredentialKind],
     now: i64,
 ) -> Result<Principal<'a>, Rejection> {
-    if token::looks_like_jwt(secret) && !s.keys.by_digest.contains_key(&digest(secret)) {
+    let d = digest(secret);
+    if token::looks_like_jwt(secret) && !s.keys.by_digest.contains_key(&d) {
         return validate_token(s, secret, accept, now);
     }
-    let p = validate_key(&s.keys, secret, now)?;
-    if accept.contains(&CredentialKind::ApiKey) {
-        Ok(p)
-    } else {
-        Err(Rejection::WrongTokenKind)
+    let accepts = |kind| {
+        if accept.contains(&kind) {
+            Ok(())
+        } else {
+            Err(Rejection::WrongTokenKind)
+        }
+    };
+    match validate_key(&s.keys, &d, now) {
+        Err(Rejection::UnknownCredential) => {}
+        other => return accepts(CredentialKind::ApiKey).and(other),
     }
+    let tok = s
+        .directory
+        .api_token(&d)
+        .ok_or(Rejection::UnknownCredential)?;
+    if tok.disabled {
+        return Err(Rejection::CredentialDisabled);
+    }
+    accepts(CredentialKind::ApiToken)?;
+    Ok(Principal {
+        id: Cow::Borrowed(&tok.id),
+        kind: CredentialKind::ApiToken,
+        user: None,
+        authority: Authority::Base {
+            uuid: tok.base.clone(),
+            read_only: tok.permission != Perm::ReadWrite,
+        },
+        status: "P",
+        assumed: false,
+    })
 }
 
 fn validate_token<'a>(
@@ -128,13 +164,14 @@ fn validate_token<'a>(
     accept: &[CredentialKind],
     now: i64,
 ) -> Result<Principal<'a>, Rejection> {
-    let mut uses = [KeyUse::Account; 2];
+    let mut uses = [KeyUse::Account; 3];
     let mut n = 0;
     for kind in accept {
         let u = match kind {
             CredentialKind::Account => KeyUse::Account,
             CredentialKind::Base => KeyUse::Base,
-            CredentialKind::ApiKey => continue,
+            CredentialKind::Temporary => KeyUse::Temporary,
+            CredentialKind::ApiKey | CredentialKind::ApiToken => continue,
         };
         uses[n] = u;
         n += 1;
@@ -164,6 +201,7 @@ fn validate_token<'a>(
                 user: Some(name),
                 authority: Authority::Grants(&u.grants),
                 status: &u.status,
+                assumed: false,
             })
         }
         KeyUse::Base => Ok(Principal {
@@ -175,8 +213,28 @@ fn validate_token<'a>(
                 read_only: claims.permission.as_deref() != Some("rw"),
             },
             status: user.map_or("P", |(_, u)| u.status.as_str()),
+            assumed: false,
         }),
-        KeyUse::Temporary => Err(Rejection::WrongTokenKind),
+        KeyUse::Temporary => {
+            let (name, u) = user.ok_or(Rejection::CredentialRevoked)?;
+            let uuid = claims.dtable_uuid.ok_or(Rejection::UnknownCredential)?;
+            let perm = s
+                .directory
+                .bases
+                .get(&uuid)
+                .and_then(|b| b.permission_of(name));
+            Ok(Principal {
+                id: Cow::Owned(format!("temporary:{name}")),
+                kind: CredentialKind::Temporary,
+                user: Some(name),
+                authority: Authority::Base {
+                    uuid,
+                    read_only: perm != Some(Perm::ReadWrite),
+                },
+                status: &u.status,
+                assumed: false,
+            })
+        }
     }
 }
 
@@ -192,32 +250,33 @@ pub fn rejection(e: TokenError) -> Rejection {
     }
 }
 
-/// Validate an API key secret at unix time `now`.
-pub fn validate_key<'a>(
+/// Validate an API key, given the digest of its secret, at unix time `now`.
+fn validate_key<'a>(
     keys: &'a KeyIndex,
-    secret: &str,
+    d: &[u8; 32],
     now: i64,
 ) -> Result<Principal<'a>, Rejection> {
-    let d = digest(secret);
     let key = keys
         .by_digest
-        .get(&d)
+        .get(d)
         .map(|&i| &keys.keys[i])
         // The map lookup already matched; the constant-time compare keeps the final equality
         // check free of early exits should the index ever change.
-        .filter(|k| bool::from(k.digest.ct_eq(&d)))
+        .filter(|k| bool::from(k.digest.ct_eq(d)))
         .ok_or(Rejection::UnknownCredential)?;
     check(key, now)
 }
 
-/// Validate a key named by id (used by `portcullis explain`, never on the request path).
-pub fn validate_id<'a>(keys: &'a KeyIndex, id: &str, now: i64) -> Result<Principal<'a>, Rejection> {
+/// Assume the key named `id`, checking its state and validity window at `now`: for offline
+/// tools (`explain`) that name a key instead of presenting its secret. The principal is marked
+/// assumed, and `forward::send` and the built-in endpoints refuse a permit that carries it.
+pub fn assume_key<'a>(keys: &'a KeyIndex, id: &str, now: i64) -> Result<Principal<'a>, Rejection> {
     let key = keys
         .by_id
         .get(id)
         .map(|&i| &keys.keys[i])
         .ok_or(Rejection::UnknownCredential)?;
-    check(key, now)
+    check(key, now).map(|p| Principal { assumed: true, ..p })
 }
 
 fn check(key: &Key, now: i64) -> Result<Principal<'_>, Rejection> {
@@ -236,6 +295,7 @@ fn check(key: &Key, now: i64) -> Result<Principal<'_>, Rejection> {
         user: None,
         authority: Authority::Grants(&key.grants),
         status: &key.status,
+        assumed: false,
     })
 }
 
@@ -266,28 +326,31 @@ mod tests {
     #[test]
     fn validity_window_and_state() {
         let ix = index(key("s3cret"));
-        assert_eq!(validate_key(&ix, "s3cret", 150).unwrap().id(), "k1");
+        assert_eq!(
+            validate_key(&ix, &digest("s3cret"), 150).unwrap().id(),
+            "k1"
+        );
         assert!(matches!(
-            validate_key(&ix, "other", 150),
+            validate_key(&ix, &digest("other"), 150),
             Err(Rejection::UnknownCredential)
         ));
         assert!(matches!(
-            validate_key(&ix, "s3cret", 99),
+            validate_key(&ix, &digest("s3cret"), 99),
             Err(Rejection::CredentialNotYetValid)
         ));
         assert!(matches!(
-            validate_key(&ix, "s3cret", 200),
+            validate_key(&ix, &digest("s3cret"), 200),
             Err(Rejection::CredentialExpired)
         ));
         let mut k = key("s3cret");
         k.disabled = true;
         let ix = index(k);
         assert!(matches!(
-            validate_key(&ix, "s3cret", 150),
+            validate_key(&ix, &digest("s3cret"), 150),
             Err(Rejection::CredentialDisabled)
         ));
         assert!(matches!(
-            validate_id(&ix, "k1", 150),
+            assume_key(&ix, "k1", 150),
             Err(Rejection::CredentialDisabled)
         ));
     }

@@ -12,8 +12,12 @@
 //! - [`server`]: accepts connections, serves HTTP/1.1 and h2c with hyper.
 //! - [`gateway`]: the pipeline; loads the snapshot once and calls each step.
 //! - [`canonical`]: the one parse of the request target; refuses ambiguous targets.
+//! - [`field`]: reads the header values the steps judge, refusing bytes it cannot read.
 //! - [`php`]: how PHP would read parameter names, so selectors cannot be smuggled.
-//! - [`route`]: resolves the route, module, action and resource values.
+//! - [`decision`]: `authorize`, the one decision (resolve → extract → validate → decide) that
+//!   the gateway, `explain` and the benches share.
+//! - [`route`]: resolves the route, module, action and resource values; [`builtin`] lists the
+//!   endpoints the gateway answers itself, which are routes too.
 //! - [`credential`]: finds the presented credential.
 //! - [`identity`]: proves it valid; yields a `Principal`.
 //! - [`grant`]: permissions, scope and read-only limits of a principal.
@@ -21,6 +25,7 @@
 //! - [`guard`]: refuses cookies and bodies that would override a selector in PHP.
 //! - [`forward`]: sends a permitted request upstream; [`headers`] keeps headers clean;
 //!   [`upstream`] says where; [`echo`] is the built-in demo upstream.
+//! - [`issuer`]: answers a permitted request for a built-in SeaTable token endpoint.
 //! - [`reject`]: the one mapping from rejection to response.
 //! - [`body`]: the body type.
 //!
@@ -34,11 +39,14 @@
 pub mod admin;
 pub mod authz;
 pub mod body;
+pub mod builtin;
 pub mod canonical;
 pub mod clock;
 pub mod credential;
+pub mod decision;
 pub mod echo;
 pub mod explain;
+pub mod field;
 pub mod forward;
 pub mod gateway;
 pub mod grant;

@@ -87,7 +87,8 @@ impl Store {
             path: path.clone(),
             source,
         };
-        let before = match std::fs::read_to_string(&path) {
+        // File reads, writes and fsyncs run on the blocking pool, never on a request worker.
+        let before = match blocking(&path, |p| std::fs::read_to_string(p)).await {
             Ok(t) => Some(t),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(io(e)),
@@ -100,17 +101,31 @@ impl Store {
         managed.comment = "Written by Portcullis management APIs. Do not edit by hand.".into();
         let text = serde_json::to_string_pretty(&managed)
             .map_err(|e| ManagedError::Invalid(e.to_string()))?;
-        write_atomic(&path, text.as_bytes()).map_err(io)?;
+        blocking(&path, move |p| write_atomic(p, text.as_bytes()))
+            .await
+            .map_err(io)?;
         if let Outcome::Rejected(errors) = self.reloader.reload_async().await {
-            match &before {
-                Some(t) => write_atomic(&path, t.as_bytes()).map_err(io)?,
-                None => std::fs::remove_file(&path).map_err(io)?,
+            match before {
+                Some(t) => blocking(&path, move |p| write_atomic(p, t.as_bytes())).await,
+                None => blocking(&path, |p| std::fs::remove_file(p)).await,
             }
+            .map_err(io)?;
             self.reloader.reload_async().await;
             return Err(ManagedError::Rejected(errors.to_string()));
         }
         Ok(out)
     }
+}
+
+/// Run file I/O on `path` on tokio's blocking pool.
+async fn blocking<T: Send + 'static>(
+    path: &Path,
+    f: impl FnOnce(&Path) -> std::io::Result<T> + Send + 'static,
+) -> std::io::Result<T> {
+    let path = path.to_owned();
+    tokio::task::spawn_blocking(move || f(&path))
+        .await
+        .unwrap_or_else(|e| Err(std::io::Error::other(e)))
 }
 
 /// Write `bytes` to `path` so that readers see the old or the new content, never a mix:

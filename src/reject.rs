@@ -13,8 +13,12 @@ use crate::canonical::CanonicalError;
 use crate::php::ParamError;
 use crate::policy::raw::ErrorStyle;
 
+/// The methods a path accepts: the `Allow` header of a 405 (`GET, POST`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Allow(pub String);
+
 /// Why a request was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rejection {
     /// The target is not canonical (dot segment, `//`, `%2F`, control byte...).
     NonCanonical(CanonicalError),
@@ -28,14 +32,18 @@ pub enum Rejection {
     CookieOverridesSelector,
     /// More query parameters than PHP would read.
     TooManyParameters,
+    /// A header the gateway judges holds bytes it cannot read (obs-text, invalid UTF-8).
+    UnreadableHeader,
+    /// A header the gateway judges is given twice.
+    RepeatedHeader,
     /// More than one credential, or one credential parameter given twice.
     MultipleCredentials,
     /// The route captures module or action from a query parameter that is absent.
     MissingSelector,
     /// No route maps the request; `unmapped_status` says 404 or 403.
     NoRoute,
-    /// The path is mapped, but not for this method.
-    MethodNotAllowed,
+    /// The path is mapped, but not for this method; the methods it is mapped for.
+    MethodNotAllowed(Allow),
     /// The policy `mode` is `disabled`.
     ApiDisabled,
     /// No credential presented.
@@ -90,7 +98,7 @@ pub struct Mapping {
 
 impl Rejection {
     /// The one mapping from rejection to response fields.
-    pub fn mapping(self, unmapped: StatusCode) -> Mapping {
+    pub fn mapping(&self, unmapped: StatusCode) -> Mapping {
         use Rejection::*;
         let m = |status, code, message| Mapping {
             status,
@@ -134,6 +142,16 @@ impl Rejection {
                 "too_many_parameters",
                 "the query has more parameters than allowed",
             ),
+            UnreadableHeader => m(
+                bad,
+                "unreadable_header",
+                "a header holds bytes that are not visible ASCII",
+            ),
+            RepeatedHeader => m(
+                bad,
+                "repeated_header",
+                "a header that must appear once appears twice",
+            ),
             MultipleCredentials => m(
                 bad,
                 "multiple_credentials",
@@ -145,7 +163,7 @@ impl Rejection {
                 "a parameter that selects the module or action is missing",
             ),
             NoRoute => m(unmapped, "no_route", "no route matches this request"),
-            MethodNotAllowed => m(
+            MethodNotAllowed(_) => m(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method_not_allowed",
                 "this path does not accept this method",
@@ -221,9 +239,11 @@ const INVALID_TOKEN: HeaderValue =
 const INSUFFICIENT_SCOPE: HeaderValue =
     HeaderValue::from_static("Bearer realm=\"portcullis\", error=\"insufficient_scope\"");
 
-/// Build the response for `rejection`, in the route's error style.
+/// Build the response for `rejection`, in the route's error style: status, body, the
+/// `WWW-Authenticate` challenge, the `Allow` list of a 405, `Cache-Control: no-store` and the
+/// request id. The only place a rejection becomes a response.
 pub fn respond(
-    rejection: Rejection,
+    rejection: &Rejection,
     unmapped: StatusCode,
     request_id: &str,
     style: ErrorStyle,
@@ -231,17 +251,24 @@ pub fn respond(
     let map = rejection.mapping(unmapped);
     let auth_failure =
         map.status == StatusCode::UNAUTHORIZED || map.status == StatusCode::FORBIDDEN;
-    if style == ErrorStyle::Seatable && auth_failure {
-        return seatable(rejection, request_id);
-    }
-    // Codes and messages are fixed ASCII without quotes or backslashes, and the request id is
-    // hex, so the body is written directly (a test checks it parses as JSON).
-    let body = format!(
-        r#"{{"error":"{}","message":"{}","request_id":"{}"}}"#,
-        map.code, map.message, request_id
-    );
+    let (status, body, challenge) = match style {
+        ErrorStyle::Seatable if auth_failure => {
+            (StatusCode::FORBIDDEN, seatable_body(rejection), false)
+        }
+        ErrorStyle::SeatableWeb => (map.status, seatable_web_body(&map), true),
+        // Codes and messages are fixed ASCII without quotes or backslashes, and the request id
+        // is hex, so the body is written directly (a test checks it parses as JSON).
+        ErrorStyle::Seatable | ErrorStyle::Standard => (
+            map.status,
+            format!(
+                r#"{{"error":"{}","message":"{}","request_id":"{}"}}"#,
+                map.code, map.message, request_id
+            ),
+            true,
+        ),
+    };
     let mut resp = Response::new(body::full(body));
-    *resp.status_mut() = map.status;
+    *resp.status_mut() = status;
     let h = resp.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
@@ -249,34 +276,45 @@ pub fn respond(
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     match map.bearer_error {
-        Some("invalid_token") => drop(h.insert(header::WWW_AUTHENTICATE, INVALID_TOKEN)),
-        Some(_) => drop(h.insert(header::WWW_AUTHENTICATE, INSUFFICIENT_SCOPE)),
-        None => {}
+        Some("invalid_token") if challenge => {
+            drop(h.insert(header::WWW_AUTHENTICATE, INVALID_TOKEN))
+        }
+        Some(_) if challenge => drop(h.insert(header::WWW_AUTHENTICATE, INSUFFICIENT_SCOPE)),
+        Some(_) | None => {}
+    }
+    if let Rejection::MethodNotAllowed(Allow(methods)) = rejection
+        && let Ok(v) = HeaderValue::from_str(methods)
+    {
+        h.insert(header::ALLOW, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        h.insert(REQUEST_ID, v);
     }
     resp
 }
 
+/// The response header that names the request (the upstream gets `X-Portcullis-Request-Id`).
+pub const REQUEST_ID: &str = "x-request-id";
+
 /// SeaTable's answer to an authentication or authorization failure: 403 with `error_msg`, which
 /// its Python client turns into `AuthExpiredError` for "Token expired.".
-fn seatable(rejection: Rejection, request_id: &str) -> Response<Body> {
+fn seatable_body(rejection: &Rejection) -> String {
     let msg = match rejection {
         Rejection::CredentialExpired => "Token expired.",
         _ => "Permission denied.",
     };
-    let mut resp = Response::new(body::full(
-        serde_json::json!({ "error_msg": msg }).to_string(),
-    ));
-    *resp.status_mut() = StatusCode::FORBIDDEN;
-    let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if let Ok(v) = HeaderValue::from_str(request_id) {
-        h.insert("x-request-id", v);
-    }
-    resp
+    serde_json::json!({ "error_msg": msg }).to_string()
+}
+
+/// SeaTable's web API (Django REST framework): `{"detail": ...}`.
+fn seatable_web_body(map: &Mapping) -> String {
+    let detail = match map.status {
+        StatusCode::UNAUTHORIZED => "Invalid token",
+        StatusCode::FORBIDDEN => "You do not have permission to perform this action.",
+        StatusCode::METHOD_NOT_ALLOWED => "Method not allowed.",
+        _ => map.message,
+    };
+    serde_json::json!({ "detail": detail }).to_string()
 }
 
 #[cfg(test)]

@@ -2,84 +2,125 @@
 use super::*;
 use Rejection::*;
 
+type Want = (u16, &'static str, Option<&'static str>);
+
+/// The documented mapping, written as an exhaustive match: a new variant does not compile here
+/// until its status and code are pinned.
+fn documented(r: &Rejection) -> Want {
+    let invalid = Some("invalid_token");
+    let scope = Some("insufficient_scope");
+    match r {
+        NonCanonical(e) => (400, e.code(), None),
+        EncodedPercent => (400, "encoded_percent", None),
+        AmbiguousParameter(e) => (400, e.code(), None),
+        BodyOverridesSelector => (400, "body_overrides_parameter", None),
+        CookieOverridesSelector => (400, "cookie_overrides_parameter", None),
+        TooManyParameters => (400, "too_many_parameters", None),
+        UnreadableHeader => (400, "unreadable_header", None),
+        RepeatedHeader => (400, "repeated_header", None),
+        MultipleCredentials => (400, "multiple_credentials", None),
+        MissingSelector => (400, "missing_parameter", None),
+        NoRoute => (404, "no_route", None),
+        MethodNotAllowed(_) => (405, "method_not_allowed", None),
+        ApiDisabled => (403, "api_disabled", None),
+        MissingCredential => (401, "missing_credential", invalid),
+        UnknownCredential => (401, "invalid_credential", invalid),
+        CredentialExpired => (401, "credential_expired", invalid),
+        CredentialNotYetValid => (401, "credential_not_yet_valid", invalid),
+        CredentialDisabled => (401, "credential_disabled", invalid),
+        CredentialRevoked => (401, "credential_revoked", invalid),
+        WrongTokenKind => (401, "wrong_credential_kind", invalid),
+        PermissionDenied => (403, "permission_denied", scope),
+        OutOfScope => (403, "out_of_scope", scope),
+        ReadOnly => (403, "read_only", scope),
+        BodyTooLarge => (413, "body_too_large", None),
+        UriTooLong => (414, "uri_too_long", None),
+        UpstreamUnreachable => (502, "upstream_unreachable", None),
+        UpstreamFailed => (502, "upstream_failed", None),
+        UpstreamTimeout => (504, "upstream_timeout", None),
+        NoPolicy => (503, "no_policy", None),
+        Internal => (500, "internal_error", None),
+    }
+}
+
+/// One value of every variant.
+fn all() -> Vec<Rejection> {
+    vec![
+        NonCanonical(CanonicalError::DotSegment),
+        EncodedPercent,
+        AmbiguousParameter(ParamError::Array),
+        BodyOverridesSelector,
+        CookieOverridesSelector,
+        TooManyParameters,
+        UnreadableHeader,
+        RepeatedHeader,
+        MultipleCredentials,
+        MissingSelector,
+        NoRoute,
+        MethodNotAllowed(Allow("GET, POST".into())),
+        ApiDisabled,
+        MissingCredential,
+        UnknownCredential,
+        CredentialExpired,
+        CredentialNotYetValid,
+        CredentialDisabled,
+        CredentialRevoked,
+        WrongTokenKind,
+        PermissionDenied,
+        OutOfScope,
+        ReadOnly,
+        BodyTooLarge,
+        UriTooLong,
+        UpstreamUnreachable,
+        UpstreamFailed,
+        UpstreamTimeout,
+        NoPolicy,
+        Internal,
+    ]
+}
+
 #[test]
 fn every_rejection_maps_to_its_documented_status_and_code() {
-    let s = |r: Rejection| {
+    let all = all();
+    // `documented` is exhaustive; this count makes sure `all` names every variant it names.
+    let kinds: std::collections::HashSet<_> = all.iter().map(std::mem::discriminant).collect();
+    assert_eq!(kinds.len(), 30, "add the new variant to `all()`");
+    for r in &all {
         let m = r.mapping(StatusCode::NOT_FOUND);
-        (m.status.as_u16(), m.code, m.bearer_error)
-    };
-    type Want = (u16, &'static str, Option<&'static str>);
-    let table: &[(Rejection, Want)] = &[
-        (
-            NonCanonical(CanonicalError::DotSegment),
-            (400, CanonicalError::DotSegment.code(), None),
-        ),
-        (EncodedPercent, (400, "encoded_percent", None)),
-        (
-            AmbiguousParameter(ParamError::Repeated),
-            (400, ParamError::Repeated.code(), None),
-        ),
-        (
-            BodyOverridesSelector,
-            (400, "body_overrides_parameter", None),
-        ),
-        (TooManyParameters, (400, "too_many_parameters", None)),
-        (
-            CookieOverridesSelector,
-            (400, "cookie_overrides_parameter", None),
-        ),
-        (MultipleCredentials, (400, "multiple_credentials", None)),
-        (MissingSelector, (400, "missing_parameter", None)),
-        (NoRoute, (404, "no_route", None)),
-        (MethodNotAllowed, (405, "method_not_allowed", None)),
-        (ApiDisabled, (403, "api_disabled", None)),
-        (
-            MissingCredential,
-            (401, "missing_credential", Some("invalid_token")),
-        ),
-        (
-            UnknownCredential,
-            (401, "invalid_credential", Some("invalid_token")),
-        ),
-        (
-            CredentialExpired,
-            (401, "credential_expired", Some("invalid_token")),
-        ),
-        (
-            CredentialNotYetValid,
-            (401, "credential_not_yet_valid", Some("invalid_token")),
-        ),
-        (
-            CredentialDisabled,
-            (401, "credential_disabled", Some("invalid_token")),
-        ),
-        (
-            PermissionDenied,
-            (403, "permission_denied", Some("insufficient_scope")),
-        ),
-        (
-            OutOfScope,
-            (403, "out_of_scope", Some("insufficient_scope")),
-        ),
-        (ReadOnly, (403, "read_only", Some("insufficient_scope"))),
-        (BodyTooLarge, (413, "body_too_large", None)),
-        (UriTooLong, (414, "uri_too_long", None)),
-        (UpstreamUnreachable, (502, "upstream_unreachable", None)),
-        (UpstreamFailed, (502, "upstream_failed", None)),
-        (UpstreamTimeout, (504, "upstream_timeout", None)),
-        (NoPolicy, (503, "no_policy", None)),
-        (Internal, (500, "internal_error", None)),
-    ];
-    for (r, want) in table {
-        assert_eq!(s(*r), *want, "{r:?}");
+        assert_eq!(
+            (m.status.as_u16(), m.code, m.bearer_error),
+            documented(r),
+            "{r:?}"
+        );
     }
     assert_eq!(NoRoute.mapping(StatusCode::FORBIDDEN).status, 403);
 }
 
 #[test]
+fn the_response_carries_what_the_rejection_needs() {
+    for r in all() {
+        let resp = respond(&r, StatusCode::NOT_FOUND, "0123abcd", ErrorStyle::Standard);
+        let h = resp.headers();
+        assert_eq!(h[REQUEST_ID], "0123abcd", "{r:?}");
+        assert_eq!(h[header::CACHE_CONTROL], "no-store", "{r:?}");
+        match &r {
+            MethodNotAllowed(Allow(list)) => assert_eq!(h[header::ALLOW], list.as_str()),
+            _ => assert!(h.get(header::ALLOW).is_none(), "{r:?}"),
+        }
+        let challenge = h
+            .get(header::WWW_AUTHENTICATE)
+            .map(|v| crate::field::text(v).unwrap());
+        let want = documented(&r)
+            .2
+            .map(|e| format!("Bearer realm=\"portcullis\", error=\"{e}\""));
+        assert_eq!(challenge, want.as_deref(), "{r:?}");
+    }
+}
+
+#[test]
 fn unauthorized_carries_rfc6750_challenge_and_json_body() {
     let resp = respond(
-        MissingCredential,
+        &MissingCredential,
         StatusCode::NOT_FOUND,
         "rid-1",
         ErrorStyle::Standard,
@@ -103,7 +144,7 @@ fn seatable_style_turns_auth_failures_into_403_error_msg() {
         String::from_utf8(b.to_vec()).unwrap()
     };
     let st = ErrorStyle::Seatable;
-    let r = respond(CredentialExpired, StatusCode::NOT_FOUND, "x", st);
+    let r = respond(&CredentialExpired, StatusCode::NOT_FOUND, "x", st);
     assert_eq!(r.status(), 403);
     assert_eq!(body(r), r#"{"error_msg":"Token expired."}"#);
     for rej in [
@@ -113,12 +154,12 @@ fn seatable_style_turns_auth_failures_into_403_error_msg() {
         OutOfScope,
         CredentialRevoked,
     ] {
-        let r = respond(rej, StatusCode::NOT_FOUND, "x", st);
+        let r = respond(&rej, StatusCode::NOT_FOUND, "x", st);
         assert_eq!(r.status(), 403);
         assert_eq!(body(r), r#"{"error_msg":"Permission denied."}"#);
     }
     assert_eq!(
-        respond(UpstreamTimeout, StatusCode::NOT_FOUND, "x", st).status(),
+        respond(&UpstreamTimeout, StatusCode::NOT_FOUND, "x", st).status(),
         504
     );
 }
@@ -129,43 +170,42 @@ fn every_body_is_json_with_code_message_and_request_id() {
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
-    let all = [
-        NonCanonical(CanonicalError::DotSegment),
-        EncodedPercent,
-        AmbiguousParameter(ParamError::Array),
-        BodyOverridesSelector,
-        CookieOverridesSelector,
-        TooManyParameters,
-        MultipleCredentials,
-        MissingSelector,
-        NoRoute,
-        MethodNotAllowed,
-        ApiDisabled,
-        MissingCredential,
-        UnknownCredential,
-        CredentialExpired,
-        CredentialNotYetValid,
-        CredentialDisabled,
-        CredentialRevoked,
-        WrongTokenKind,
-        PermissionDenied,
-        OutOfScope,
-        ReadOnly,
-        BodyTooLarge,
-        UriTooLong,
-        UpstreamUnreachable,
-        UpstreamFailed,
-        UpstreamTimeout,
-        NoPolicy,
-        Internal,
-    ];
-    for r in all {
-        let resp = respond(r, StatusCode::NOT_FOUND, "0123abcd", ErrorStyle::Standard);
+    for r in all() {
+        let resp = respond(&r, StatusCode::NOT_FOUND, "0123abcd", ErrorStyle::Standard);
         let bytes = rt.block_on(resp.into_body().collect()).unwrap().to_bytes();
         let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
         let m = r.mapping(StatusCode::NOT_FOUND);
         assert_eq!(v["error"], m.code);
         assert_eq!(v["message"], m.message);
         assert_eq!(v["request_id"], "0123abcd");
+    }
+}
+
+#[test]
+fn seatable_web_style_answers_like_django_rest_framework() {
+    use http_body_util::BodyExt;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let st = ErrorStyle::SeatableWeb;
+    let cases = [
+        (MissingCredential, 401, r#"{"detail":"Invalid token"}"#),
+        (CredentialExpired, 401, r#"{"detail":"Invalid token"}"#),
+        (
+            PermissionDenied,
+            403,
+            r#"{"detail":"You do not have permission to perform this action."}"#,
+        ),
+        (
+            MethodNotAllowed(Allow("GET".into())),
+            405,
+            r#"{"detail":"Method not allowed."}"#,
+        ),
+    ];
+    for (r, status, body) in cases {
+        let resp = respond(&r, StatusCode::NOT_FOUND, "x", st);
+        assert_eq!(resp.status(), status, "{r:?}");
+        let b = rt.block_on(resp.into_body().collect()).unwrap().to_bytes();
+        assert_eq!(std::str::from_utf8(&b).unwrap(), body, "{r:?}");
     }
 }

@@ -12,10 +12,11 @@ use std::collections::HashMap;
 
 use http::Method;
 
+use crate::builtin::{Access, Endpoint};
 use crate::canonical::Canonical;
 use crate::php;
 use crate::policy::raw::{CredentialKind, ErrorStyle};
-use crate::reject::Rejection;
+use crate::reject::{Allow, Rejection};
 
 /// Where a module, action or resource value comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +38,36 @@ pub struct QueryRule {
     pub value: Option<String>,
 }
 
+/// What a permitted request is handed to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// An upstream: the index into the snapshot's upstreams.
+    Upstream(usize),
+    /// An endpoint the gateway answers itself.
+    Builtin(Endpoint),
+}
+
+/// Who a route admits, before grants are looked at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admits {
+    /// A principal whose grants hold the route's (module, action) in scope.
+    Grants,
+    /// Anyone (`public`); no credential is validated.
+    Anyone,
+    /// Any valid principal of an accepted kind (built-in self-service endpoints, which check the
+    /// resource themselves).
+    AnyPrincipal,
+}
+
+impl From<Access> for Admits {
+    fn from(a: Access) -> Self {
+        match a {
+            Access::Public => Admits::Anyone,
+            Access::AnyPrincipal => Admits::AnyPrincipal,
+        }
+    }
+}
+
 /// One compiled route.
 #[derive(Debug)]
 pub struct Route {
@@ -54,10 +85,10 @@ pub struct Route {
     pub action: Option<ValueSource>,
     /// Resource name → where its value comes from.
     pub resources: Vec<(String, ValueSource)>,
-    /// Index into the snapshot's upstreams.
-    pub upstream: usize,
-    /// No credential needed.
-    pub public: bool,
+    /// Where a permitted request goes.
+    pub target: Target,
+    /// Who the route admits.
+    pub admits: Admits,
     /// Forward the credential instead of removing it.
     pub keep_credential: bool,
     /// `%25` allowed in the target.
@@ -66,12 +97,21 @@ pub struct Route {
     pub accept: Vec<CredentialKind>,
     /// How rejections on this route look.
     pub error_style: ErrorStyle,
+    /// The path holds a secret: logs show `template` instead of the path.
+    pub secret_in_path: bool,
+    /// The path template, for logs.
+    pub template: String,
     /// Query parameters that select what the request does (captures and constraints): a form
     /// body must not name them, since PHP's `$_REQUEST` would let the body override the query.
     pub query_selectors: Vec<String>,
 }
 
 impl Route {
+    /// No credential needed.
+    pub fn public(&self) -> bool {
+        self.admits == Admits::Anyone
+    }
+
     /// Rank among routes on the same template: higher wins.
     pub fn rank(&self) -> (bool, usize) {
         (!self.methods.is_empty(), self.query.len())
@@ -109,8 +149,9 @@ pub struct RouteTable {
     pub any_host: matchit::Router<Vec<usize>>,
 }
 
-/// Proof that a request belongs to a route, with the values it captured. Only `resolve` makes one.
-#[derive(Debug)]
+/// Proof that a request belongs to a route, with the values it captured. Only `resolve` makes one
+/// (a copy proves the same thing).
+#[derive(Debug, Clone)]
 pub struct RouteMatch<'a> {
     route: &'a Route,
     module: Option<&'a str>,
@@ -171,22 +212,30 @@ pub fn resolve<'a>(
         }
     }
     Err(if other_method {
-        Rejection::MethodNotAllowed
+        // The caller fills the list (`allowed_methods`) only when it answers the 405.
+        Rejection::MethodNotAllowed(Allow::default())
     } else {
         Rejection::NoRoute
     })
 }
 
-/// The methods some route accepts for this (host, target): the `Allow` header of a 405.
-pub fn allowed_methods(table: &RouteTable, host: Option<&str>, req: &Canonical) -> Vec<Method> {
+/// The methods some route accepts for this (host, target): the `Allow` header of a 405, and the
+/// error style of those routes (the first one's), so the 405 answers in it.
+pub fn allowed_methods(
+    table: &RouteTable,
+    host: Option<&str>,
+    req: &Canonical,
+) -> (Allow, ErrorStyle) {
     let host_router = host.and_then(|h| table.by_host.get(h));
     let mut out: Vec<Method> = Vec::new();
+    let mut style = None;
     for router in host_router.into_iter().chain([&table.any_host]) {
         let Ok(m) = router.at(&req.path) else {
             continue;
         };
         for route in m.value.iter().map(|&i| &table.routes[i]) {
             if route.query_holds(req).unwrap_or(false) {
+                style.get_or_insert(route.error_style);
                 for method in &route.methods {
                     if !out.contains(method) {
                         out.push(method.clone());
@@ -196,7 +245,8 @@ pub fn allowed_methods(table: &RouteTable, host: Option<&str>, req: &Canonical) 
         }
     }
     out.sort_by(|a, b| a.as_str().cmp(b.as_str()));
-    out
+    let list: Vec<&str> = out.iter().map(Method::as_str).collect();
+    (Allow(list.join(", ")), style.unwrap_or_default())
 }
 
 fn capture<'a>(
@@ -219,7 +269,7 @@ fn capture<'a>(
     };
     let module = opt(&route.module)?;
     let action = opt(&route.action)?;
-    if !route.public && (module.is_none() || action.is_none()) {
+    if !route.public() && (module.is_none() || action.is_none()) {
         // A query-captured module or action is missing: this route does not say what the
         // request does, so nothing can permit it.
         return Err(Rejection::MissingSelector);

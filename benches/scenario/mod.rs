@@ -7,9 +7,9 @@
 //! directory, read with `policy::load`, compiled with `policy::compile` and published, exactly as
 //! the gateway does. Requests are `http::request::Parts` built before any timing starts.
 //!
-//! `decide` is the gateway's decision path (`gateway::pipeline` up to `authz::decide`):
-//! `policy.current()`, canonicalize, request host, `route::resolve`, the `%25` check,
-//! `credential::extract`, `identity::validate`, `authz::decide`. `baseline` is the floor any
+//! `decide` is the gateway's decision path (`gateway::pipeline` up to the permit):
+//! `policy.current()`, canonicalize, request host, then `decision::authorize` (`route::resolve`,
+//! the `%25` check, `credential::extract`, `identity::validate`, `authz::decide`). `baseline` is the floor any
 //! design pays: the same canonicalization plus one SHA-256 of the secret.
 
 use std::fmt::Write as _;
@@ -20,9 +20,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use http::request::Parts;
 use http::{Method, Request};
 use portcullis::canonical::{self, Canonical};
+use portcullis::decision::{self, Head, Presenting, Trace};
+use portcullis::gateway::Limits;
+use portcullis::identity;
 use portcullis::policy::{self, Policy};
 use portcullis::reject::Rejection;
-use portcullis::{authz, credential, identity, route};
 
 /// Number of routes in every generated policy.
 pub const ROUTES: usize = 1_000;
@@ -327,25 +329,21 @@ fn request(i: usize, module: usize, secret: String, carrier: usize) -> Req {
 /// What a decision yields; only whether a key authorized it, so nothing borrowed escapes.
 pub type Outcome = bool;
 
-/// The gateway's decision path for one request (see the module docs for the steps).
+/// The gateway's decision path for one request: the snapshot, the gateway's own canonicalize
+/// and request host, then `decision::authorize`, the one decision the pipeline calls.
 pub fn decide(policy: &Policy, parts: &Parts) -> Result<Outcome, Rejection> {
     let snapshot = policy.current().ok_or(Rejection::NoPolicy)?;
     let s = &*snapshot;
-    let target = canonicalize(parts)?;
-    let host = request_host(parts);
-    let matched = route::resolve(&s.routes, &parts.method, host.as_deref(), &target)?;
-    if target.has_encoded_percent && !matched.route().allow_encoded_percent {
-        return Err(Rejection::EncodedPercent);
-    }
-    let presented = credential::extract(&parts.headers, &target, &s.credential_query_params)?;
-    let principal = match presented {
-        Some(c) if authz::needs_credential(&matched, s.mode) => {
-            let accept = &matched.route().accept;
-            Some(identity::validate(s, c.secret, accept, NOW)?)
-        }
-        _ => None,
+    let target = portcullis::gateway::canonicalize(&parts.uri, &Limits::default())?;
+    let host = request_host(parts)?;
+    let head = Head {
+        method: &parts.method,
+        host: host.as_deref(),
+        headers: &parts.headers,
+        target: &target,
     };
-    let permit = authz::decide(matched, principal, &parts.method, s.mode)?;
+    let mut trace = Trace::default();
+    let permit = decision::authorize(s, &head, Presenting::Request, NOW, &mut trace)?;
     Ok(permit.principal().is_some())
 }
 
@@ -364,6 +362,6 @@ pub fn canonicalize(parts: &Parts) -> Result<Canonical<'_>, Rejection> {
 
 /// The gateway's own `request_host`: `Host` or the authority, without port or trailing dot,
 /// borrowed unless it has to be lowercased.
-pub fn request_host(parts: &Parts) -> Option<std::borrow::Cow<'_, str>> {
+pub fn request_host(parts: &Parts) -> Result<Option<std::borrow::Cow<'_, str>>, Rejection> {
     portcullis::gateway::request_host(parts)
 }

@@ -12,7 +12,7 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::body::Body;
 use crate::identity;
-use crate::issuer::{Call, Ctx, account_user, error_msg, form, json as respond_json};
+use crate::issuer::{Call, Ctx, error_msg, form, json as respond_json};
 use crate::managed::ManagedError;
 use crate::policy::raw::RawApiToken;
 use crate::token::directory::{Base, Perm};
@@ -21,8 +21,8 @@ use crate::token::directory::{Base, Perm};
 pub const MAX_APP_NAME: usize = 255;
 
 /// `GET .../api-tokens/`. Tokens are stored as digests, so the list cannot show them.
-pub fn list(cx: &Ctx<'_>, parts: &http::request::Parts, call: &Call<'_>) -> Response<Body> {
-    let (base, _) = match owned_base(cx, parts, call) {
+pub fn list(cx: &Ctx<'_>, call: &Call<'_>, user: &str) -> Response<Body> {
+    let base = match owned_base(cx, call, user) {
         Ok(b) => b,
         Err(r) => return *r,
     };
@@ -48,9 +48,10 @@ pub async fn create(
     cx: &Ctx<'_>,
     parts: &http::request::Parts,
     call: &Call<'_>,
+    user: &str,
     incoming: Incoming,
 ) -> Response<Body> {
-    let (base, user, fields) = match owned_base_with_form(cx, parts, call, incoming).await {
+    let (base, fields) = match owned_base_with_form(cx, parts, call, user, incoming).await {
         Ok(t) => t,
         Err(r) => return *r,
     };
@@ -65,8 +66,7 @@ pub async fn create(
         return error_msg(StatusCode::BAD_REQUEST, "permission invalid.");
     };
     let secret = hex::encode(rand::random::<[u8; 20]>());
-    let now = OffsetDateTime::from_unix_timestamp(cx.gw.clock.now())
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    let now = OffsetDateTime::from_unix_timestamp(cx.now).unwrap_or(OffsetDateTime::UNIX_EPOCH);
     let record = RawApiToken {
         base: base.uuid.clone(),
         app_name: app.clone(),
@@ -92,7 +92,7 @@ pub async fn create(
     if exists {
         return error_msg(StatusCode::BAD_REQUEST, &format!("api token {app} exists."));
     }
-    let Some(store) = &cx.gw.issuer.store else {
+    let Some(store) = &cx.state.store else {
         return unavailable();
     };
     let uuid = base.uuid.clone();
@@ -123,9 +123,10 @@ pub async fn update(
     cx: &Ctx<'_>,
     parts: &http::request::Parts,
     call: &Call<'_>,
+    user: &str,
     incoming: Incoming,
 ) -> Response<Body> {
-    let (base, user, fields) = match owned_base_with_form(cx, parts, call, incoming).await {
+    let (base, fields) = match owned_base_with_form(cx, parts, call, user, incoming).await {
         Ok(t) => t,
         Err(r) => return *r,
     };
@@ -133,7 +134,7 @@ pub async fn update(
         return error_msg(StatusCode::BAD_REQUEST, "permission invalid.");
     };
     let app = call.app.unwrap_or("").to_owned();
-    let Some(store) = &cx.gw.issuer.store else {
+    let Some(store) = &cx.state.store else {
         return unavailable();
     };
     let uuid = base.uuid.clone();
@@ -164,13 +165,13 @@ pub async fn update(
 }
 
 /// `DELETE .../api-tokens/{app_name}/`.
-pub async fn delete(cx: &Ctx<'_>, parts: &http::request::Parts, call: &Call<'_>) -> Response<Body> {
-    let (base, user) = match owned_base(cx, parts, call) {
+pub async fn delete(cx: &Ctx<'_>, call: &Call<'_>, user: &str) -> Response<Body> {
+    let base = match owned_base(cx, call, user) {
         Ok(b) => b,
         Err(r) => return *r,
     };
     let app = call.app.unwrap_or("").to_owned();
-    let Some(store) = &cx.gw.issuer.store else {
+    let Some(store) = &cx.state.store else {
         return unavailable();
     };
     let uuid = base.uuid.clone();
@@ -195,27 +196,27 @@ pub async fn delete(cx: &Ctx<'_>, parts: &http::request::Parts, call: &Call<'_>)
     }
 }
 
-/// The base the call names (if the account token's user owns it), and the request's form.
+/// The base the call names (if `user` owns it), and the request's form.
 async fn owned_base_with_form<'a>(
     cx: &'a Ctx<'_>,
     parts: &http::request::Parts,
     call: &Call<'_>,
+    user: &str,
     incoming: Incoming,
-) -> Result<(&'a Base, &'a str, Vec<(String, String)>), Box<Response<Body>>> {
-    let (base, user) = owned_base(cx, parts, call)?;
+) -> Result<(&'a Base, Vec<(String, String)>), Box<Response<Body>>> {
+    let base = owned_base(cx, call, user)?;
     let fields = form::read(&parts.headers, incoming)
         .await
         .map_err(|_| Box::new(error_msg(StatusCode::BAD_REQUEST, "Invalid form.")))?;
-    Ok((base, user, fields))
+    Ok((base, fields))
 }
 
-/// The base the call names, if the account token's user owns it.
+/// The base the call names, if `user` owns it.
 fn owned_base<'a>(
     cx: &'a Ctx<'_>,
-    parts: &http::request::Parts,
     call: &Call<'_>,
-) -> Result<(&'a Base, &'a str), Box<Response<Body>>> {
-    let user = account_user(cx, parts)?;
+    user: &str,
+) -> Result<&'a Base, Box<Response<Body>>> {
     let name = call.name.unwrap_or("");
     let base = call
         .ws
@@ -233,7 +234,7 @@ fn owned_base<'a>(
             "Permission denied.",
         )));
     }
-    Ok((base, user))
+    Ok(base)
 }
 
 /// SeaTable's description of an API token (without the token itself).

@@ -9,6 +9,7 @@ use hyper::body::Incoming;
 
 use crate::body;
 use crate::canonical;
+use crate::field;
 
 /// Largest form body the endpoints read.
 pub const MAX_FORM_BYTES: usize = 64 * 1024;
@@ -34,9 +35,8 @@ pub async fn read(
         .await
         .map_err(|_| FormError::TooLarge)?
         .to_bytes();
-    let ctype = headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
+    let ctype = field::single(headers, CONTENT_TYPE)
+        .map_err(|_| FormError::Malformed)?
         .unwrap_or("");
     let text = std::str::from_utf8(&bytes).map_err(|_| FormError::Malformed)?;
     match boundary(ctype) {

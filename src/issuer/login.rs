@@ -12,6 +12,7 @@ use http::{HeaderValue, Response, StatusCode, header};
 use hyper::body::Incoming;
 
 use crate::body::Body;
+use crate::field;
 use crate::issuer::{Ctx, form, json, sign};
 use crate::policy::raw::KeyUse;
 use crate::token::Claims;
@@ -49,8 +50,8 @@ pub async fn login(
             serde_json::json!({"non_field_errors": ["Must include \"username\" and \"password\"."]}),
         );
     };
-    let addr = crate::forward::client_ip(&parts.headers, cx.conn.peer.ip(), &cx.gw.trusted_proxies);
-    let throttle = &cx.gw.issuer.throttle;
+    let addr = cx.client;
+    let throttle = &cx.state.throttle;
     if let Some(wait) = throttle.locked_for(username, addr) {
         // Round up, so a client that obeys Retry-After is not still locked out.
         return throttled(wait.as_millis().div_ceil(1000).max(1) as u64);
@@ -79,10 +80,10 @@ pub async fn login(
         return non_field(BAD_LOGIN);
     };
     if let Some(totp) = &user.totp {
-        let code = parts
-            .headers
-            .get(OTP_HEADER)
-            .and_then(|v| v.to_str().ok())
+        // An unreadable code is no code: the login fails closed either way.
+        let code = field::single(&parts.headers, OTP_HEADER)
+            .ok()
+            .flatten()
             .map(str::trim);
         let Some(code) = code.filter(|c| !c.is_empty()) else {
             let mut r = non_field("Two factor auth token is missing.");
@@ -90,7 +91,7 @@ pub async fn login(
                 .insert("x-seafile-otp", HeaderValue::from_static("required"));
             return r;
         };
-        let step = totp.check(code, cx.gw.clock.now().max(0) as u64);
+        let step = totp.check(code, cx.now.max(0) as u64);
         if !step.is_some_and(|s| throttle.used_codes.claim(&user.name, s)) {
             fail();
             tracing::info!(user = %username, "login failed: bad 2FA code");
@@ -100,7 +101,7 @@ pub async fn login(
     let claims = Claims::new(
         KeyUse::Account,
         &user.name,
-        cx.gw.clock.now(),
+        cx.now,
         cx.st.account_ttl.as_secs(),
     );
     match sign(cx, &claims) {

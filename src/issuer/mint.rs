@@ -9,21 +9,16 @@ use http::{Response, StatusCode};
 use serde_json::{Value, json};
 
 use crate::body::Body;
-use crate::canonical::Canonical;
-use crate::identity;
-use crate::issuer::{Call, Ctx, account_user, bearer, error_msg, sign};
-use crate::policy::raw::KeyUse;
+use crate::identity::{self, Authority, Principal};
+use crate::issuer::{Call, Ctx, error_msg, sign};
+use crate::policy::raw::{CredentialKind, KeyUse};
+use crate::token::Claims;
 use crate::token::directory::{Base, Perm};
-use crate::token::{Claims, looks_like_jwt};
 
 const DENIED: &str = "Permission denied.";
 
-/// `GET .../temp-api-token/`.
-pub fn temp_token(cx: &Ctx<'_>, parts: &http::request::Parts, call: &Call<'_>) -> Response<Body> {
-    let user = match account_user(cx, parts) {
-        Ok(u) => u,
-        Err(r) => return *r,
-    };
+/// `GET .../temp-api-token/`, for an account token's `user`.
+pub fn temp_token(cx: &Ctx<'_>, call: &Call<'_>, user: &str) -> Response<Body> {
     let base = match user_base(cx, call, user) {
         Ok((b, _)) => b,
         Err(r) => return *r,
@@ -31,7 +26,7 @@ pub fn temp_token(cx: &Ctx<'_>, parts: &http::request::Parts, call: &Call<'_>) -
     let mut c = Claims::new(
         KeyUse::Temporary,
         user,
-        cx.gw.clock.now(),
+        cx.now,
         cx.st.temporary_ttl.as_secs(),
     );
     c.dtable_uuid = Some(base.uuid.clone());
@@ -41,53 +36,46 @@ pub fn temp_token(cx: &Ctx<'_>, parts: &http::request::Parts, call: &Call<'_>) -
     }
 }
 
-/// `GET /api/v2.1/dtable/app-access-token/` with an API token or a temporary token.
-pub fn app_access_token(
-    cx: &Ctx<'_>,
-    parts: &http::request::Parts,
-    _target: &Canonical,
-) -> Response<Body> {
-    let Some(secret) = bearer(parts) else {
-        return error_msg(StatusCode::FORBIDDEN, DENIED);
-    };
+/// `GET /api/v2.1/dtable/app-access-token/`, for an API token or a temporary token (the route
+/// accepts no other kind; the pipeline has verified it, expiry and revocation included).
+pub fn app_access_token(cx: &Ctx<'_>, who: &Principal<'_>) -> Response<Body> {
     let d = &cx.s.directory;
-    let now = cx.gw.clock.now();
-    if looks_like_jwt(secret) {
-        let claims = match d.verify(secret, &[KeyUse::Temporary], now) {
-            Ok(c) => c,
-            Err(crate::token::TokenError::Expired) => {
-                return error_msg(StatusCode::FORBIDDEN, "Token expired.");
-            }
-            Err(_) => return error_msg(StatusCode::FORBIDDEN, DENIED),
-        };
-        let base = claims.dtable_uuid.as_deref().and_then(|u| d.bases.get(u));
-        let Some((base, perm)) = base.and_then(|b| b.permission_of(&claims.sub).map(|p| (b, p)))
-        else {
-            return error_msg(StatusCode::FORBIDDEN, DENIED);
-        };
-        let mut c = base_claims(cx, base, perm, &claims.sub);
-        c.username = Some(claims.sub.clone());
-        return respond(cx, base, &c, None);
+    let Authority::Base { uuid, .. } = who.authority() else {
+        return error_msg(StatusCode::FORBIDDEN, DENIED);
+    };
+    let Some(base) = d.bases.get(uuid) else {
+        return error_msg(StatusCode::FORBIDDEN, DENIED);
+    };
+    match who.kind() {
+        CredentialKind::Temporary => {
+            let Some((user, perm)) = who
+                .user()
+                .and_then(|u| base.permission_of(u).map(|p| (u, p)))
+            else {
+                return error_msg(StatusCode::FORBIDDEN, DENIED);
+            };
+            let mut c = base_claims(cx, base, perm, user);
+            c.username = Some(user.to_owned());
+            respond(cx, base, &c, None)
+        }
+        CredentialKind::ApiToken => {
+            let Some(tok) = d.api_token_by_id(who.id()) else {
+                return error_msg(StatusCode::FORBIDDEN, DENIED);
+            };
+            let mut c = base_claims(cx, base, tok.permission, &format!("app:{}", tok.app_name));
+            c.app_name = Some(tok.app_name.clone());
+            c.username = Some(String::new());
+            c.src = Some(format!("api:{}", tok.id));
+            respond(cx, base, &c, Some(&tok.app_name))
+        }
+        CredentialKind::ApiKey | CredentialKind::Account | CredentialKind::Base => {
+            error_msg(StatusCode::FORBIDDEN, DENIED)
+        }
     }
-    let Some(tok) = d.api_token(secret).filter(|t| !t.disabled) else {
-        return error_msg(StatusCode::FORBIDDEN, DENIED);
-    };
-    let Some(base) = d.bases.get(&tok.base) else {
-        return error_msg(StatusCode::FORBIDDEN, DENIED);
-    };
-    let mut c = base_claims(cx, base, tok.permission, &format!("app:{}", tok.app_name));
-    c.app_name = Some(tok.app_name.clone());
-    c.username = Some(String::new());
-    c.src = Some(format!("api:{}", tok.id));
-    respond(cx, base, &c, Some(&tok.app_name))
 }
 
-/// `GET .../access-token/` with an account token.
-pub fn access_token(cx: &Ctx<'_>, parts: &http::request::Parts, call: &Call<'_>) -> Response<Body> {
-    let user = match account_user(cx, parts) {
-        Ok(u) => u,
-        Err(r) => return *r,
-    };
+/// `GET .../access-token/`, for an account token's `user`.
+pub fn access_token(cx: &Ctx<'_>, call: &Call<'_>, user: &str) -> Response<Body> {
     let (base, perm) = match user_base(cx, call, user) {
         Ok(bp) => bp,
         Err(r) => return *r,
@@ -139,12 +127,7 @@ fn user_base<'a>(
 }
 
 fn base_claims(cx: &Ctx<'_>, base: &Base, perm: Perm, sub: &str) -> Claims {
-    let mut c = Claims::new(
-        KeyUse::Base,
-        sub,
-        cx.gw.clock.now(),
-        cx.st.base_ttl.as_secs(),
-    );
+    let mut c = Claims::new(KeyUse::Base, sub, cx.now, cx.st.base_ttl.as_secs());
     c.dtable_uuid = Some(base.uuid.clone());
     c.permission = Some(perm.as_str().to_owned());
     c

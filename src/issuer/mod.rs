@@ -1,10 +1,12 @@
 //! The issuer: SeaTable-compatible token endpoints answered by the gateway itself.
 //!
-//! `gateway` asks `resolve` right after canonicalizing; a request for one of these paths (under
-//! the policy's `seatable.prefix`) is answered here and never routed or forwarded. Each endpoint
-//! checks its own credential (`login` a password, the others an account token, an API token, a
-//! temporary token or a link token), mints signed tokens with the policy's key ring, and answers
-//! with SeaTable's JSON shapes and error bodies. `api_tokens` persists through `managed`.
+//! Each endpoint is a built-in route (`builtin::SEATABLE`): the pipeline has already matched it,
+//! extracted and validated the credential and decided, and hands `serve` the `Permit` with
+//! everything else the endpoint needs in `Ctx`. The endpoints never see the pipeline. `login`
+//! checks a password, the link endpoint a link token in the path; the others act for the
+//! permit's principal (an account token's user, an API token or a temporary token), narrow by
+//! base, mint signed tokens with the policy's key ring, and answer in SeaTable's JSON shapes.
+//! `api_tokens` persists through `managed`.
 
 pub mod api_tokens;
 pub mod form;
@@ -12,83 +14,32 @@ pub mod login;
 pub mod mint;
 pub mod throttle;
 
-use std::sync::LazyLock;
+use std::net::IpAddr;
+use std::sync::Arc;
 
-use http::{HeaderValue, Method, Response, StatusCode, header};
+use http::{HeaderValue, Response, StatusCode, header};
 use hyper::body::Incoming;
 
+use crate::authz::Permit;
 use crate::body::{self, Body};
-use crate::canonical::Canonical;
-use crate::gateway::{Conn, Gateway};
+use crate::builtin::Endpoint;
+use crate::managed::Store;
 use crate::policy::Snapshot;
-use crate::policy::raw::KeyUse;
 use crate::token::Claims;
 use crate::token::directory::SeaTable;
 
-/// The endpoints.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Endpoint {
-    /// `POST /api2/auth-token/`: account token from username and password.
-    Login,
-    /// `GET .../temp-api-token/`: temporary token from an account token.
-    TempToken,
-    /// `GET /api/v2.1/dtable/app-access-token/`: base token from an API or temporary token.
-    AppAccessToken,
-    /// `GET .../access-token/`: base token from an account token.
-    AccessToken,
-    /// `GET /api/v2.1/external-link-tokens/{token}/access-token/`: read-only base token.
-    LinkAccessToken,
-    /// `GET/POST .../api-tokens/`: list or create API tokens.
-    ApiTokens,
-    /// `PUT/DELETE .../api-tokens/{app_name}/`: update or delete one.
-    ApiToken,
+/// State of the token endpoints that outlives snapshots.
+#[derive(Debug, Default)]
+pub struct State {
+    /// Failed-login throttle, shared by every worker of the process.
+    pub throttle: Arc<throttle::Throttle>,
+    /// Where API token changes are written (`None`: management endpoints answer 503).
+    pub store: Option<Arc<Store>>,
 }
 
-impl Endpoint {
-    /// A name for logs.
-    pub fn name(self) -> &'static str {
-        match self {
-            Endpoint::Login => "issuer:auth-token",
-            Endpoint::TempToken => "issuer:temp-api-token",
-            Endpoint::AppAccessToken => "issuer:app-access-token",
-            Endpoint::AccessToken => "issuer:access-token",
-            Endpoint::LinkAccessToken => "issuer:external-link-access-token",
-            Endpoint::ApiTokens => "issuer:api-tokens",
-            Endpoint::ApiToken => "issuer:api-token",
-        }
-    }
-}
-
-static ROUTER: LazyLock<matchit::Router<Endpoint>> = LazyLock::new(|| {
-    let mut r = matchit::Router::new();
-    let ws = "/api/v2.1/workspace/{ws}/dtable/{name}";
-    let table = [
-        ("/api2/auth-token/".to_owned(), Endpoint::Login),
-        (format!("{ws}/temp-api-token/"), Endpoint::TempToken),
-        (
-            "/api/v2.1/dtable/app-access-token/".to_owned(),
-            Endpoint::AppAccessToken,
-        ),
-        (format!("{ws}/access-token/"), Endpoint::AccessToken),
-        (
-            "/api/v2.1/external-link-tokens/{token}/access-token/".to_owned(),
-            Endpoint::LinkAccessToken,
-        ),
-        (format!("{ws}/api-tokens/"), Endpoint::ApiTokens),
-        (format!("{ws}/api-tokens/{{app}}/"), Endpoint::ApiToken),
-    ];
-    for (path, ep) in table {
-        // The table is fixed and conflict-free; a failure here is a bug caught by the tests.
-        let _ = r.insert(path, ep);
-    }
-    r
-});
-
-/// A matched endpoint with its path parameters.
-#[derive(Debug)]
+/// Path parameters of a call, read from the permit's resource values.
+#[derive(Debug, Default)]
 pub struct Call<'a> {
-    /// Which endpoint.
-    pub endpoint: Endpoint,
     /// Workspace id.
     pub ws: Option<&'a str>,
     /// Base name.
@@ -99,55 +50,67 @@ pub struct Call<'a> {
     pub app: Option<&'a str>,
 }
 
-/// The endpoint `path` names, if the SeaTable endpoints are enabled and it is one.
-pub fn resolve<'a>(st: &SeaTable, path: &'a str) -> Option<Call<'a>> {
-    let rest = path.strip_prefix(st.prefix.as_str())?;
-    let m = ROUTER.at(rest).ok()?;
-    Some(Call {
-        endpoint: *m.value,
-        ws: m.params.get("ws"),
-        name: m.params.get("name"),
-        token: m.params.get("token"),
-        app: m.params.get("app"),
-    })
+impl<'a> Call<'a> {
+    fn of(permit: &Permit<'a>) -> Self {
+        let mut call = Call::default();
+        for &(name, value) in permit.route().resources() {
+            match name {
+                "ws" => call.ws = Some(value),
+                "name" => call.name = Some(value),
+                "token" => call.token = Some(value),
+                "app" => call.app = Some(value),
+                _ => {}
+            }
+        }
+        call
+    }
 }
 
-/// Everything an endpoint needs.
+/// Everything an endpoint needs besides the request.
 pub struct Ctx<'a> {
-    /// The gateway (clock, throttle, managed store).
-    pub gw: &'a Gateway,
     /// The current snapshot.
     pub s: &'a Snapshot,
     /// The SeaTable settings.
     pub st: &'a SeaTable,
-    /// The connection.
-    pub conn: Conn,
+    /// State that outlives snapshots.
+    pub state: &'a State,
+    /// Unix seconds now.
+    pub now: i64,
+    /// The client's address (after trusted-proxy resolution), for the login throttle.
+    pub client: IpAddr,
 }
 
-/// Answer the call.
+/// Answer a permitted call of `endpoint`.
 pub async fn serve(
     cx: Ctx<'_>,
-    call: Call<'_>,
+    endpoint: Endpoint,
+    permit: Permit<'_>,
     parts: http::request::Parts,
     incoming: Incoming,
-    target: &Canonical<'_>,
 ) -> Response<Body> {
-    let m = &parts.method;
+    let call = Call::of(&permit);
+    let who = permit.principal();
+    // The account-token endpoints accept only account tokens, so their permits carry a user.
+    let user = who.and_then(|p| p.user());
     use Endpoint::*;
-    match (call.endpoint, m) {
-        (Login, &Method::POST) => login::login(&cx, &parts, incoming).await,
-        (TempToken, &Method::GET) => mint::temp_token(&cx, &parts, &call),
-        (AppAccessToken, &Method::GET) => mint::app_access_token(&cx, &parts, target),
-        (AccessToken, &Method::GET) => mint::access_token(&cx, &parts, &call),
-        (LinkAccessToken, &Method::GET) => mint::link_access_token(&cx, &call),
-        (ApiTokens, &Method::GET) => api_tokens::list(&cx, &parts, &call),
-        (ApiTokens, &Method::POST) => api_tokens::create(&cx, &parts, &call, incoming).await,
-        (ApiToken, &Method::PUT) => api_tokens::update(&cx, &parts, &call, incoming).await,
-        (ApiToken, &Method::DELETE) => api_tokens::delete(&cx, &parts, &call).await,
-        _ => json(
-            StatusCode::METHOD_NOT_ALLOWED,
-            serde_json::json!({"detail": format!("Method \"{m}\" not allowed.")}),
-        ),
+    match (endpoint, user) {
+        (Login, _) => login::login(&cx, &parts, incoming).await,
+        (LinkAccessToken, _) => mint::link_access_token(&cx, &call),
+        (AppAccessToken, _) => match who {
+            Some(p) => mint::app_access_token(&cx, p),
+            None => error_msg(StatusCode::FORBIDDEN, "Permission denied."),
+        },
+        (TempToken, Some(u)) => mint::temp_token(&cx, &call, u),
+        (AccessToken, Some(u)) => mint::access_token(&cx, &call, u),
+        (ListApiTokens, Some(u)) => api_tokens::list(&cx, &call, u),
+        (CreateApiToken, Some(u)) => api_tokens::create(&cx, &parts, &call, u, incoming).await,
+        (UpdateApiToken, Some(u)) => api_tokens::update(&cx, &parts, &call, u, incoming).await,
+        (DeleteApiToken, Some(u)) => api_tokens::delete(&cx, &call, u).await,
+        (
+            TempToken | AccessToken | ListApiTokens | CreateApiToken | UpdateApiToken
+            | DeleteApiToken,
+            None,
+        ) => invalid_token(),
     }
 }
 
@@ -180,31 +143,6 @@ pub fn invalid_token() -> Response<Body> {
         HeaderValue::from_static("Bearer realm=\"portcullis\", error=\"invalid_token\""),
     );
     r
-}
-
-/// The `Token`/`Bearer` credential of the request.
-pub fn bearer(parts: &http::request::Parts) -> Option<&str> {
-    let v = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = v.trim().split_once(' ')?;
-    let ok = scheme.eq_ignore_ascii_case("token") || scheme.eq_ignore_ascii_case("bearer");
-    ok.then(|| token.trim()).filter(|t| !t.is_empty())
-}
-
-/// The user behind the request's account token, or SeaTable's 401.
-pub fn account_user<'a>(
-    cx: &'a Ctx<'_>,
-    parts: &http::request::Parts,
-) -> Result<&'a str, Box<Response<Body>>> {
-    let token = bearer(parts).ok_or_else(|| Box::new(invalid_token()))?;
-    let claims =
-        cx.s.directory
-            .verify(token, &[KeyUse::Account], cx.gw.clock.now())
-            .map_err(|_| Box::new(invalid_token()))?;
-    cx.s.directory
-        .users
-        .get_key_value(&claims.sub)
-        .map(|(name, _)| name.as_str())
-        .ok_or_else(|| Box::new(invalid_token()))
 }
 
 /// Sign `claims`, or a 500 that names no secret.

@@ -100,8 +100,23 @@ pub fn compile(input: &Input) -> Result<Snapshot, CompileErrors> {
     let roles = keys::roles(&mut cx, input);
     let mut keys = keys::compile(&mut cx, input, &roles);
     linea21::import(&mut cx, input, &mut keys);
-    let routes = routes::compile(&mut cx, input, &upstream_ix);
     let directory = tokens::compile(&mut cx, input, &roles);
+    let mut builtins = Vec::new();
+    if let Some(st) = &directory.seatable {
+        // Built-in endpoints are routes: they share the table, so a policy route that conflicts
+        // with one is a load error naming both.
+        let file = input
+            .policies
+            .iter()
+            .find(|(_, p)| p.seatable.is_some())
+            .map_or(0, |(f, _)| *f);
+        builtins.push(routes::Builtins {
+            specs: &crate::builtin::SEATABLE,
+            prefix: &st.prefix,
+            place: (file, JsonPath::root().key("seatable")),
+        });
+    }
+    let routes = routes::compile(&mut cx, input, &upstream_ix, &builtins);
     if !cx.errors.is_empty() {
         return Err(CompileErrors(cx.errors));
     }

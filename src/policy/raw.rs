@@ -159,6 +159,12 @@ pub enum CredentialKind {
     Account,
     /// A base token (access to one base).
     Base,
+    /// A SeaTable API token (one base, `rw` or `r`). Only the built-in token endpoints take it,
+    /// to exchange it for a base token; a policy route may not list it.
+    ApiToken,
+    /// A SeaTable temporary token. Only the built-in token endpoints take it; a policy route may
+    /// not list it.
+    Temporary,
 }
 
 /// Rejection body styles.
@@ -170,6 +176,9 @@ pub enum ErrorStyle {
     Standard,
     /// SeaTable's: 403 `{"error_msg": "Token expired."}` / `{"error_msg": "Permission denied."}`.
     Seatable,
+    /// SeaTable's web API (Django REST framework): `401 {"detail": "Invalid token"}` for a bad
+    /// credential, `403 {"detail": ...}` without the permission, `405 {"detail": ...}`.
+    SeatableWeb,
 }
 
 /// Permissions: module → actions, where `["all"]` grants every action.

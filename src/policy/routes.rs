@@ -9,23 +9,62 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use http::Method;
 
+use crate::builtin::Spec;
 use crate::policy::compile::Cx;
 use crate::policy::load::Input;
 use crate::policy::locate::JsonPath;
 use crate::policy::raw::{CredentialKind, RawRoute, RawValue};
-use crate::route::{QueryRule, Route, RouteTable, ValueSource};
+use crate::route::{Admits, QueryRule, Route, RouteTable, Target, ValueSource};
 
 type GroupKey = (Option<String>, String);
 
-/// Compile every route of every file.
-pub fn compile(cx: &mut Cx<'_>, input: &Input, upstreams: &HashMap<String, usize>) -> RouteTable {
+/// Built-in endpoints to add to the table: their specs, the path prefix they live under, and the
+/// policy place that turned them on (named in conflict errors).
+pub struct Builtins<'a> {
+    /// The endpoints.
+    pub specs: &'a [Spec],
+    /// Prefix of every template (may be empty).
+    pub prefix: &'a str,
+    /// File index and JSON path of the section that enabled them.
+    pub place: (usize, JsonPath),
+}
+
+/// Compile every route of every file, then the built-in endpoints, into one table.
+pub fn compile(
+    cx: &mut Cx<'_>,
+    input: &Input,
+    upstreams: &HashMap<String, usize>,
+    builtins: &[Builtins<'_>],
+) -> RouteTable {
     let mut table = RouteTable::default();
     let mut places: Vec<(usize, JsonPath)> = Vec::new();
     let mut ids: HashMap<String, usize> = HashMap::new();
     let mut groups: BTreeMap<GroupKey, Vec<usize>> = BTreeMap::new();
+    for b in builtins {
+        for spec in b.specs {
+            let i = table.routes.len();
+            let mut route = builtin(spec, b.prefix);
+            route.index = i;
+            ids.insert(route.id.clone(), i);
+            places.push(b.place.clone());
+            groups
+                .entry((None, route.template.clone()))
+                .or_default()
+                .push(i);
+            table.routes.push(route);
+        }
+    }
     for (file, p) in &input.policies {
         for (n, raw) in p.routes.iter().enumerate() {
             let at = JsonPath::root().key("routes").index(n);
+            if raw.id.starts_with("builtin:") {
+                cx.error(
+                    *file,
+                    at.key("id"),
+                    "route ids starting with `builtin:` are reserved for built-in endpoints",
+                );
+                continue;
+            }
             if let Some(&other) = ids.get(&raw.id) {
                 let (f, path) = &places[other];
                 let where_ = cx.place(*f, &path.key("id"));
@@ -133,6 +172,20 @@ fn route(
             return None;
         }
     };
+    let accept = raw
+        .accept
+        .clone()
+        .unwrap_or_else(|| vec![CredentialKind::ApiKey, CredentialKind::Account]);
+    for (n, kind) in accept.iter().enumerate() {
+        if matches!(kind, CredentialKind::ApiToken | CredentialKind::Temporary) {
+            cx.error(
+                file,
+                at.key("accept").index(n),
+                "`api_token` and `temporary` are only exchanged at the built-in token endpoints; \
+                 expected `api_key`, `account` or `base`",
+            );
+        }
+    }
     if cx_errors(cx) > errors_before {
         return None;
     }
@@ -164,17 +217,49 @@ fn route(
         module,
         action,
         resources,
-        upstream,
-        public: raw.public,
+        target: Target::Upstream(upstream),
+        admits: if raw.public {
+            Admits::Anyone
+        } else {
+            Admits::Grants
+        },
         keep_credential: raw.keep_credential,
         allow_encoded_percent: raw.allow_encoded_percent,
-        accept: raw
-            .accept
-            .clone()
-            .unwrap_or_else(|| vec![CredentialKind::ApiKey, CredentialKind::Account]),
+        accept,
         error_style: raw.error_style,
+        secret_in_path: false,
+        template: raw.path.clone(),
         query_selectors,
     })
+}
+
+/// The route of a built-in endpoint. Its path parameters are its resources, which is how the
+/// endpoint reads them from the permit.
+fn builtin(spec: &Spec, prefix: &str) -> Route {
+    let resources = spec
+        .template
+        .split('/')
+        .filter_map(|seg| seg.strip_prefix('{')?.strip_suffix('}'))
+        .map(|name| (name.to_owned(), ValueSource::Path(name.to_owned())))
+        .collect();
+    Route {
+        id: spec.id.to_owned(),
+        index: 0,
+        methods: vec![Method::from_bytes(spec.method.as_bytes()).expect("a standard method")],
+        query: Vec::new(),
+        module: Some(ValueSource::Literal(spec.module.to_owned())),
+        action: Some(ValueSource::Literal(spec.action.to_owned())),
+        resources,
+        target: Target::Builtin(spec.endpoint),
+        admits: spec.access.into(),
+        keep_credential: false,
+        allow_encoded_percent: false,
+        accept: spec.accept.to_vec(),
+        error_style: spec.error_style,
+        secret_in_path: spec.secret_in_path,
+        template: format!("{prefix}{}", spec.template),
+        query_selectors: Vec::new(),
+    }
 }
 
 fn cx_errors(cx: &Cx<'_>) -> usize {

@@ -182,10 +182,14 @@ impl Directory {
             .and_then(|u| self.bases.get(u))
     }
 
-    /// The API token with this secret.
-    pub fn api_token(&self, secret: &str) -> Option<&ApiToken> {
-        let d = crate::identity::digest(secret);
-        self.api_by_digest.get(&d).map(|&i| &self.api_tokens[i])
+    /// The API token whose secret has this SHA-256 digest.
+    pub fn api_token(&self, digest: &[u8; 32]) -> Option<&ApiToken> {
+        self.api_by_digest.get(digest).map(|&i| &self.api_tokens[i])
+    }
+
+    /// The API token with this id.
+    pub fn api_token_by_id(&self, id: &str) -> Option<&ApiToken> {
+        self.api_tokens.iter().find(|t| t.id == id)
     }
 
     /// Verify a signed token of one of the `accepted` kinds and apply every revocation rule.

@@ -3,6 +3,11 @@
 //!
 //! Each module tests one concept; `support` holds the harness.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "tests read response headers as text; the gateway itself reads them through `field`"
+)]
+
 mod support;
 
 mod admin;

@@ -116,7 +116,7 @@ fn steps(fx: &Fixture, r: &Req, out: &mut [Stats; STEPS.len()]) {
     let s = &*snapshot;
     let target = scenario::canonicalize(&r.parts).expect("canonical");
     mark(&mut region);
-    let host = scenario::request_host(&r.parts);
+    let host = scenario::request_host(&r.parts).expect("readable host");
     mark(&mut region);
     let matched =
         route::resolve(&s.routes, &r.parts.method, host.as_deref(), &target).expect("routed");
