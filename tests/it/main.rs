@@ -1,7 +1,8 @@
 //! Portcullis integration tests: one binary, real sockets on port 0, a recording upstream, real
 //! HTTP clients (hyper, curl) and the built `portcullis` binary.
 //!
-//! Each module tests one concept; `support` holds the harness.
+//! Each module tests one concept (`tokens` groups the SeaTable token endpoints); `support` holds
+//! the harness.
 
 mod support;
 
@@ -26,3 +27,4 @@ mod rejections;
 mod route_conflicts;
 mod routing;
 mod secrets;
+mod tokens;

@@ -4,8 +4,8 @@
 use http::Method;
 use serde_json::json;
 
-use crate::support::keys::{kid_of, peek};
-use crate::support::*;
+use crate::support::seatable::keys::{kid_of, peek};
+use crate::support::seatable::*;
 
 const BAD_LOGIN: &str = "Unable to login with provided credentials.";
 

@@ -8,7 +8,7 @@ use argon2::password_hash::PasswordVerifier;
 use base64::Engine;
 use serde_json::json;
 
-use crate::support::*;
+use crate::support::seatable::*;
 
 fn portcullis(args: &[&str], stdin: &str) -> (bool, String, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_portcullis"))

@@ -25,10 +25,10 @@ use tokio::sync::watch;
 
 use super::client::{self, Resp};
 use super::keys::{self, ACCT_SECRET};
-use super::logs;
 use super::policy;
-use super::tmp::TempDir;
 use super::upstream::Upstream;
+use crate::support::logs;
+use crate::support::tmp::TempDir;
 
 /// A running gateway; it stops when dropped.
 pub struct Gw {

@@ -3,8 +3,8 @@
 
 use serde_json::json;
 
-use crate::support::keys::{ED_PUBLIC, kid_of, peek};
-use crate::support::*;
+use crate::support::seatable::keys::{ED_PUBLIC, kid_of, peek};
+use crate::support::seatable::*;
 
 async fn base_token(gw: &Gw) -> String {
     let r = gw

@@ -5,8 +5,8 @@
 use http::Method;
 use serde_json::json;
 
-use crate::support::keys::{self, BASE_SECRET};
-use crate::support::*;
+use crate::support::seatable::keys::{self, BASE_SECRET};
+use crate::support::seatable::*;
 
 const DENIED: &str = "Permission denied.";
 

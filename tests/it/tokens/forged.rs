@@ -7,10 +7,10 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 
-use crate::support::keys::{
+use crate::support::seatable::keys::{
     self, ACCT_SECRET, BASE_SECRET, ED_OTHER_PRIVATE, ED_PRIVATE, ED_PUBLIC, TEMP_SECRET,
 };
-use crate::support::*;
+use crate::support::seatable::*;
 
 fn std_rows(base: &str) -> String {
     format!("/std/dtables/{base}/rows/")

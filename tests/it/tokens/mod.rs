@@ -2,9 +2,7 @@
 //! proxied routes, over real HTTP against an in-process gateway on port 0 with a recording
 //! upstream and a manual clock.
 //!
-//! Each module tests one concept; `support` holds the harness.
-
-mod support;
+//! Each module tests one concept; `crate::support::seatable` holds their setup.
 
 mod api_tokens;
 mod cli;

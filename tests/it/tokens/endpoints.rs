@@ -5,8 +5,8 @@
 use http::Method;
 use serde_json::{Value, json};
 
-use crate::support::keys::{self, peek};
-use crate::support::*;
+use crate::support::seatable::keys::{self, peek};
+use crate::support::seatable::*;
 
 const THREE_DAYS: i64 = 3 * 86400;
 

@@ -7,8 +7,9 @@ use serde_json::json;
 
 use portcullis::reload::Outcome;
 
-use crate::support::keys::{self, ACCT_SECRET, BASE_SECRET, BASE_SECRET_2, TEMP_SECRET};
-use crate::support::*;
+use crate::support::logs;
+use crate::support::seatable::keys::{self, ACCT_SECRET, BASE_SECRET, BASE_SECRET_2, TEMP_SECRET};
+use crate::support::seatable::*;
 
 /// The middle line of a PEM: the key material itself.
 fn pem_body(pem: &str) -> &str {

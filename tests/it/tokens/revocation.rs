@@ -5,8 +5,8 @@
 use http::Method;
 use serde_json::json;
 
-use crate::support::keys::{self, peek};
-use crate::support::*;
+use crate::support::seatable::keys::{self, peek};
+use crate::support::seatable::*;
 
 /// Alice's base token for the sales base, minted by the gateway from her account token.
 async fn minted_base_token(gw: &Gw, acct: &str) -> String {
