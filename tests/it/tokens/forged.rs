@@ -7,6 +7,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 
+use crate::support::client::assert_rejected;
 use crate::support::seatable::keys::{
     self, ACCT_SECRET, BASE_SECRET, ED_OTHER_PRIVATE, ED_PRIVATE, ED_PUBLIC, TEMP_SECRET,
 };
@@ -222,7 +223,7 @@ async fn tokens_of_another_kind_are_refused() {
 
     let base_token = keys::hs256(Some("base-1"), BASE_SECRET, &base(now, 600));
     let r = gw.get("/account/profile", Some(&base_token)).await;
-    r.expect_rejection(401, "wrong_credential_kind");
+    assert_rejected(&r, 401, "wrong_credential_kind");
     let r = gw.get("/account/profile", None).await;
-    r.expect_rejection(401, "missing_credential");
+    assert_rejected(&r, 401, "missing_credential");
 }

@@ -1,18 +1,18 @@
-//! The SeaTable token setup: the gateway harness (`gateway`), the test policy (`policy`), key
-//! material and a token forger (`keys`), a recording upstream (`upstream`) and HTTP clients
-//! (`client`).
+//! The SeaTable token setup: the gateway on top of `Harness` with SeaTable's requests
+//! (`gateway`), the test policy (`policy`), and key material with a token forger (`keys`).
+//!
+//! The HTTP clients, the recording upstream and the gateway harness are the shared ones of
+//! `support`.
 
 #![allow(
     dead_code,
     reason = "each test module uses a different part of the support code"
 )]
 
-pub mod client;
 pub mod gateway;
 pub mod keys;
 pub mod policy;
-pub mod upstream;
 
-pub use client::Resp;
+pub use crate::support::client::Resp;
 pub use gateway::{Gw, form, rows_path};
 pub use policy::*;
