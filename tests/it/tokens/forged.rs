@@ -13,10 +13,6 @@ use crate::support::seatable::keys::{
 };
 use crate::support::seatable::*;
 
-fn std_rows(base: &str) -> String {
-    format!("/std/dtables/{base}/rows/")
-}
-
 fn base(now: i64, ttl: i64) -> Value {
     keys::base_claims(ALICE, SALES, "rw", now, ttl)
 }
@@ -25,7 +21,7 @@ fn base(now: i64, ttl: i64) -> Value {
 /// refusal never to reach the upstream.
 async fn check(gw: &Gw, label: &str, token: &str, want: Result<(), &str>) {
     let before = gw.upstream.count();
-    let r = gw.get(&std_rows(SALES), Some(token)).await;
+    let r = gw.get(&std_rows_path(SALES), Some(token)).await;
     match want {
         Ok(()) => {
             assert_eq!(r.status, 200, "{label}: {}", r.text());

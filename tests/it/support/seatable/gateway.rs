@@ -17,7 +17,7 @@ use portcullis::reload::Outcome;
 use serde_json::Value;
 
 use super::keys::{self, ACCT_SECRET};
-use super::policy;
+use super::policy::{self, SALES_NAME};
 use crate::support::client::{self, Resp};
 use crate::support::tmp::TempDir;
 use crate::support::{Harness, Options, Reply, Upstream, policy as writer};
@@ -286,6 +286,27 @@ impl Gw {
             .to_owned()
     }
 
+    /// A base token for the sales base, minted through `access-token` from the account token
+    /// `acct`.
+    pub async fn base_token(&self, acct: &str) -> String {
+        self.minted(acct, "access-token/", "access_token").await
+    }
+
+    /// A temporary API token for the sales base, minted through `temp-api-token` from the
+    /// account token `acct`.
+    pub async fn temp_token(&self, acct: &str) -> String {
+        self.minted(acct, "temp-api-token/", "api_token").await
+    }
+
+    /// `GET` the sales base's endpoint `rest` with `acct`; expects 200 and returns `field`.
+    async fn minted(&self, acct: &str, rest: &str, field: &str) -> String {
+        let r = self
+            .get(&policy::base_path(SALES_NAME, rest), Some(acct))
+            .await;
+        r.expect(200);
+        r.json()[field].as_str().expect(field).to_owned()
+    }
+
     /// `GET` a row list of `base` on the SeaTable-style route with `token`.
     pub async fn rows(&self, base: &str, token: &str) -> Resp {
         self.get(&rows_path(base), Some(token)).await
@@ -295,6 +316,11 @@ impl Gw {
 /// The dtable-server row path of `base` (SeaTable-style errors).
 pub fn rows_path(base: &str) -> String {
     format!("/dtable-server/api/v1/dtables/{base}/rows/?table_name=Table1")
+}
+
+/// The row path of `base` on the route with the gateway's standard errors.
+pub fn std_rows_path(base: &str) -> String {
+    format!("/std/dtables/{base}/rows/")
 }
 
 /// A urlencoded form body.

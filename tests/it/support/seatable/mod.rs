@@ -14,5 +14,5 @@ pub mod keys;
 pub mod policy;
 
 pub use crate::support::client::Resp;
-pub use gateway::{Gw, form, rows_path};
+pub use gateway::{Gw, form, rows_path, std_rows_path};
 pub use policy::*;
