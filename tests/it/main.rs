@@ -1,7 +1,8 @@
 //! Portcullis integration tests: one binary, real sockets on port 0, a recording upstream, real
 //! HTTP clients (hyper, curl) and the built `portcullis` binary.
 //!
-//! Each module tests one concept; `support` holds the harness.
+//! Each module tests one concept (`tokens` groups the SeaTable token endpoints); `support` holds
+//! the harness.
 
 #![allow(
     clippy::disallowed_methods,
@@ -31,3 +32,4 @@ mod rejections;
 mod route_conflicts;
 mod routing;
 mod secrets;
+mod tokens;

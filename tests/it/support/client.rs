@@ -1,10 +1,12 @@
-//! Real HTTP clients: hyper-util's legacy client (HTTP/1.1, and HTTP/2 with prior knowledge),
-//! the `curl` binary for raw targets hyper would normalize, and raw TCP for pipelining.
+//! Real HTTP clients: hyper-util's legacy client (HTTP/1.1, also from another loopback address,
+//! and HTTP/2 with prior knowledge), the `curl` binary for raw targets hyper would normalize and
+//! for the `Authorization: Bearer` flows, and raw TCP for pipelining; the whole-response type
+//! `Resp` every exchange returns and its assertions.
 //!
 //! Every call is bounded by a generous timeout so a hung gateway fails the test instead of
-//! hanging the suite.
+//! hanging the suite (a bound on hanging, not a speed assertion).
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -28,7 +30,7 @@ pub type Body = BoxBody<Bytes, BoxError>;
 pub type TestClient = Client<HttpConnector, Body>;
 
 /// The longest any single exchange may take before the test fails.
-pub const LIMIT: Duration = Duration::from_secs(20);
+pub const LIMIT: Duration = Duration::from_secs(30);
 
 /// A response, read whole.
 #[derive(Debug, Clone)]
@@ -57,6 +59,23 @@ impl Resp {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
+
+    /// Assert the status, showing the body when it differs; returns `self` for chaining.
+    pub fn expect(&self, status: u16) -> &Self {
+        assert_eq!(
+            self.status,
+            status,
+            "unexpected status, body: {}",
+            self.text()
+        );
+        self
+    }
+
+    /// Assert SeaTable's `{"error_msg": msg}` with `status`.
+    pub fn expect_error_msg(&self, status: u16, msg: &str) {
+        self.expect(status);
+        assert_eq!(self.json(), serde_json::json!({ "error_msg": msg }));
+    }
 }
 
 /// A whole body.
@@ -69,6 +88,14 @@ pub fn full(bytes: impl Into<Bytes>) -> Body {
 /// An HTTP/1.1 client (keep-alive pool).
 pub fn h1() -> TestClient {
     Client::builder(TokioExecutor::new()).build_http()
+}
+
+/// An HTTP/1.1 client whose connections leave from `from` (any of 127.0.0.0/8 works on
+/// loopback), for per-address limits.
+pub fn h1_from(from: IpAddr) -> TestClient {
+    let mut connector = HttpConnector::new();
+    connector.set_local_address(Some(from));
+    Client::builder(TokioExecutor::new()).build(connector)
 }
 
 /// An HTTP/2 client with prior knowledge (h2c).
@@ -114,7 +141,7 @@ pub async fn curl(args: &[&str]) -> Resp {
     let out = tokio::time::timeout(
         LIMIT,
         tokio::process::Command::new("curl")
-            .args(["-s", "-S", "-i", "--max-time", "15"])
+            .args(["-s", "-S", "-i", "--max-time", "20"])
             .args(args)
             .output(),
     )
@@ -210,6 +237,11 @@ pub fn assert_rejected(resp: &Resp, status: u16, code: &str) {
     assert_eq!(rid.len(), 32, "{body}");
     assert_eq!(resp.header("x-request-id"), Some(rid));
     assert_eq!(resp.header("content-type"), Some("application/json"));
+}
+
+/// `Authorization: Token <t>` as SeaTable's client sends it.
+pub fn token(t: &str) -> String {
+    format!("Token {t}")
 }
 
 /// Sleep a little between polls.

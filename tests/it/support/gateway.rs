@@ -1,12 +1,18 @@
-//! Spawning the gateway in-process: the public listener and the admin listener on `127.0.0.1:0`,
-//! a policy directory of its own, a `ManualClock`, and optionally the file watcher and reload
-//! loop, exactly as `main.rs` wires them.
+//! Spawning the gateway in-process, the one way every test does: the public listener and the
+//! admin listener on `127.0.0.1:0`, a policy file or directory, a reloader with an injected
+//! environment, the managed store, a `ManualClock`, trusted proxies, and optionally the file
+//! watcher and reload loop, exactly as `main.rs` wires them.
+//!
+//! The SeaTable token setup (`seatable::Gw`) builds on it; the policy content is the business
+//! of `policy` and `seatable::policy`.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use ipnet::IpNet;
 use portcullis::clock::{Clock, ManualClock};
 use portcullis::gateway::{Gateway, Limits};
 use portcullis::policy::Policy;
@@ -29,6 +35,13 @@ pub struct Options {
     pub limits: Limits,
     /// Start even if the policy does not load (requests then get 503 until a reload applies).
     pub allow_no_policy: bool,
+    /// Proxies whose forwarding headers are trusted.
+    pub trusted_proxies: Vec<IpNet>,
+    /// The environment `{"env": NAME}` secret references resolve in (empty: none resolve).
+    pub env: HashMap<String, String>,
+    /// The clock to serve with, shared so a restarted gateway keeps its time; `None`: a new one
+    /// reading `policy::now()`.
+    pub clock: Option<Arc<ManualClock>>,
 }
 
 /// A running gateway. Its listeners stop when it is dropped.
@@ -70,10 +83,18 @@ impl Harness {
     /// `opts.allow_no_policy`.
     pub async fn serve(path: &Path, opts: Options) -> Self {
         logs::install();
-        let clock = Arc::new(ManualClock::new(policy::now()));
+        let clock = opts
+            .clock
+            .unwrap_or_else(|| Arc::new(ManualClock::new(policy::now())));
         let policy = Policy::new();
         let dyn_clock: Arc<dyn Clock> = clock.clone();
-        let reloader = Reloader::new(path.to_owned(), Arc::clone(&policy), Arc::clone(&dyn_clock));
+        let env = opts.env;
+        let reloader = Reloader::with_env(
+            path.to_owned(),
+            Arc::clone(&policy),
+            Arc::clone(&dyn_clock),
+            Arc::new(move |k: &str| env.get(k).cloned()),
+        );
         match reloader.reload_async().await {
             Outcome::Applied { .. } => {}
             _ if opts.allow_no_policy => {}
@@ -84,7 +105,7 @@ impl Harness {
             clock: dyn_clock,
             client: portcullis::forward::client(Duration::from_secs(2)),
             limits: opts.limits,
-            trusted_proxies: Vec::new(),
+            trusted_proxies: opts.trusted_proxies,
             issuer: portcullis::gateway::IssuerState {
                 store: Some(Arc::new(portcullis::managed::Store::new(Arc::clone(
                     &reloader,

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 
 use serde_json::json;
 
-use crate::support::*;
+use crate::support::seatable::*;
 
 fn ip(s: &str) -> Option<IpAddr> {
     Some(s.parse().unwrap())

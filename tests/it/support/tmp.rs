@@ -1,10 +1,4 @@
 //! Temporary directories for policy files, removed on drop (no extra dev-dependency needed).
-//! Shared by the `it` and `tokens` test binaries (each includes it with `#[path]`).
-
-#![allow(
-    dead_code,
-    reason = "each test binary uses a different part of the shared support"
-)]
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};

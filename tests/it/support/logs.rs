@@ -3,13 +3,6 @@
 //!
 //! Tests run in parallel in one process, so the buffer holds every test's lines; a test that
 //! scans it looks for its own distinctive secrets and request ids.
-//!
-//! Shared by the `it` and `tokens` test binaries (each includes it with `#[path]`).
-
-#![allow(
-    dead_code,
-    reason = "each test binary uses a different part of the shared support"
-)]
 
 use std::io::Write;
 use std::sync::{Mutex, Once, OnceLock};

@@ -5,47 +5,31 @@
 use http::Method;
 use serde_json::json;
 
-use crate::support::keys::{self, peek};
-use crate::support::*;
-
-/// Alice's base token for the sales base, minted by the gateway from her account token.
-async fn minted_base_token(gw: &Gw, acct: &str) -> String {
-    let r = gw
-        .get(&base_path(SALES_NAME, "access-token/"), Some(acct))
-        .await;
-    r.expect(200);
-    r.json()["access_token"].as_str().unwrap().to_owned()
-}
-
-async fn temp_token(gw: &Gw, acct: &str) -> String {
-    let r = gw
-        .get(&base_path(SALES_NAME, "temp-api-token/"), Some(acct))
-        .await;
-    r.expect(200);
-    r.json()["api_token"].as_str().unwrap().to_owned()
-}
-
-fn std_rows() -> String {
-    format!("/std/dtables/{SALES}/rows/")
-}
+use crate::support::client::assert_rejected;
+use crate::support::seatable::keys::{self, peek};
+use crate::support::seatable::*;
 
 #[tokio::test]
 async fn disabling_a_user_revokes_every_token_of_theirs() {
     let gw = Gw::start().await;
     let acct = gw.account_token(ALICE);
-    let base = minted_base_token(&gw, &acct).await;
-    let temp = temp_token(&gw, &acct).await;
+    let base = gw.base_token(&acct).await;
+    let temp = gw.temp_token(&acct).await;
     gw.get("/account/x", Some(&acct)).await.expect(200);
-    gw.get(&std_rows(), Some(&base)).await.expect(200);
+    gw.get(&std_rows_path(SALES), Some(&base)).await.expect(200);
 
     gw.edit(|p| p["users"][ALICE]["disabled"] = json!(true))
         .await;
-    gw.get("/account/x", Some(&acct))
-        .await
-        .expect_rejection(401, "credential_revoked");
-    gw.get(&std_rows(), Some(&base))
-        .await
-        .expect_rejection(401, "credential_revoked");
+    assert_rejected(
+        &gw.get("/account/x", Some(&acct)).await,
+        401,
+        "credential_revoked",
+    );
+    assert_rejected(
+        &gw.get(&std_rows_path(SALES), Some(&base)).await,
+        401,
+        "credential_revoked",
+    );
     gw.rows(SALES, &base)
         .await
         .expect_error_msg(403, "Permission denied.");
@@ -59,15 +43,15 @@ async fn disabling_a_user_revokes_every_token_of_theirs() {
 
     gw.edit(|p| p["users"][ALICE]["disabled"] = json!(false))
         .await;
-    gw.get(&std_rows(), Some(&base)).await.expect(200);
+    gw.get(&std_rows_path(SALES), Some(&base)).await.expect(200);
 }
 
 #[tokio::test]
 async fn removing_a_user_revokes_their_tokens() {
     let gw = Gw::start().await;
     let acct = gw.account_token(CAROL);
-    let base = minted_base_token(&gw, &acct).await;
-    gw.get(&std_rows(), Some(&base)).await.expect(200);
+    let base = gw.base_token(&acct).await;
+    gw.get(&std_rows_path(SALES), Some(&base)).await.expect(200);
     gw.edit(|p| {
         p["users"].as_object_mut().unwrap().remove(CAROL);
         p["bases"][SALES]["members"]
@@ -76,52 +60,66 @@ async fn removing_a_user_revokes_their_tokens() {
             .remove(CAROL);
     })
     .await;
-    gw.get(&std_rows(), Some(&base))
-        .await
-        .expect_rejection(401, "credential_revoked");
+    assert_rejected(
+        &gw.get(&std_rows_path(SALES), Some(&base)).await,
+        401,
+        "credential_revoked",
+    );
 }
 
 #[tokio::test]
 async fn tokens_valid_after_cuts_off_older_tokens_only() {
     let gw = Gw::start().await;
     let acct = gw.account_token(ALICE);
-    let old_base = minted_base_token(&gw, &acct).await;
+    let old_base = gw.base_token(&acct).await;
     gw.advance(100);
     let cutoff = time::OffsetDateTime::from_unix_timestamp(gw.now() - 50)
         .unwrap()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap();
-    gw.get(&std_rows(), Some(&old_base)).await.expect(200);
+    gw.get(&std_rows_path(SALES), Some(&old_base))
+        .await
+        .expect(200);
     gw.edit(|p| p["users"][ALICE]["tokens_valid_after"] = json!(cutoff))
         .await;
-    gw.get(&std_rows(), Some(&old_base))
-        .await
-        .expect_rejection(401, "credential_revoked");
-    gw.get("/account/x", Some(&acct))
-        .await
-        .expect_rejection(401, "credential_revoked");
+    assert_rejected(
+        &gw.get(&std_rows_path(SALES), Some(&old_base)).await,
+        401,
+        "credential_revoked",
+    );
+    assert_rejected(
+        &gw.get("/account/x", Some(&acct)).await,
+        401,
+        "credential_revoked",
+    );
     let fresh = gw.account_token(ALICE);
     gw.get("/account/x", Some(&fresh)).await.expect(200);
-    let new_base = minted_base_token(&gw, &fresh).await;
-    gw.get(&std_rows(), Some(&new_base)).await.expect(200);
+    let new_base = gw.base_token(&fresh).await;
+    gw.get(&std_rows_path(SALES), Some(&new_base))
+        .await
+        .expect(200);
     // Bob's tokens are not Alice's.
-    let bob = minted_base_token(&gw, &gw.account_token(BOB)).await;
-    gw.get(&std_rows(), Some(&bob)).await.expect(200);
+    let bob = gw.base_token(&gw.account_token(BOB)).await;
+    gw.get(&std_rows_path(SALES), Some(&bob)).await.expect(200);
 }
 
 #[tokio::test]
 async fn revoked_token_ids_are_refused_and_others_are_not() {
     let gw = Gw::start().await;
     let acct = gw.account_token(ALICE);
-    let first = minted_base_token(&gw, &acct).await;
-    let second = minted_base_token(&gw, &acct).await;
+    let first = gw.base_token(&acct).await;
+    let second = gw.base_token(&acct).await;
     let jti = peek(&first).1["jti"].as_str().unwrap().to_owned();
     assert_ne!(jti, peek(&second).1["jti"].as_str().unwrap());
     gw.edit(|p| p["revoked_tokens"] = json!([jti])).await;
-    gw.get(&std_rows(), Some(&first))
+    assert_rejected(
+        &gw.get(&std_rows_path(SALES), Some(&first)).await,
+        401,
+        "credential_revoked",
+    );
+    gw.get(&std_rows_path(SALES), Some(&second))
         .await
-        .expect_rejection(401, "credential_revoked");
-    gw.get(&std_rows(), Some(&second)).await.expect(200);
+        .expect(200);
 }
 
 #[tokio::test]
@@ -145,9 +143,11 @@ async fn deleting_an_api_token_revokes_base_tokens_minted_from_it() {
     gw.rows(SALES, &doomed_base)
         .await
         .expect_error_msg(403, "Permission denied.");
-    gw.get(&std_rows(), Some(&doomed_base))
-        .await
-        .expect_rejection(401, "credential_revoked");
+    assert_rejected(
+        &gw.get(&std_rows_path(SALES), Some(&doomed_base)).await,
+        401,
+        "credential_revoked",
+    );
     gw.rows(SALES, &kept_base).await.expect(200);
 
     // A new token under the same name does not bring the old base tokens back.
@@ -205,7 +205,9 @@ async fn a_forged_source_claim_does_not_escape_revocation() {
     let mut c = keys::base_claims("app:ghost", SALES, "rw", gw.now(), 600);
     c["src"] = json!("api:api-000000000000");
     let t = keys::hs256(Some("base-1"), keys::BASE_SECRET, &c);
-    gw.get(&std_rows(), Some(&t))
-        .await
-        .expect_rejection(401, "credential_revoked");
+    assert_rejected(
+        &gw.get(&std_rows_path(SALES), Some(&t)).await,
+        401,
+        "credential_revoked",
+    );
 }

@@ -2,14 +2,7 @@
 //! proxied routes, over real HTTP against an in-process gateway on port 0 with a recording
 //! upstream and a manual clock.
 //!
-//! Each module tests one concept; `support` holds the harness.
-
-#![allow(
-    clippy::disallowed_methods,
-    reason = "tests read response headers as text; the gateway itself reads them through `field`"
-)]
-
-mod support;
+//! Each module tests one concept; `crate::support::seatable` holds their setup.
 
 mod api_tokens;
 mod cli;

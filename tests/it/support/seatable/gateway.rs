@@ -1,55 +1,42 @@
-//! The gateway under test, wired as `main.rs` wires it: a policy directory of its own (the
-//! person-edited `policy.json` plus whatever the management store writes), a reloader with an
-//! injected environment, the managed store, a `ManualClock`, the public and admin listeners on
-//! `127.0.0.1:0` and a recording upstream.
+//! The SeaTable token setup on top of `Harness`: a policy directory of its own (the
+//! person-edited `policy.json`, the Ed25519 key file, and whatever the management store writes),
+//! the signing secrets in the injected environment, a clock started at a real "now", the
+//! recording upstream answering rows, and the requests SeaTable's clients send.
 //!
-//! `restart` stops it and serves the same directory with a fresh `Policy`, `Reloader` and
-//! `Gateway`, as a new process would.
+//! `restart` stops the gateway and serves the same directory with a fresh `Harness` (new
+//! `Policy`, `Reloader` and `Gateway`, same clock), as a new process would.
 
-use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
+use bytes::Bytes;
 use http::Method;
-use ipnet::IpNet;
 use portcullis::clock::{Clock, ManualClock};
-use portcullis::gateway::Gateway;
-use portcullis::policy::Policy;
-use portcullis::reload::{Outcome, Reloader};
-use portcullis::server::ServeOptions;
+use portcullis::reload::Outcome;
 use serde_json::Value;
-use tokio::net::TcpListener;
-use tokio::sync::watch;
 
-use super::client::{self, Resp};
 use super::keys::{self, ACCT_SECRET};
-use super::logs;
-use super::policy;
-use super::tmp::TempDir;
-use super::upstream::Upstream;
+use super::policy::{self, SALES_NAME};
+use crate::support::client::{self, Resp};
+use crate::support::tmp::TempDir;
+use crate::support::{Harness, Options, Reply, Upstream, policy as writer};
 
-/// A running gateway; it stops when dropped.
+/// The rows the upstream answers with.
+pub const ROWS: &str = r#"{"rows":[{"_id":"r1","Name":"first"},{"_id":"r2","Name":"second"}]}"#;
+
+/// A running SeaTable-style gateway; it stops when dropped.
 pub struct Gw {
-    /// The public listener.
-    pub addr: SocketAddr,
-    /// The admin listener (`/status`, `/readyz`).
-    pub admin: SocketAddr,
-    /// The clock token times are checked against (starts at a real "now", 10 s into a TOTP step).
-    pub clock: Arc<ManualClock>,
-    /// The reloader (the managed store reloads through it too).
-    pub reloader: Arc<Reloader>,
-    /// The recording upstream.
+    /// The gateway itself (listeners, clock, reloader).
+    pub harness: Harness,
+    /// The recording upstream, standing in for dtable-server.
     pub upstream: Upstream,
     /// The policy as last written to `policy.json`.
     policy: Mutex<Value>,
-    /// Proxies whose forwarding headers are trusted (kept for `restart`).
-    trusted: Vec<IpNet>,
-    /// Owns the policy directory; shared so `restart` can reuse it.
-    dir: Arc<TempDir>,
-    /// Stops the listeners.
-    stop: watch::Sender<bool>,
+    /// How the gateway was started (kept for `restart`: same clock, proxies, environment).
+    opts: Options,
+    /// Owns the policy directory, which outlives a restart.
+    dir: TempDir,
 }
 
 /// Unix seconds at the start of the test, 10 s into a 30 s TOTP step.
@@ -74,103 +61,58 @@ impl Gw {
 
     /// Like `start_with`, trusting the forwarding headers of `proxies` (CIDRs).
     pub async fn start_behind(proxies: &[&str], edit: impl FnOnce(&mut Value)) -> Self {
-        let trusted: Vec<IpNet> = proxies.iter().map(|p| p.parse().expect("CIDR")).collect();
-        logs::install();
         let upstream = Upstream::start().await;
+        upstream.set_reply(Reply {
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: Bytes::from_static(ROWS.as_bytes()),
+            ..Reply::default()
+        });
         let mut p = policy::standard(&upstream.url());
         edit(&mut p);
         let dir = TempDir::new("gw");
-        let pdir = dir.path().join("policy");
-        std::fs::create_dir_all(pdir.join("keys")).expect("policy dir");
-        std::fs::write(pdir.join("keys/base-ed.pem"), keys::ED_PRIVATE).expect("write pem");
-        write_json(&pdir.join("policy.json"), &p);
-        let clock = Arc::new(ManualClock::new(start_time()));
-        Self::serve(Arc::new(dir), p, clock, upstream, trusted).await
-    }
-
-    async fn serve(
-        dir: Arc<TempDir>,
-        p: Value,
-        clock: Arc<ManualClock>,
-        upstream: Upstream,
-        trusted: Vec<IpNet>,
-    ) -> Self {
-        let env: HashMap<String, String> = keys::env()
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect();
-        let dyn_clock: Arc<dyn Clock> = clock.clone();
-        let policy = Policy::new();
-        let reloader = Reloader::with_env(
-            dir.path().join("policy"),
-            Arc::clone(&policy),
-            Arc::clone(&dyn_clock),
-            Arc::new(move |k: &str| env.get(k).cloned()),
-        );
-        match reloader.reload_async().await {
-            Outcome::Applied { .. } => {}
-            other => panic!("test policy did not load: {other:?}"),
-        }
-        let mut gw = Gateway::new(
-            policy,
-            dyn_clock,
-            portcullis::forward::client(Duration::from_secs(2)),
-        );
-        gw.trusted_proxies = trusted.clone();
-        gw.issuer.store = Some(Arc::new(portcullis::managed::Store::new(Arc::clone(
-            &reloader,
-        ))));
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let (stop, stop_rx) = watch::channel(false);
-        let stopped = move || {
-            let mut rx = stop_rx.clone();
-            async move {
-                let _ = rx.wait_for(|s| *s).await;
-            }
+        let pdir = dir.join("policy");
+        writer::write_text(&pdir.join("keys/base-ed.pem"), keys::ED_PRIVATE);
+        writer::write(&pdir.join("policy.json"), &p);
+        let opts = Options {
+            trusted_proxies: proxies.iter().map(|p| p.parse().expect("CIDR")).collect(),
+            env: keys::env()
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+            clock: Some(Arc::new(ManualClock::new(start_time()))),
+            ..Options::default()
         };
-        let opts = ServeOptions {
-            drain_timeout: Duration::from_secs(1),
-            ..ServeOptions::default()
-        };
-        tokio::spawn(portcullis::server::run(
-            listener,
-            Arc::new(gw),
-            opts,
-            stopped(),
-        ));
-        let admin_listener = TcpListener::bind("127.0.0.1:0").await.expect("bind admin");
-        let admin = admin_listener.local_addr().expect("admin addr");
-        tokio::spawn(portcullis::admin::run(
-            admin_listener,
-            Arc::clone(&reloader),
-            stopped(),
-        ));
         Self {
-            addr,
-            admin,
-            clock,
-            reloader,
+            harness: Harness::serve(&pdir, opts.clone()).await,
             upstream,
             policy: Mutex::new(p),
-            trusted,
+            opts,
             dir,
-            stop,
         }
     }
 
     /// Stop this gateway and serve the same policy directory with a fresh gateway.
     pub async fn restart(self) -> Self {
-        let p = self.policy.lock().unwrap().clone();
-        let (dir, clock) = (Arc::clone(&self.dir), Arc::clone(&self.clock));
-        let (upstream, trusted) = (self.upstream.clone(), self.trusted.clone());
-        drop(self);
-        Self::serve(dir, p, clock, upstream, trusted).await
+        let Self {
+            harness,
+            upstream,
+            policy,
+            opts,
+            dir,
+        } = self;
+        drop(harness);
+        Self {
+            harness: Harness::serve(&dir.join("policy"), opts.clone()).await,
+            upstream,
+            policy,
+            opts,
+            dir,
+        }
     }
 
     /// The policy directory.
     pub fn policy_dir(&self) -> PathBuf {
-        self.dir.path().join("policy")
+        self.dir.join("policy")
     }
 
     /// The person-edited policy file.
@@ -198,23 +140,23 @@ impl Gw {
             f(&mut p);
             p.clone()
         };
-        write_json(&self.policy_file(), &p);
-        self.reloader.reload_async().await
+        writer::write(&self.policy_file(), &p);
+        self.harness.reloader.reload_async().await
     }
 
     /// Now, on the gateway's clock.
     pub fn now(&self) -> i64 {
-        self.clock.now()
+        self.harness.clock.now()
     }
 
     /// Move the gateway's clock by `secs`.
     pub fn advance(&self, secs: i64) {
-        self.clock.set(self.clock.now() + secs);
+        self.harness.clock.set(self.now() + secs);
     }
 
     /// `http://127.0.0.1:port<target>`.
     pub fn url(&self, target: &str) -> String {
-        format!("http://{}{target}", self.addr)
+        self.harness.url(target)
     }
 
     /// `method target` with `headers` and `body`.
@@ -225,7 +167,13 @@ impl Gw {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> Resp {
-        client::send(method, &self.url(target), headers, body).await
+        let req = client::request(
+            method,
+            &self.url(target),
+            headers,
+            client::full(body.to_vec()),
+        );
+        client::send(&client::h1(), req).await
     }
 
     /// `GET target`, with `Authorization: Token <t>` when `token` is given.
@@ -255,7 +203,7 @@ impl Gw {
     /// `login` from the local address `from`.
     pub async fn login_from(
         &self,
-        from: Option<std::net::IpAddr>,
+        from: Option<IpAddr>,
         user: &str,
         password: &str,
         otp: Option<&str>,
@@ -266,7 +214,7 @@ impl Gw {
     /// `login` from the local address `from` with `extra` headers.
     pub async fn login_with(
         &self,
-        from: Option<std::net::IpAddr>,
+        from: Option<IpAddr>,
         extra: &[(&str, &str)],
         user: &str,
         password: &str,
@@ -279,7 +227,8 @@ impl Gw {
             headers.push(("x-seafile-otp", code));
         }
         let url = self.url("/api2/auth-token/");
-        client::send_from(from, Method::POST, &url, &headers, form.as_bytes()).await
+        let req = client::request(Method::POST, &url, &headers, client::full(form));
+        client::send(&from.map_or_else(client::h1, client::h1_from), req).await
     }
 
     /// An account token for `user` signed with the account key, as a login would give (no
@@ -337,21 +286,41 @@ impl Gw {
             .to_owned()
     }
 
+    /// A base token for the sales base, minted through `access-token` from the account token
+    /// `acct`.
+    pub async fn base_token(&self, acct: &str) -> String {
+        self.minted(acct, "access-token/", "access_token").await
+    }
+
+    /// A temporary API token for the sales base, minted through `temp-api-token` from the
+    /// account token `acct`.
+    pub async fn temp_token(&self, acct: &str) -> String {
+        self.minted(acct, "temp-api-token/", "api_token").await
+    }
+
+    /// `GET` the sales base's endpoint `rest` with `acct`; expects 200 and returns `field`.
+    async fn minted(&self, acct: &str, rest: &str, field: &str) -> String {
+        let r = self
+            .get(&policy::base_path(SALES_NAME, rest), Some(acct))
+            .await;
+        r.expect(200);
+        r.json()[field].as_str().expect(field).to_owned()
+    }
+
     /// `GET` a row list of `base` on the SeaTable-style route with `token`.
     pub async fn rows(&self, base: &str, token: &str) -> Resp {
         self.get(&rows_path(base), Some(token)).await
     }
 }
 
-impl Drop for Gw {
-    fn drop(&mut self) {
-        let _ = self.stop.send(true);
-    }
-}
-
 /// The dtable-server row path of `base` (SeaTable-style errors).
 pub fn rows_path(base: &str) -> String {
     format!("/dtable-server/api/v1/dtables/{base}/rows/?table_name=Table1")
+}
+
+/// The row path of `base` on the route with the gateway's standard errors.
+pub fn std_rows_path(base: &str) -> String {
+    format!("/std/dtables/{base}/rows/")
 }
 
 /// A urlencoded form body.
@@ -365,9 +334,4 @@ pub fn form(fields: &[(&str, &str)]) -> String {
 
 fn enc(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
-}
-
-fn write_json(path: &std::path::Path, v: &Value) {
-    let text = serde_json::to_string_pretty(v).expect("json");
-    std::fs::write(path, text).expect("write policy");
 }

@@ -5,7 +5,7 @@
 use http::Method;
 use serde_json::json;
 
-use crate::support::*;
+use crate::support::seatable::*;
 
 fn list_path() -> String {
     base_path(SALES_NAME, "api-tokens/")
@@ -73,7 +73,10 @@ async fn create_use_list_update_delete() {
     r.expect(200);
     assert_eq!(r.json()["permission"], "r");
     let reader = gw.base_token_from(&secret).await;
-    assert_eq!(crate::support::keys::peek(&reader).1["permission"], "r");
+    assert_eq!(
+        crate::support::seatable::keys::peek(&reader).1["permission"],
+        "r"
+    );
     gw.rows(SALES, &reader).await.expect(200);
     gw.post_json(&rows_path(SALES), &reader, &json!({"row": {}}))
         .await

@@ -1,41 +1,23 @@
 //! The `portcullis user` commands: `hash-password` (stdin), `totp-secret --user U` and
 //! `signing-secret`, and that what they print works in a policy.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
 use argon2::password_hash::PasswordVerifier;
 use base64::Engine;
 use serde_json::json;
 
-use crate::support::*;
+use crate::support::cli;
+use crate::support::seatable::*;
 
-fn portcullis(args: &[&str], stdin: &str) -> (bool, String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_portcullis"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run portcullis");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().expect("wait");
-    (
-        out.status.success(),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
+/// Run `portcullis args...` feeding `stdin`: whether it succeeded, its stdout and its stderr.
+async fn portcullis(args: &[&str], stdin: &str) -> (bool, String, String) {
+    let run = cli::run(args, Some(stdin)).await;
+    (run.code == Some(0), run.stdout, run.stderr)
 }
 
 #[tokio::test]
 async fn printed_hash_and_totp_secret_log_a_user_in() {
     let pw = "cli-password-with spaces-and-ünïcode";
-    let (ok, out, err) = portcullis(&["user", "hash-password"], &format!("{pw}\n"));
+    let (ok, out, err) = portcullis(&["user", "hash-password"], &format!("{pw}\n")).await;
     assert!(ok, "{err}");
     let phc = out.trim().to_owned();
     assert!(phc.starts_with("$argon2id$"), "{phc}");
@@ -50,7 +32,8 @@ async fn printed_hash_and_totp_secret_log_a_user_in() {
             .is_ok()
     );
 
-    let (ok, out, err) = portcullis(&["user", "totp-secret", "--user", "dana@example.org"], "");
+    let (ok, out, err) =
+        portcullis(&["user", "totp-secret", "--user", "dana@example.org"], "").await;
     assert!(ok, "{err}");
     let mut lines = out.lines();
     let secret = lines.next().expect("secret line").to_owned();
@@ -79,18 +62,18 @@ async fn printed_hash_and_totp_secret_log_a_user_in() {
         .expect(200);
 }
 
-#[test]
-fn empty_password_is_refused() {
-    let (ok, out, _) = portcullis(&["user", "hash-password"], "");
+#[tokio::test]
+async fn empty_password_is_refused() {
+    let (ok, out, _) = portcullis(&["user", "hash-password"], "").await;
     assert!(!ok);
     assert!(out.is_empty());
 }
 
 #[tokio::test]
 async fn signing_secret_is_random_and_usable() {
-    let (ok, first, err) = portcullis(&["user", "signing-secret"], "");
+    let (ok, first, err) = portcullis(&["user", "signing-secret"], "").await;
     assert!(ok, "{err}");
-    let (_, second, _) = portcullis(&["user", "signing-secret"], "");
+    let (_, second, _) = portcullis(&["user", "signing-secret"], "").await;
     assert_ne!(first, second);
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(first.trim())

@@ -7,14 +7,11 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 
-use crate::support::keys::{
+use crate::support::client::assert_rejected;
+use crate::support::seatable::keys::{
     self, ACCT_SECRET, BASE_SECRET, ED_OTHER_PRIVATE, ED_PRIVATE, ED_PUBLIC, TEMP_SECRET,
 };
-use crate::support::*;
-
-fn std_rows(base: &str) -> String {
-    format!("/std/dtables/{base}/rows/")
-}
+use crate::support::seatable::*;
 
 fn base(now: i64, ttl: i64) -> Value {
     keys::base_claims(ALICE, SALES, "rw", now, ttl)
@@ -24,7 +21,7 @@ fn base(now: i64, ttl: i64) -> Value {
 /// refusal never to reach the upstream.
 async fn check(gw: &Gw, label: &str, token: &str, want: Result<(), &str>) {
     let before = gw.upstream.count();
-    let r = gw.get(&std_rows(SALES), Some(token)).await;
+    let r = gw.get(&std_rows_path(SALES), Some(token)).await;
     match want {
         Ok(()) => {
             assert_eq!(r.status, 200, "{label}: {}", r.text());
@@ -222,7 +219,7 @@ async fn tokens_of_another_kind_are_refused() {
 
     let base_token = keys::hs256(Some("base-1"), BASE_SECRET, &base(now, 600));
     let r = gw.get("/account/profile", Some(&base_token)).await;
-    r.expect_rejection(401, "wrong_credential_kind");
+    assert_rejected(&r, 401, "wrong_credential_kind");
     let r = gw.get("/account/profile", None).await;
-    r.expect_rejection(401, "missing_credential");
+    assert_rejected(&r, 401, "missing_credential");
 }
