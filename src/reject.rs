@@ -255,10 +255,12 @@ pub fn respond(
         ErrorStyle::Seatable if auth_failure => {
             (StatusCode::FORBIDDEN, seatable_body(rejection), false)
         }
-        ErrorStyle::SeatableWeb => (map.status, seatable_web_body(&map), true),
+        ErrorStyle::SeatableWeb if auth_failure || map.status == StatusCode::METHOD_NOT_ALLOWED => {
+            (map.status, seatable_web_body(&map), true)
+        }
         // Codes and messages are fixed ASCII without quotes or backslashes, and the request id
         // is hex, so the body is written directly (a test checks it parses as JSON).
-        ErrorStyle::Seatable | ErrorStyle::Standard => (
+        ErrorStyle::Seatable | ErrorStyle::SeatableWeb | ErrorStyle::Standard => (
             map.status,
             format!(
                 r#"{{"error":"{}","message":"{}","request_id":"{}"}}"#,
@@ -311,8 +313,7 @@ fn seatable_web_body(map: &Mapping) -> String {
     let detail = match map.status {
         StatusCode::UNAUTHORIZED => "Invalid token",
         StatusCode::FORBIDDEN => "You do not have permission to perform this action.",
-        StatusCode::METHOD_NOT_ALLOWED => "Method not allowed.",
-        _ => map.message,
+        _ => "Method not allowed.",
     };
     serde_json::json!({ "detail": detail }).to_string()
 }

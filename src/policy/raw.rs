@@ -177,7 +177,8 @@ pub enum ErrorStyle {
     /// SeaTable's: 403 `{"error_msg": "Token expired."}` / `{"error_msg": "Permission denied."}`.
     Seatable,
     /// SeaTable's web API (Django REST framework): `401 {"detail": "Invalid token"}` for a bad
-    /// credential, `403 {"detail": ...}` without the permission, `405 {"detail": ...}`.
+    /// credential, `403 {"detail": ...}` without the permission, `405 {"detail": ...}`; other
+    /// rejections as `standard`.
     SeatableWeb,
 }
 

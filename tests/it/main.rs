@@ -12,6 +12,7 @@
 mod support;
 
 mod admin;
+mod builtin_routes;
 mod canonical_targets;
 mod cli_explain;
 mod cli_key;
@@ -23,6 +24,7 @@ mod forward;
 mod hot_reload;
 mod invalid_edits;
 mod linea21;
+mod one_decision;
 mod owned_headers;
 mod per_request;
 mod php_params;
@@ -33,3 +35,4 @@ mod route_conflicts;
 mod routing;
 mod secrets;
 mod tokens;
+mod unreadable_headers;

@@ -79,7 +79,8 @@ fn selectors(target: &str) -> Sel {
 struct Case {
     method: &'static str,
     target: String,
-    headers: Vec<String>,
+    /// Raw header lines: bytes as sent, obs-text and invalid UTF-8 included.
+    headers: Vec<Vec<u8>>,
     body: Option<Vec<u8>>,
 }
 
@@ -96,19 +97,23 @@ impl Case {
     fn post(target: &str, ctype: &str, body: impl Into<Vec<u8>>) -> Self {
         Self {
             method: "POST",
-            headers: vec![format!("Content-Type: {ctype}")],
+            headers: vec![format!("Content-Type: {ctype}").into_bytes()],
             body: Some(body.into()),
             ..Self::get(target)
         }
     }
 
-    fn header(mut self, h: &str) -> Self {
-        self.headers.push(h.to_owned());
+    fn header(self, h: &str) -> Self {
+        self.raw_header(h.as_bytes())
+    }
+
+    fn raw_header(mut self, h: &[u8]) -> Self {
+        self.headers.push(h.to_vec());
         self
     }
 
     async fn send(&self, base: &str, key: &str) -> Resp {
-        let mut headers = vec![format!("X-API-Key: {key}")];
+        let mut headers = vec![format!("X-API-Key: {key}").into_bytes()];
         headers.extend(self.headers.iter().cloned());
         let url = format!("{base}{}", self.target);
         php::send(self.method, &url, &headers, self.body.as_deref()).await
@@ -118,7 +123,12 @@ impl Case {
 impl std::fmt::Display for Case {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let target: String = self.target.chars().take(120).collect();
-        write!(f, "{} {target} {:?}", self.method, self.headers)?;
+        let headers: Vec<_> = self
+            .headers
+            .iter()
+            .map(|h| String::from_utf8_lossy(h))
+            .collect();
+        write!(f, "{} {target} {headers:?}", self.method)?;
         if let Some(body) = &self.body {
             write!(f, " body {:?}", String::from_utf8_lossy(body))?;
         }
@@ -423,7 +433,89 @@ async fn selector_attacks_are_refused_or_agree_with_php() {
         (cookie("a=1").header("Cookie: module=level"), None),
         (cookie("%6Dodule=level"), None),
     ]);
+    cases.extend(unreadable_header_cases(q));
     run_table(ADMIN, &cases).await;
+}
+
+/// Header values with bytes the gateway cannot read (obs-text, invalid UTF-8), in every header
+/// the guards and the credential step look at, first and second of two, at the start and end of
+/// a value: refused, never read as absent while PHP reads the raw bytes.
+fn unreadable_header_cases(q: &str) -> Vec<(Case, Option<Verdict>)> {
+    let unreadable = || refused("unreadable_header");
+    let get = || Case::get(q);
+    let post = |ctype: &[u8]| {
+        let mut line = b"Content-Type: ".to_vec();
+        line.extend_from_slice(ctype);
+        Case {
+            method: "POST",
+            headers: vec![line],
+            body: Some(b"module=level".to_vec()),
+            ..Case::get(q)
+        }
+    };
+    let mut cases = Vec::new();
+    for bad in [&b"\xe9"[..], b"\x80", b"\xff", b"\xc3\xa9"] {
+        let with = |prefix: &[u8], suffix: &[u8]| [prefix, bad, suffix].concat();
+        cases.extend([
+            // Cookie: PHP still reads `module=level` beside the unreadable byte.
+            (
+                get().raw_header(&with(b"Cookie: x=", b"; module=level")),
+                unreadable(),
+            ),
+            (
+                get().raw_header(&with(b"Cookie: module=level; x=", b"")),
+                unreadable(),
+            ),
+            (
+                get()
+                    .raw_header(&with(b"Cookie: x=", b""))
+                    .header("Cookie: module=level"),
+                unreadable(),
+            ),
+            (
+                get()
+                    .header("Cookie: module=level")
+                    .raw_header(&with(b"Cookie: x=", b"")),
+                unreadable(),
+            ),
+            // Content-Type: PHP parses the body as a form whatever the charset says.
+            (
+                post(&with(b"application/x-www-form-urlencoded; charset=", b"")),
+                unreadable(),
+            ),
+            (
+                post(&with(b"", b"application/x-www-form-urlencoded")),
+                unreadable(),
+            ),
+            (
+                post(&with(b"multipart/form-data; boundary=XyZ", b"")),
+                unreadable(),
+            ),
+            // Credentials: an unreadable one is not skipped in favour of the other.
+            (
+                get().raw_header(&with(b"Authorization: Bearer ", b"")),
+                unreadable(),
+            ),
+            (
+                get().raw_header(&with(b"Authorization: Basic ", b"")),
+                unreadable(),
+            ),
+            (get().raw_header(&with(b"X-API-Key: ", b"")), unreadable()),
+            // The host routes are matched on.
+            (
+                get().raw_header(&with(b"Host: a", b".example")),
+                unreadable(),
+            ),
+        ]);
+    }
+    cases.extend([
+        // A second Content-Type: which one PHP reads is its business; refused.
+        (
+            post(b"text/plain").header("Content-Type: application/x-www-form-urlencoded"),
+            refused("repeated_header"),
+        ),
+    ]);
+    cases
 }
 
 /// The attacks are real: sent to PHP directly (no gateway), each makes PHP see another module
@@ -465,6 +557,26 @@ async fn without_the_gateway_php_is_fooled() {
                 view.0
             );
         }
+        // A byte the gateway cannot read does not stop PHP from reading the rest.
+        let url = php.url_for("/api/?module=indicator");
+        if ini == Ini::Builtin {
+            let cookie: &[u8] = b"Cookie: x=\xe9; module=level";
+            let view = View::of(&php::send("GET", &url, &[cookie], None).await);
+            assert_eq!(
+                view.request("module"),
+                &level,
+                "[{ini:?}] cookie: {}",
+                view.0
+            );
+        }
+        let ctype: &[u8] = b"Content-Type: application/x-www-form-urlencoded; charset=\xe9";
+        let view = View::of(&php::send("POST", &url, &[ctype], Some(b"module=level")).await);
+        assert_eq!(
+            view.post("module"),
+            &level,
+            "[{ini:?}] content-type: {}",
+            view.0
+        );
         for body in bodies {
             let url = php.url_for("/api/?module=indicator");
             let ctype = [format!("Content-Type: {MULTIPART}")];
@@ -627,7 +739,7 @@ async fn httpoxy_proxy_header_never_reaches_php() {
         &php::send(
             "GET",
             &php.url_for(target),
-            &["Proxy: http://evil.example:8080".into()],
+            &["Proxy: http://evil.example:8080"],
             None,
         )
         .await,
@@ -703,7 +815,7 @@ async fn a_query_credential_never_reaches_php_and_the_rest_is_byte_identical() {
         ),
     ];
     for (target, path, query) in &cases {
-        let resp = php::send("GET", &gw.url(target), &[], None).await;
+        let resp = php::send("GET", &gw.url(target), &[] as &[&str], None).await;
         assert_eq!(resp.status, 200, "{target}: {}", resp.text());
         let view = View::of(&resp);
         assert!(
@@ -740,7 +852,7 @@ async fn a_query_credential_never_reaches_php_and_the_rest_is_byte_identical() {
     let resp = php::send(
         "GET",
         &gw.url(&format!("/keep/list?token={ADMIN}&x=1")),
-        &[],
+        &[] as &[&str],
         None,
     )
     .await;

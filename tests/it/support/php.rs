@@ -192,7 +192,13 @@ async fn probe(addr: SocketAddr) -> Option<String> {
 
 /// Send `method url` with raw `headers` (`"Name: value"`, bytes as given) and an optional body,
 /// through `curl` (no globbing, no path normalization). Bodies go through stdin, byte for byte.
-pub async fn send(method: &str, url: &str, headers: &[String], body: Option<&[u8]>) -> Resp {
+pub async fn send(
+    method: &str,
+    url: &str,
+    headers: &[impl AsRef<[u8]>],
+    body: Option<&[u8]>,
+) -> Resp {
+    use std::os::unix::ffi::OsStrExt;
     let mut cmd = tokio::process::Command::new("curl");
     cmd.args([
         "-s",
@@ -205,7 +211,8 @@ pub async fn send(method: &str, url: &str, headers: &[String], body: Option<&[u8
     ])
     .args(["-X", method]);
     for h in headers {
-        cmd.arg("-H").arg(h);
+        // Bytes as given: obs-text and invalid UTF-8 reach the server unchanged.
+        cmd.arg("-H").arg(std::ffi::OsStr::from_bytes(h.as_ref()));
     }
     if body.is_some() {
         cmd.args(["--data-binary", "@-"]);

@@ -383,3 +383,30 @@ async fn base_names_are_matched_after_percent_decoding() {
         "0e7e0000-0000-4000-8000-000000000003"
     );
 }
+
+/// The token endpoints extract credentials like every route: two `Authorization` headers (or a
+/// bearer and an `X-API-Key`) are refused, never resolved by taking the first; an account token
+/// where an API token is expected is the wrong kind, and the access log names the route.
+#[tokio::test]
+async fn token_endpoints_extract_credentials_like_every_route() {
+    let gw = Gw::start().await;
+    let acct = client::token(&gw.account_token(ALICE));
+    let target = base_path(SALES_NAME, "access-token/");
+    let two = [
+        ("authorization", acct.as_str()),
+        ("authorization", acct.as_str()),
+    ];
+    let r = gw.send(Method::GET, &target, &two, b"").await;
+    assert_rejected(&r, 400, "multiple_credentials");
+    let mixed = [("authorization", acct.as_str()), ("x-api-key", "whatever")];
+    let r = gw.send(Method::GET, &target, &mixed, b"").await;
+    assert_rejected(&r, 400, "multiple_credentials");
+    // The same account token alone passes.
+    gw.send(Method::GET, &target, &two[..1], b"")
+        .await
+        .expect(200);
+    // An account token at the API-token exchange: a valid credential of the wrong kind, in
+    // SeaTable's error style there.
+    let r = gw.app_access(&gw.account_token(ALICE)).await;
+    r.expect_error_msg(403, "Permission denied.");
+}
