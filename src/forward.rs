@@ -24,9 +24,9 @@ use crate::credential::{API_KEY_HEADER, Carrier};
 use crate::echo;
 use crate::field;
 use crate::headers;
-use crate::policy::raw::CredentialKind;
 use crate::reject::Rejection;
 use crate::upstream::{Target, Upstream};
+use crate::vouch;
 
 /// The pooled HTTP client every upstream request goes through.
 pub type UpstreamClient = Client<HttpConnector, Body>;
@@ -171,35 +171,7 @@ fn build(
     }
     join_cookies(h)?;
     forwarded(h, host.as_deref(), down)?;
-    let principal = permit.principal();
-    let key_id = principal.map(|p| p.id());
-    let status = principal.map(|p| p.status());
-    let kind = principal.map(|p| match p.kind() {
-        CredentialKind::ApiKey => "api_key",
-        CredentialKind::Account => "account",
-        CredentialKind::Base => "base",
-        CredentialKind::ApiToken => "api_token",
-        CredentialKind::Temporary => "temporary",
-    });
-    let own = [
-        ("x-portcullis-request-id", Some(down.request_id)),
-        ("x-portcullis-key-id", key_id),
-        ("x-portcullis-credential", kind),
-        ("x-portcullis-user", principal.and_then(|p| p.user())),
-        ("x-portcullis-module", route.module()),
-        ("x-portcullis-action", route.action()),
-        ("x-portcullis-status", status),
-    ];
-    for (name, v) in own {
-        if let Some(v) = v {
-            h.insert(HeaderName::from_static(name), encoded(v)?);
-        }
-    }
-    for (name, v) in route.resources() {
-        let name = HeaderName::from_bytes(format!("x-portcullis-resource-{name}").as_bytes())
-            .map_err(|_| Rejection::Internal)?;
-        h.insert(name, encoded(v)?);
-    }
+    vouch::insert(h, permit, down.request_id)?;
     Ok(Request::from_parts(parts, body))
 }
 
@@ -291,15 +263,6 @@ fn forwarded(
     };
     h.insert("forwarded", value(&fwd)?);
     Ok(())
-}
-
-/// Captured values may hold any decoded character: percent-encode controls, non-ASCII, `%` and
-/// spaces (a header value loses leading and trailing spaces)
-/// so the header is always valid and decodes back to the same value.
-const HEADER_UNSAFE: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS.add(b'%').add(b' ');
-
-fn encoded(s: &str) -> Result<HeaderValue, Rejection> {
-    value(&percent_encoding::utf8_percent_encode(s, HEADER_UNSAFE).to_string())
 }
 
 /// The client's address: the peer, or — when the peer is a trusted proxy — the rightmost address

@@ -30,6 +30,7 @@ use crate::clock::Clock;
 use crate::decision::{self, Head, Presenting, Trace};
 use crate::field;
 use crate::forward::{self, Downstream, Outgoing, UpstreamClient};
+use crate::forward_auth::{self, ForwardAuth, Original};
 use crate::guard;
 use crate::issuer;
 use crate::policy::{Policy, Snapshot};
@@ -74,6 +75,8 @@ pub struct Gateway {
     pub trusted_proxies: Vec<IpNet>,
     /// State of the token endpoints that outlives snapshots.
     pub issuer: IssuerState,
+    /// Forward-auth settings (who may ask).
+    pub forward_auth: ForwardAuth,
 }
 
 impl Gateway {
@@ -86,6 +89,7 @@ impl Gateway {
             limits: Limits::default(),
             trusted_proxies: Vec::new(),
             issuer: IssuerState::default(),
+            forward_auth: ForwardAuth::default(),
         }
     }
 }
@@ -97,6 +101,20 @@ pub struct Conn {
     pub peer: SocketAddr,
     /// `http` or `https`.
     pub scheme: &'static str,
+    /// What the listener it came on is for.
+    pub role: Role,
+}
+
+/// What a listener is for. The decision is the same; what is decided and what a permit leads to
+/// differ.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Role {
+    /// Decide the request itself; forward it, or hand it to a built-in endpoint.
+    #[default]
+    Proxy,
+    /// Decide the original request a fronting proxy describes (`forward_auth`); answer 200 with
+    /// the identity headers, forwarding nothing.
+    ForwardAuth,
 }
 
 /// Handle one request: decide, then forward or reject. Never fails.
@@ -105,18 +123,33 @@ pub async fn handle(gw: &Gateway, conn: Conn, req: Request<Incoming>) -> Respons
     let request_id = new_request_id();
     let snapshot = gw.policy.current();
     let (parts, incoming) = req.into_parts();
-    let method = parts.method.clone();
-    // The canonical form borrows from its own handle on the URI (a reference-count bump), so
-    // `parts` can still move into the forwarded request.
-    let uri = parts.uri.clone();
+    // In forward-auth mode the request to decide is the one the fronting proxy describes.
+    let original = match conn.role {
+        Role::Proxy => Ok(None),
+        Role::ForwardAuth => {
+            forward_auth::original(&parts, conn.peer.ip(), &gw.forward_auth).map(Some)
+        }
+    };
+    let (method, uri) = match &original {
+        Ok(Some(o)) => (o.method.clone(), o.uri.clone()),
+        // The canonical form borrows from its own handle on the URI (a reference-count bump),
+        // so `parts` can still move into the forwarded request.
+        Ok(None) | Err(_) => (parts.method.clone(), parts.uri.clone()),
+    };
     let mut trace = Trace::default();
     let span = tracing::info_span!("request", id = %request_id);
-    let result = match &snapshot {
-        Some(s) => {
-            let steps = pipeline(gw, s, conn, parts, incoming, &uri, &request_id, &mut trace);
+    let result = match (&snapshot, original) {
+        (None, _) => Err(Rejection::NoPolicy),
+        (Some(_), Err(r)) => Err(r),
+        (Some(s), Ok(original)) => {
+            let req = Arrived {
+                parts,
+                incoming,
+                original,
+            };
+            let steps = pipeline(gw, s, conn, req, &uri, &request_id, &mut trace);
             steps.instrument(span.clone()).await
         }
-        None => Err(Rejection::NoPolicy),
     };
     let unmapped = snapshot
         .as_ref()
@@ -163,32 +196,50 @@ pub async fn handle(gw: &Gateway, conn: Conn, req: Request<Incoming>) -> Respons
     resp
 }
 
+/// A request as it reached the pipeline.
+struct Arrived {
+    /// The request head.
+    parts: Parts,
+    /// Its body, not yet read.
+    incoming: Incoming,
+    /// In forward-auth mode, the original request the head describes.
+    original: Option<Original>,
+}
+
 /// The pipeline. Order matters: the target is canonicalized before anything reads it, and the
 /// body is checked only after the decision, so a denied request's body is never read.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "the pipeline's inputs, each named"
-)]
 async fn pipeline<'s>(
     gw: &Gateway,
     s: &'s Snapshot,
     conn: Conn,
-    parts: Parts,
-    incoming: Incoming,
+    req: Arrived,
     uri: &Uri,
     request_id: &str,
     trace: &mut Trace<'s>,
 ) -> Result<Response<Body>, Rejection> {
+    let Arrived {
+        parts,
+        incoming,
+        original,
+    } = req;
     let target = canonicalize(uri, &gw.limits)?;
-    let host = request_host(&parts)?;
+    let host = match &original {
+        Some(o) => o.host.as_deref().map(normalize_host),
+        None => request_host(&parts)?,
+    };
     let head = Head {
-        method: &parts.method,
+        method: original.as_ref().map_or(&parts.method, |o| &o.method),
         host: host.as_deref(),
         headers: &parts.headers,
         target: &target,
     };
     let now = gw.clock.now();
     let permit = decision::authorize(s, &head, Presenting::Request, now, trace)?;
+    if original.is_some() {
+        // Forward-auth: the fronting proxy forwards; the answer is the decision itself.
+        let age = s.forward_auth_max_age_s;
+        return forward_auth::allowed(&permit, request_id, s.generation, age);
+    }
     let carrier = trace.carrier;
     match permit.route().route().target {
         Target::Upstream(upstream) => {

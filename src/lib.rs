@@ -26,6 +26,9 @@
 //! - [`forward`]: sends a permitted request upstream; [`headers`] keeps headers clean;
 //!   [`upstream`] says where; [`echo`] is the built-in demo upstream.
 //! - [`issuer`]: answers a permitted request for a built-in SeaTable token endpoint.
+//! - [`forward_auth`]: on its own listener, reads the original request a fronting proxy
+//!   describes and answers the same decision with a status and identity headers; [`vouch`]
+//!   sets those headers for it and for `forward`.
 //! - [`reject`]: the one mapping from rejection to response.
 //! - [`body`]: the body type.
 //!
@@ -48,6 +51,7 @@ pub mod echo;
 pub mod explain;
 pub mod field;
 pub mod forward;
+pub mod forward_auth;
 pub mod gateway;
 pub mod grant;
 pub mod guard;
@@ -65,5 +69,6 @@ pub mod server;
 pub mod settings;
 pub mod token;
 pub mod upstream;
+pub mod vouch;
 pub mod watch;
 pub mod workers;

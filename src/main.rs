@@ -340,6 +340,7 @@ async fn run(settings: Settings) -> anyhow::Result<ExitCode> {
                 throttle: Arc::clone(&issuer.throttle),
                 store: issuer.store.clone(),
             },
+            forward_auth: Default::default(),
         })
     };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

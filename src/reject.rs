@@ -38,6 +38,10 @@ pub enum Rejection {
     RepeatedHeader,
     /// More than one credential, or one credential parameter given twice.
     MultipleCredentials,
+    /// A forward-auth sub-request without `X-Forwarded-Uri` or `X-Original-URI`.
+    MissingForwardedUri,
+    /// A forward-auth sub-request from a peer outside the trusted list.
+    UntrustedForwarder,
     /// The route captures module or action from a query parameter that is absent.
     MissingSelector,
     /// No route maps the request; `unmapped_status` says 404 or 403.
@@ -156,6 +160,16 @@ impl Rejection {
                 bad,
                 "multiple_credentials",
                 "present exactly one credential",
+            ),
+            MissingForwardedUri => m(
+                bad,
+                "missing_forwarded_uri",
+                "a forward-auth request needs X-Forwarded-Uri or X-Original-URI",
+            ),
+            UntrustedForwarder => m(
+                StatusCode::FORBIDDEN,
+                "untrusted_forwarder",
+                "this peer may not ask for decisions",
             ),
             MissingSelector => m(
                 bad,

@@ -19,6 +19,8 @@ fn documented(r: &Rejection) -> Want {
         UnreadableHeader => (400, "unreadable_header", None),
         RepeatedHeader => (400, "repeated_header", None),
         MultipleCredentials => (400, "multiple_credentials", None),
+        MissingForwardedUri => (400, "missing_forwarded_uri", None),
+        UntrustedForwarder => (403, "untrusted_forwarder", None),
         MissingSelector => (400, "missing_parameter", None),
         NoRoute => (404, "no_route", None),
         MethodNotAllowed(_) => (405, "method_not_allowed", None),
@@ -55,6 +57,8 @@ fn all() -> Vec<Rejection> {
         UnreadableHeader,
         RepeatedHeader,
         MultipleCredentials,
+        MissingForwardedUri,
+        UntrustedForwarder,
         MissingSelector,
         NoRoute,
         MethodNotAllowed(Allow("GET, POST".into())),
@@ -84,7 +88,7 @@ fn every_rejection_maps_to_its_documented_status_and_code() {
     let all = all();
     // `documented` is exhaustive; this count makes sure `all` names every variant it names.
     let kinds: std::collections::HashSet<_> = all.iter().map(std::mem::discriminant).collect();
-    assert_eq!(kinds.len(), 30, "add the new variant to `all()`");
+    assert_eq!(kinds.len(), 32, "add the new variant to `all()`");
     for r in &all {
         let m = r.mapping(StatusCode::NOT_FOUND);
         assert_eq!(

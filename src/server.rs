@@ -14,7 +14,7 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
-use crate::gateway::{self, Conn, Gateway};
+use crate::gateway::{self, Conn, Gateway, Role};
 
 /// Connection settings.
 #[derive(Debug, Clone)]
@@ -23,6 +23,8 @@ pub struct ServeOptions {
     pub header_read_timeout: Duration,
     /// Time in-flight requests get to finish after shutdown.
     pub drain_timeout: Duration,
+    /// What the listener is for: proxying, or answering forward-auth sub-requests.
+    pub role: Role,
 }
 
 impl Default for ServeOptions {
@@ -30,6 +32,7 @@ impl Default for ServeOptions {
         Self {
             header_read_timeout: gateway::DEFAULT_HEADER_READ_TIMEOUT,
             drain_timeout: Duration::from_secs(10),
+            role: Role::Proxy,
         }
     }
 }
@@ -70,6 +73,7 @@ pub async fn run(
         let conn = Conn {
             peer,
             scheme: "http",
+            role: opts.role,
         };
         let service = service_fn(move |req| {
             let gw = Arc::clone(&gw);

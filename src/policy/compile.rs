@@ -96,6 +96,9 @@ pub fn compile(input: &Input) -> Result<Snapshot, CompileErrors> {
             .collect()
     });
     check_query_params(&mut cx, input);
+    let forward_auth_max_age_s = single(&mut cx, input, "forward_auth", |p| p.forward_auth)
+        .and_then(|f| f.cache_max_age_s)
+        .unwrap_or(0);
     let (upstreams, upstream_ix) = compile_upstreams(&mut cx, input);
     let roles = keys::roles(&mut cx, input);
     let mut keys = keys::compile(&mut cx, input, &roles);
@@ -126,6 +129,7 @@ pub fn compile(input: &Input) -> Result<Snapshot, CompileErrors> {
         mode,
         unmapped_status,
         credential_query_params,
+        forward_auth_max_age_s,
         routes,
         keys,
         upstreams,

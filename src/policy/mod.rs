@@ -48,6 +48,8 @@ pub struct Snapshot {
     pub unmapped_status: StatusCode,
     /// Query parameters that may carry a credential.
     pub credential_query_params: Vec<String>,
+    /// `Cache-Control: max-age` of allowed forward-auth decisions (0: `no-store`).
+    pub forward_auth_max_age_s: u32,
     /// Routes.
     pub routes: RouteTable,
     /// API keys.

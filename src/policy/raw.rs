@@ -26,6 +26,8 @@ pub struct RawPolicy {
     pub unmapped_status: Option<u16>,
     /// Query parameters that may carry a credential (Linea21 `token`, contract.fit `api_key`).
     pub credential_query_params: Option<Vec<String>>,
+    /// Forward-auth answers (the decision service of nginx `auth_request` and the like).
+    pub forward_auth: Option<RawForwardAuth>,
     /// Upstream applications by name.
     #[serde(default)]
     pub upstreams: BTreeMap<String, RawUpstream>,
@@ -147,6 +149,15 @@ pub struct RawRoute {
     /// How rejections look (default `standard`; `seatable` for SeaTable clients).
     #[serde(default)]
     pub error_style: ErrorStyle,
+}
+
+/// Forward-auth answers.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawForwardAuth {
+    /// `Cache-Control: max-age` on allowed decisions, in seconds (default 0: `no-store`). A
+    /// fronting proxy that caches may keep serving an allow for this long after a revocation.
+    pub cache_max_age_s: Option<u32>,
 }
 
 /// Kinds of credential a route can accept.

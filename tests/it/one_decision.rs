@@ -1,6 +1,7 @@
-//! One decision: the proxy, `explain` and any offline caller decide through
-//! `decision::authorize`, so a table of requests gets the same outcome from each; and a permit
-//! for a key that an offline tool named by id (never proven by its secret) cannot be forwarded.
+//! One decision: the proxy, forward-auth, `explain` and any offline caller decide through
+//! `decision::authorize`, so a table of requests gets the same outcome from each (and the same
+//! status, challenge and reason from the proxy and forward-auth); and a permit for a key that an
+//! offline tool named by id (never proven by its secret) cannot be forwarded.
 
 use std::net::SocketAddr;
 
@@ -16,7 +17,7 @@ use portcullis::route::Target;
 use crate::support::client;
 use crate::support::policy::{self as fixtures, ADMIN, READER, write};
 use crate::support::tmp::TempDir;
-use crate::support::{Harness, Upstream};
+use crate::support::{Harness, Options, Upstream};
 
 fn snapshot(p: &serde_json::Value) -> Snapshot {
     let dir = TempDir::new("one-decision");
@@ -52,6 +53,14 @@ const TABLE: &[(&str, &str, Option<&str>)] = &[
     ),
 ];
 
+/// "allow" for a 200, else the reason code of the rejection body.
+fn outcome(resp: &client::Resp) -> String {
+    match resp.status {
+        200 => "allow".to_owned(),
+        _ => resp.json()["error"].as_str().unwrap_or("?").to_owned(),
+    }
+}
+
 /// What `decision::authorize` says about one request, as the gateway would build its head.
 fn decide(s: &Snapshot, method: &str, target: &str, key: Option<&str>) -> String {
     let uri: http::Uri = target.parse().expect("uri");
@@ -81,7 +90,12 @@ fn decide(s: &Snapshot, method: &str, target: &str, key: Option<&str>) -> String
 async fn proxy_explain_and_authorize_agree_on_every_request() {
     let up = Upstream::start().await;
     let p = fixtures::standard(&up.url());
-    let gw = Harness::start(&p).await;
+    let opts = Options {
+        forward_auth_peers: Some(vec!["127.0.0.1/32".parse().expect("cidr")]),
+        ..Options::default()
+    };
+    let gw = Harness::start_with(&p, opts).await;
+    let fa = gw.forward_auth.expect("forward-auth listener");
     let s = snapshot(&p);
     let mut disagreements = Vec::new();
     for (method, target, key) in TABLE {
@@ -94,10 +108,28 @@ async fn proxy_explain_and_authorize_agree_on_every_request() {
             client::full(""),
         );
         let resp = client::send(&client::h1(), req).await;
-        let proxy = match resp.status {
-            200 => "allow".to_owned(),
-            _ => resp.json()["error"].as_str().unwrap_or("?").to_owned(),
-        };
+        let proxy = outcome(&resp);
+        // The same request described to the forward-auth listener, nginx style.
+        let mut fa_headers = headers.clone();
+        fa_headers.extend([("x-original-uri", *target), ("x-original-method", *method)]);
+        let sub = client::request(
+            Method::GET,
+            &format!("http://{fa}/auth"),
+            &fa_headers,
+            client::full(""),
+        );
+        let fa_resp = client::send(&client::h1(), sub).await;
+        let forward_auth = outcome(&fa_resp);
+        if forward_auth != "allow" {
+            // A deny is the proxy's deny: status, challenge, and the rejection's headers.
+            let same = fa_resp.status == resp.status
+                && fa_resp.header("www-authenticate") == resp.header("www-authenticate")
+                && fa_resp.header("cache-control") == Some("no-store")
+                && fa_resp.header("x-request-id").is_some();
+            if !same {
+                disagreements.push(format!("{method} {target}: the deny responses differ"));
+            }
+        }
         let who = key.map_or(Who::Nobody, Who::Secret);
         let method: Method = method.parse().expect("method");
         let (report, allowed) = explain::explain(&s, &method, target, None, who, fixtures::now());
@@ -107,13 +139,22 @@ async fn proxy_explain_and_authorize_agree_on_every_request() {
             let last = report.lines().last().unwrap_or_default();
             last.rsplit(' ').next().unwrap_or_default().to_owned()
         };
-        if direct != proxy || direct != explained {
+        if direct != proxy || direct != explained || direct != forward_auth {
             disagreements.push(format!(
-                "{method} {target}: authorize {direct}, proxy {proxy}, explain {explained}"
+                "{method} {target}: authorize {direct}, proxy {proxy}, \
+                 forward-auth {forward_auth}, explain {explained}"
             ));
         }
     }
     assert!(disagreements.is_empty(), "{disagreements:#?}");
+    assert_eq!(
+        up.count(),
+        TABLE
+            .iter()
+            .filter(|(m, t, k)| decide(&s, m, t, *k) == "allow")
+            .count(),
+        "only the proxy's allowed requests reached the upstream; forward-auth forwards nothing"
+    );
     // The table exercises allows and several kinds of deny, so agreement means something.
     let outcomes: std::collections::HashSet<String> =
         TABLE.iter().map(|(m, t, k)| decide(&s, m, t, *k)).collect();

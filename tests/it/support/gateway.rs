@@ -42,6 +42,8 @@ pub struct Options {
     /// The clock to serve with, shared so a restarted gateway keeps its time; `None`: a new one
     /// reading `policy::now()`.
     pub clock: Option<Arc<ManualClock>>,
+    /// Also serve a forward-auth listener trusting these peers.
+    pub forward_auth_peers: Option<Vec<IpNet>>,
 }
 
 /// A running gateway. Its listeners stop when it is dropped.
@@ -50,6 +52,8 @@ pub struct Harness {
     pub addr: SocketAddr,
     /// The admin listener.
     pub admin: SocketAddr,
+    /// The forward-auth listener, when `Options::forward_auth_peers` asked for one.
+    pub forward_auth: Option<SocketAddr>,
     /// The policy path the reloader reads.
     pub policy_path: PathBuf,
     /// The reloader (call `reload()` to force one).
@@ -112,6 +116,9 @@ impl Harness {
                 )))),
                 ..Default::default()
             },
+            forward_auth: portcullis::forward_auth::ForwardAuth {
+                trusted_peers: opts.forward_auth_peers.clone().unwrap_or_default(),
+            },
         });
         let (stop, stop_rx) = watch::channel(false);
         let stopped = move || {
@@ -127,6 +134,26 @@ impl Harness {
         let serve_opts = ServeOptions {
             drain_timeout: Duration::from_secs(1),
             ..ServeOptions::default()
+        };
+        let forward_auth = match opts.forward_auth_peers {
+            Some(_) => {
+                let l = TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("bind forward-auth");
+                let addr = l.local_addr().expect("forward-auth addr");
+                let fa_opts = ServeOptions {
+                    role: portcullis::gateway::Role::ForwardAuth,
+                    ..serve_opts.clone()
+                };
+                tokio::spawn(portcullis::server::run(
+                    l,
+                    Arc::clone(&gw),
+                    fa_opts,
+                    stopped(),
+                ));
+                Some(addr)
+            }
+            None => None,
         };
         tokio::spawn(portcullis::server::run(listener, gw, serve_opts, stopped()));
         let admin_listener = TcpListener::bind("127.0.0.1:0").await.expect("bind admin");
@@ -152,6 +179,7 @@ impl Harness {
         Self {
             addr,
             admin,
+            forward_auth,
             policy_path: path.to_owned(),
             reloader,
             policy,
