@@ -16,6 +16,19 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 
+# Lint and dependency tools, when missing (a fresh machine may have a minimal toolchain).
+cargo fmt --version >/dev/null 2>&1 || rustup component add rustfmt
+cargo clippy --version >/dev/null 2>&1 || rustup component add clippy
+command -v cargo-deny >/dev/null || cargo install --locked cargo-deny
+
+cargo fmt --check
+cargo clippy --locked --all-targets -- -D warnings
+# Advisories are not checked by default: `cargo deny check advisories` clones the RustSec database
+# from GitHub, which the CI machine cannot reach (it reaches crates.io, PyPI, Debian and npm only).
+# Where GitHub is reachable, run with DENY_CHECKS="advisories bans licenses sources".
+# shellcheck disable=SC2086 # DENY_CHECKS is a list of words
+cargo deny check ${DENY_CHECKS:-bans licenses sources}
+
 cargo test --locked
 
 # Python suite (tests/python): SeaTable's official client and schema checks against the debug

@@ -38,6 +38,7 @@
 //! - [`reload`] and [`watch`]: hot reload on file change, SIGHUP or admin request.
 //! - [`admin`]: health, readiness, status, reload.
 //! - [`settings`]: boot settings; [`clock`]: injected time; [`keygen`] and [`explain`]: CLI tools.
+//! - [`schema`]: JSON Schemas of the policy and settings files, generated from the raw types.
 
 pub mod admin;
 pub mod authz;
@@ -65,6 +66,7 @@ pub mod policy;
 pub mod reject;
 pub mod reload;
 pub mod route;
+pub mod schema;
 pub mod server;
 pub mod settings;
 pub mod token;

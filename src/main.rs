@@ -1,4 +1,5 @@
-//! The `portcullis` command: `serve`, `check`, `explain`, `key new`.
+//! The `portcullis` command: `serve`, `check`, `explain`, `key new`, `user`, and the hidden
+//! `schema` (regenerates `schema/*.schema.json`).
 //!
 //! The only place that reads the environment, binds sockets from settings, installs signal
 //! handlers and the log subscriber; everything below takes those as parameters.
@@ -86,6 +87,13 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Write the JSON Schemas of the policy and settings files, generated from their types.
+    #[command(hide = true)]
+    Schema {
+        /// Directory to write `policy.schema.json` and `settings.schema.json` into.
+        #[arg(long, default_value = "schema")]
+        out: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -112,6 +120,11 @@ enum KeyCommand {
     },
 }
 
+fn schema_cmd(out: &Path) -> anyhow::Result<ExitCode> {
+    portcullis::schema::write(out).with_context(|| format!("cannot write {}", out.display()))?;
+    Ok(ExitCode::SUCCESS)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -127,6 +140,7 @@ fn main() -> ExitCode {
             secret_stdin,
         } => explain_cmd(config, policy, method, path, host, key_id, secret_stdin),
         Command::User { command } => user_cmd(command),
+        Command::Schema { out } => schema_cmd(&out),
         Command::Key {
             command: KeyCommand::New { id },
         } => key_new(&id),

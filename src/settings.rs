@@ -10,76 +10,107 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use ipnet::IpNet;
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::gateway::Limits;
+use crate::schema::formats::{Cidr, SocketAddress};
 
-/// The boot settings as written.
-#[derive(Debug, Deserialize)]
+/// Portcullis boot settings (config/portcullis.json, or the file given to `--config`): listeners,
+/// the admin listener, where the policy lives, limits and timeouts, trusted proxies, reload timing
+/// and logging. Read once at start: changing them needs a restart (the policy, by contrast, is
+/// reloaded while running). Unknown fields are rejected.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(title = "Portcullis boot settings")]
 pub struct Settings {
-    /// Optional `$schema` reference for editors; ignored.
+    /// Reference to this schema, for editors. Ignored by Portcullis.
     #[serde(rename = "$schema")]
     pub schema: Option<String>,
-    /// A note for people; ignored.
+    /// A note for people reading the file; ignored.
     #[serde(rename = "$comment")]
     pub comment: Option<String>,
-    /// Public listeners.
+    /// Public listeners: the gateway serves proxied requests (and the SeaTable-compatible token
+    /// endpoints, when enabled) on each.
     pub listeners: Vec<Listener>,
-    /// Worker threads serving the public listeners, each with its own runtime and socket
-    /// (default: one per CPU).
+    /// Worker threads serving the public listeners. Each has its own single-threaded runtime, its
+    /// own SO_REUSEPORT accept socket and its own upstream connection pool, so a request stays on
+    /// one thread. Default: one per CPU. Needs a restart to change.
+    #[schemars(range(min = 1))]
     pub workers: Option<usize>,
-    /// The admin listener (health, readiness, status, reload). Keep it on loopback.
+    /// The admin listener: GET /healthz, GET /readyz (200 only while a valid policy is loaded), GET
+    /// /status (policy generation, SHA-256, load time, last reload error) and POST /reload. It has
+    /// no authentication: keep it on loopback or a private network. Absent: no admin listener.
     pub admin: Option<Listener>,
-    /// Policy file or directory, relative to this file.
+    /// The policy: one JSON file, or a directory whose *.json files (hidden files skipped) are
+    /// merged in name order. A relative path is relative to this settings file. Management APIs
+    /// need a directory (they write portcullis-managed.json into it).
+    #[schemars(length(min = 1))]
     pub policy: PathBuf,
-    /// Request limits and timeouts.
+    /// Request limits and timeouts. Each is optional; absent ones take their default.
     #[serde(default)]
     pub limits: RawLimits,
-    /// CIDRs of proxies (load balancers) whose `X-Forwarded-*` headers are extended, not replaced.
+    /// Networks (CIDR, prefix length required: `10.0.0.0/8`, `::1/128`) of proxies such as load
+    /// balancers whose `X-Forwarded-For`, `X-Forwarded-Proto`, `X-Forwarded-Host` and `Forwarded`
+    /// headers are extended. From any other peer those headers are replaced, so a client cannot
+    /// claim another address. Default none.
     #[serde(default)]
+    #[schemars(with = "Vec<Cidr>")]
     pub trusted_proxies: Vec<IpNet>,
-    /// Reload timing.
+    /// Policy reload timing. Each field is optional.
     #[serde(default)]
     pub reload: ReloadSettings,
-    /// Logging.
+    /// Logging, to standard error. Each field is optional.
     #[serde(default)]
     pub log: LogSettings,
 }
 
 /// A listening socket.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "listener")]
 pub struct Listener {
-    /// `ip:port`; port 0 picks a free port.
+    /// `ip:port` to listen on (`127.0.0.1:8080`, `0.0.0.0:8080`, `[::]:8080`); an IP address, not a
+    /// host name. Port 0 picks a free port.
+    #[schemars(with = "SocketAddress")]
     pub address: SocketAddr,
 }
 
-/// Limits and timeouts as written (all optional).
-#[derive(Debug, Default, Deserialize)]
+/// Request limits and timeouts. Each is optional; absent ones take their default.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "limits")]
 pub struct RawLimits {
-    /// Largest request body forwarded (default 10 MiB).
+    /// Largest request body forwarded, in bytes; a larger one is refused with 413 `body_too_large`.
+    /// Default 10485760 (10 MiB).
     pub max_body_bytes: Option<u64>,
-    /// Longest request target (default 8192).
+    /// Longest request target (path and query), in bytes; a longer one is refused with 414
+    /// `uri_too_long`. Default 8192.
     pub max_uri_bytes: Option<usize>,
-    /// Most query parameters (default 1000, PHP's `max_input_vars`).
+    /// Most query parameters in a request; more is refused with 400 `too_many_parameters` (PHP
+    /// silently drops parameters past its `max_input_vars`, 1000 by default). Default 1000.
     pub max_params: Option<usize>,
-    /// Time allowed to receive a request head (default 10000 ms).
+    /// Time allowed to receive a request head, in milliseconds (slow-client guard). Default 10000.
     pub header_read_timeout_ms: Option<u64>,
-    /// Time allowed to connect to an upstream (default 5000 ms).
+    /// Time allowed to connect to an upstream, in milliseconds; a failed connection answers 502
+    /// `upstream_unreachable`. Default 5000. The time allowed for the response head is the
+    /// upstream's `timeout_ms` in the policy.
     pub upstream_connect_timeout_ms: Option<u64>,
 }
 
-/// Reload timing.
-#[derive(Debug, Deserialize)]
+/// Policy reload timing. Each field is optional.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
+#[schemars(rename = "reload")]
 pub struct ReloadSettings {
-    /// Quiet time after a file event before reloading.
+    /// Quiet time after a file event in the policy directory (or an imported file) before
+    /// reloading, in milliseconds, so a burst of writes is read once. Default 200.
     pub debounce_ms: u64,
-    /// Poll interval when native file events are unavailable.
+    /// Poll interval, in milliseconds, used when native file events are unavailable. Default 1000.
     pub poll_interval_ms: u64,
-    /// Re-read the policy this often even without events (catches imported files); 0 = never.
+    /// Re-read the policy this often even without file events, in milliseconds (catches changes
+    /// events miss, such as a newly imported file); unchanged content (same SHA-256) is skipped. 0
+    /// = never. Default 5000.
     pub check_interval_ms: u64,
 }
 
@@ -93,13 +124,16 @@ impl Default for ReloadSettings {
     }
 }
 
-/// Logging.
-#[derive(Debug, Deserialize)]
+/// Logging, to standard error. Each field is optional.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
+#[schemars(rename = "log")]
 pub struct LogSettings {
-    /// `text` or `json`.
+    /// `text` (human-readable) or `json` (one JSON object per line). Default `text`.
     pub format: LogFormat,
-    /// A tracing filter such as `info` or `portcullis=debug`.
+    /// A tracing filter such as `info`, `warn` or `info,portcullis=debug`; access log lines use the
+    /// target `portcullis::access`. The RUST_LOG environment variable, when set, takes precedence.
+    /// Default `info`.
     pub level: String,
 }
 
@@ -113,8 +147,9 @@ impl Default for LogSettings {
 }
 
 /// Log line format.
-#[derive(Debug, Default, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, Copy, Deserialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
+#[schemars(rename = "log_format")]
 pub enum LogFormat {
     /// Human-readable.
     #[default]

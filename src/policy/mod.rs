@@ -10,7 +10,7 @@ pub mod compile;
 mod compile_tests;
 pub mod error;
 pub mod json_path;
-mod keys;
+pub(crate) mod keys;
 pub mod linea21;
 pub mod load;
 pub mod locate;

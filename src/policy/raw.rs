@@ -6,68 +6,113 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 pub use crate::policy::raw_tokens::*;
+use crate::schema::formats::{Rfc3339, Sha256Hex};
 
-/// One policy file as written. Every section is optional so a policy can be split across files.
-#[derive(Debug, Default, Deserialize)]
+/// One Portcullis policy file. The policy is one such file, or every *.json file of a directory
+/// (hidden files skipped) merged in name order, so every section is optional. Sections that are
+/// maps (upstreams, roles, keys, users, signing_keys, bases, links) are merged by name, and a name
+/// defined in two files is a load error naming both places; lists (routes, imports, api_tokens,
+/// revoked_tokens) are concatenated; the single settings (mode, unmapped_status,
+/// credential_query_params) may be given by at most one file. Unknown fields are rejected
+/// everywhere, so a misspelled field is a load error rather than an ignored rule. The whole policy
+/// is hot reloaded; a policy that does not compile changes nothing. `portcullis check` validates a
+/// policy beyond what this schema can express (references between sections, route conflicts, secret
+/// files). See docs/policy.md.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(title = "Portcullis policy file")]
 pub struct RawPolicy {
-    /// Optional `$schema` reference for editors; ignored.
+    /// Reference to this schema, for editors. Ignored by Portcullis.
     #[serde(rename = "$schema")]
     pub schema: Option<String>,
-    /// A note for people; ignored.
+    /// A note for people. Ignored by Portcullis. Only accepted at the top level of a policy file.
     #[serde(rename = "$comment")]
     pub comment: Option<String>,
-    /// Linea21's API_PROVIDE: `disabled`, `full-access` or `limited-access` (the default).
+    /// The API mode, as Linea21's API_PROVIDE: `disabled` denies every non-public route (403
+    /// `api_disabled`); `full-access` forwards every non-public route without checking any
+    /// credential; `limited-access` requires a valid credential holding the route's (module,
+    /// action) permission. Public routes are not affected. Default `limited-access`. At most one
+    /// policy file may set it.
     pub mode: Option<Mode>,
-    /// What an unmapped request gets: 404 (default) or 403.
+    /// HTTP status for a request no route maps (reason `no_route`): 404 or 403. Default 404.
+    /// Unmapped requests are never forwarded. At most one policy file may set it.
+    #[schemars(extend("enum" = [404, 403]))]
     pub unmapped_status: Option<u16>,
-    /// Query parameters that may carry a credential (Linea21 `token`, contract.fit `api_key`).
+    /// Names of query parameters that may carry a credential, besides `Authorization: Bearer|Token`
+    /// and `X-API-Key` (e.g. Linea21's `token`, contract.fit's `api_key`). Default none. A request
+    /// presenting more than one credential, or one of these parameters twice or as an array, is
+    /// refused with 400 `multiple_credentials`; the parameter is removed from the forwarded query
+    /// unless the route sets `keep_credential`. List each name once (a name listed twice makes
+    /// every credential in that parameter count twice). At most one policy file may set it.
+    #[schemars(extend("uniqueItems" = true))]
     pub credential_query_params: Option<Vec<String>>,
-    /// Forward-auth answers (the decision service of nginx `auth_request` and the like).
+    /// Forward-auth answers (when the gateway is the decision service of nginx `auth_request`,
+    /// Traefik `ForwardAuth` or Caddy `forward_auth`). At most one policy file may set it.
     pub forward_auth: Option<RawForwardAuth>,
-    /// Upstream applications by name.
+    /// Upstream applications by name. Routes name one in `upstream`.
     #[serde(default)]
     pub upstreams: BTreeMap<String, RawUpstream>,
-    /// Routes, in any order: precedence comes from specificity, not position.
+    /// Routes, in any order: which route a request belongs to is decided by specificity, never by
+    /// position. Routes that a request could match with equal specificity are a load error naming
+    /// both ids.
     #[serde(default)]
     pub routes: Vec<RawRoute>,
-    /// Named permission sets.
+    /// Named permission sets, by role name. Keys and users list role names in `roles` and hold the
+    /// union of those permissions and their own.
     #[serde(default)]
     pub roles: BTreeMap<String, Permissions>,
-    /// API keys by id.
+    /// API keys by key id. The id is the only name a key has in logs, metrics and the
+    /// `X-Portcullis-Key-Id` header; the secret itself is never stored, only its SHA-256 digest
+    /// (`portcullis key new --id ID` prints a fresh secret and the entry). Ids of the form `l21-<12
+    /// hex digits>` are taken by imported Linea21 tokens.
     #[serde(default)]
     pub keys: BTreeMap<String, RawKey>,
-    /// Foreign permission files read as they are.
+    /// Foreign permission files read as they are (a Linea21 api-permissions*.json). Their tokens
+    /// become API keys.
     #[serde(default)]
     pub imports: Vec<RawImport>,
-    /// Users (account, temporary and base tokens).
+    /// Users by login name: they log in on the SeaTable-compatible endpoints to get account tokens,
+    /// and from those temporary and base tokens.
     #[serde(default)]
     pub users: BTreeMap<String, RawUser>,
-    /// Token signing keys by `kid`.
+    /// Token signing and verification keys by `kid` (the JWT header's key id). Each key is for one
+    /// kind of token (`use`); for each use the newest key (by `created`) that can sign signs new
+    /// tokens, and every key of that use verifies. Rotate by adding a newer key and keeping the old
+    /// one (`verify_only`) until its tokens have expired.
     #[serde(default)]
     pub signing_keys: BTreeMap<String, RawSigningKey>,
-    /// Bases by uuid.
+    /// SeaTable bases by uuid. The uuid is the value base tokens are scoped to: routes capture it
+    /// as the `base` resource.
     #[serde(default)]
     pub bases: BTreeMap<String, RawBase>,
-    /// External link tokens by id.
+    /// External link tokens by id. A link token is exchanged at
+    /// `/api/v2.1/external-link-tokens/{token}/access-token/` for a read-only base token; tokens
+    /// minted from a link are revoked when the link is disabled or removed.
     #[serde(default)]
     pub links: BTreeMap<String, RawLink>,
-    /// Per-base API tokens (the gateway writes these to its own file).
+    /// Per-base API tokens (SeaTable's). The management endpoints write these into
+    /// portcullis-managed.json in the policy directory; do not edit that file by hand.
     #[serde(default)]
     pub api_tokens: Vec<RawApiToken>,
-    /// Revoked token ids (`jti`).
+    /// Ids (`jti` claim) of signed tokens that are rejected from the next reload on (401
+    /// `credential_revoked`). Lists from several files are combined.
     #[serde(default)]
     pub revoked_tokens: Vec<String>,
-    /// SeaTable-compatible token endpoints.
+    /// SeaTable-compatible token endpoints (login, temporary and base tokens, external links, API
+    /// token management), answered by the gateway itself. Absent: not served. Give this section in
+    /// one file only: when several files give it, the last enabled one (in name order) is used, and
+    /// `enabled: false` in one file does not disable a section another file enables.
     pub seatable: Option<RawSeaTable>,
 }
 
 /// Linea21's three API modes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
+#[schemars(rename = "mode")]
 pub enum Mode {
     /// API routes are denied.
     Disabled,
@@ -78,82 +123,133 @@ pub enum Mode {
 }
 
 /// An upstream application.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "upstream")]
 pub struct RawUpstream {
-    /// `http://host:port[/prefix]`, or `builtin:echo` for the in-process demo upstream.
+    /// `http://host:port[/prefix]`, or `builtin:echo` for the in-process demo upstream that echoes
+    /// the request it receives. A path prefix (trailing `/` ignored) is prepended to every
+    /// forwarded path. No query, no fragment; only plain http.
+    #[schemars(regex(pattern = r"^(builtin:echo|[Hh][Tt][Tt][Pp]://[^/?#\s]+[^?#\s]*)$"))]
     pub url: String,
-    /// Time allowed for the response head, in milliseconds (default 30000).
+    /// Time allowed for the upstream's response head, in milliseconds; past it the client gets 504
+    /// `upstream_timeout`. Default 30000.
     pub timeout_ms: Option<u64>,
 }
 
-/// Where a module, action or resource value comes from.
-#[derive(Debug, Clone, Deserialize)]
+/// Where a module, action or resource value comes from: a literal string, `{"path": "<param>"}` (a
+/// `{param}` or `{*param}` of the route's path template) or `{"query": "<name>"}` (a query
+/// parameter, read as PHP reads it: a repeated, array or mangled-alias parameter is refused with
+/// 400).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(
     untagged,
     expecting = "a literal string, {\"path\": \"<param>\"} or {\"query\": \"<name>\"}"
 )]
+#[schemars(rename = "value")]
 pub enum RawValue {
     /// A fixed value.
-    Literal(String),
+    Literal(#[schemars(length(min = 1))] String),
     /// A capture.
     Capture(RawCapture),
 }
 
-/// A value captured from the request.
-#[derive(Debug, Clone, Deserialize)]
+/// A value captured from the request: exactly one of `path` or `query`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "capture", extend("minProperties" = 1, "maxProperties" = 1))]
 pub struct RawCapture {
-    /// Name of a `{param}` in the route path.
+    /// Name of a `{param}` or `{*param}` in this route's `path` template (without braces or `*`).
+    #[schemars(length(min = 1))]
     pub path: Option<String>,
-    /// Name of a query parameter.
+    /// Name of a query parameter. When it is absent from a request, a non-public route answers 400
+    /// `missing_parameter` (for module or action) or captures nothing (for a resource).
+    #[schemars(length(min = 1))]
     pub query: Option<String>,
 }
 
-/// A route: (method, host, path, query) → module, action, resources, upstream.
-#[derive(Debug, Deserialize)]
+/// A route: (method, host, path, query) → module, action, resources and upstream. Precedence:
+/// routes of the request's host before routes without `host`; then the most specific path template
+/// (static segment over `{param}` over `{*rest}`); among routes on that same template, a route
+/// listing methods over one matching any method, then the route with more query constraints.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(
+    rename = "route",
+    extend(
+        "if" = { "required": ["public"], "properties": { "public": { "const": true } } },
+        "else" = { "required": ["module", "action"] },
+    )
+)]
 pub struct RawRoute {
-    /// Stable id, used in logs, errors and `explain`.
+    /// Stable, unique id of the route, used in access logs, load errors and `portcullis explain`.
+    #[schemars(length(min = 1))]
     pub id: String,
-    /// Methods this route matches; absent or empty means any method.
+    /// Upper-case HTTP methods this route matches. Absent or empty: any method. HEAD is not implied
+    /// by GET: list it. A path whose routes all exclude the request's method answers 405.
     #[serde(default)]
+    #[schemars(inner(regex(pattern = "^[A-Z]+$")))]
     pub methods: Vec<String>,
-    /// Host (without port) this route is limited to.
+    /// Limit the route to this host (compared case-insensitively with the request's Host or
+    /// :authority, without port; an IPv6 address without brackets). Absent: any host. Host routes
+    /// take precedence over routes without host.
     pub host: Option<String>,
-    /// matchit path template: `/api/{module}/{action}`, `/static/{*rest}`.
+    /// matchit path template, matched against the percent-decoded request path: static segments,
+    /// `{name}` (one segment, or part of one such as `img-{id}.png`), `{*rest}` (the rest of the
+    /// path, at least one character; last only). `{{` and `}}` are literal braces. Must start with
+    /// `/` and contain neither `//` nor `?`. Two templates matchit cannot tell apart (`/a/{x}` and
+    /// `/a/{y}`) are a load error.
+    #[schemars(regex(pattern = "^/[^?]*$"), extend("not" = { "pattern": "//" }))]
     pub path: String,
-    /// Query constraints: name → exact value, or `"*"` for "present".
+    /// Query constraints, all of which must hold for the route to match: parameter name → exact
+    /// value, or "*" for present with any value. A constrained parameter that is repeated or an
+    /// array is refused with 400, never skipped.
     #[serde(default)]
     pub query: BTreeMap<String, String>,
-    /// The module this request acts on.
+    /// The module the request acts on (the first half of the permission it needs). Required unless
+    /// `public` is true.
     pub module: Option<RawValue>,
-    /// The action this request performs.
+    /// The action the request performs (the second half of the permission it needs). Required
+    /// unless `public` is true.
     pub action: Option<RawValue>,
-    /// Resource values (e.g. `inbox`, `document`, `base`) the request targets.
+    /// Resource values the request targets (e.g. `inbox`, `document`, `base`), by resource name.
+    /// They are checked against a credential's `scope`; a base token passes only routes whose
+    /// `base` resource is its base. Each is sent upstream as `X-Portcullis-Resource-<name>`, so
+    /// names are HTTP header-name characters.
     #[serde(default)]
+    #[schemars(extend("propertyNames" = { "pattern": "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$" }))]
     pub resources: BTreeMap<String, RawValue>,
-    /// Upstream name.
+    /// Name of the upstream (in `upstreams`) permitted requests are forwarded to.
     pub upstream: String,
-    /// No credential needed (module and action are then optional).
+    /// No credential needed, whatever the mode: every request the route matches is forwarded.
+    /// `module` and `action` are then optional. Default false.
     #[serde(default)]
     pub public: bool,
-    /// Forward the credential to the upstream instead of removing it.
+    /// Forward the credential (Authorization, X-API-Key or credential query parameter) to the
+    /// upstream instead of removing it. Default false.
     #[serde(default)]
     pub keep_credential: bool,
-    /// Allow `%25` (an encoded percent sign) in the target.
+    /// Allow `%25` (an encoded percent sign) in the request target; otherwise such a request is
+    /// refused with 400 `encoded_percent`. Default false.
     #[serde(default)]
     pub allow_encoded_percent: bool,
-    /// Credential kinds this route accepts (default `api_key` and `account`).
+    /// Credential kinds this route accepts: `api_key` (keys and imported Linea21 tokens), `account`
+    /// (a user's account token), `base` (a base token for the route's `base` resource). Another
+    /// valid kind is refused with 401 `wrong_credential_kind`. Default ["api_key", "account"].
+    #[schemars(with = "Option<Vec<RouteCredentialKind>>")]
     pub accept: Option<Vec<CredentialKind>>,
-    /// How rejections look (default `standard`; `seatable` for SeaTable clients).
+    /// How rejections on this route look: `standard` (JSON `{"error", "message", "request_id"}`
+    /// with the documented status) or `seatable` (every 401/403 becomes 403 `{"error_msg": "Token
+    /// expired."}` or `{"error_msg": "Permission denied."}`, as SeaTable clients expect). Default
+    /// `standard`.
     #[serde(default)]
     pub error_style: ErrorStyle,
 }
 
 /// Forward-auth answers.
-#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "forward_auth")]
 pub struct RawForwardAuth {
     /// `Cache-Control: max-age` on allowed decisions, in seconds (default 0: `no-store`). A
     /// fronting proxy that caches may keep serving an allow for this long after a revocation.
@@ -161,8 +257,9 @@ pub struct RawForwardAuth {
 }
 
 /// Kinds of credential a route can accept.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[schemars(rename = "credential_kind")]
 pub enum CredentialKind {
     /// An API key from `keys` or an import.
     ApiKey,
@@ -178,9 +275,25 @@ pub enum CredentialKind {
     Temporary,
 }
 
-/// Rejection body styles.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+/// The credential kinds a policy route may accept (the schema of `accept`; `CredentialKind` also
+/// has the kinds only built-in endpoints take, which the compiler refuses on policy routes).
+#[derive(JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[schemars(rename = "route_credential_kind")]
+#[expect(dead_code, reason = "describes the schema only")]
+enum RouteCredentialKind {
+    /// An API key from `keys` or an import.
+    ApiKey,
+    /// An account token (a user's login).
+    Account,
+    /// A base token (access to one base).
+    Base,
+}
+
+/// Rejection body styles.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[schemars(rename = "error_style")]
 pub enum ErrorStyle {
     /// `{"error", "message", "request_id"}` with 401/403 as documented.
     #[default]
@@ -196,35 +309,45 @@ pub enum ErrorStyle {
 /// Permissions: module → actions, where `["all"]` grants every action.
 pub type Permissions = BTreeMap<String, Vec<String>>;
 
-/// An API key. Only the SHA-256 digest of its secret is stored.
-#[derive(Debug, Deserialize)]
+/// An API key. Only the SHA-256 digest of its secret is stored; the client presents the secret as
+/// `Authorization: Bearer <secret>`, `Authorization: Token <secret>`, `X-API-Key: <secret>` or a
+/// credential query parameter. Keys are replaced, not edited: to rotate, add a new key and remove
+/// (or disable) the old one.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "key")]
 pub struct RawKey {
-    /// Lowercase hex SHA-256 of the secret.
+    /// SHA-256 of the secret as 64 hexadecimal digits. Every key needs its own secret: two keys
+    /// with the same digest are a load error.
+    #[schemars(with = "Sha256Hex")]
     pub sha256: String,
     /// Who or what the key is for.
     pub description: Option<String>,
-    /// Whom to call about it.
+    /// Whom to call about the key.
     pub contact: Option<String>,
-    /// Direct permissions.
+    /// The key's own permissions (module → actions); it also holds those of its `roles`.
     #[serde(default)]
     pub permissions: Permissions,
-    /// Role names whose permissions the key also holds.
+    /// Names of roles (in `roles`) whose permissions the key also holds. An unknown role is a load
+    /// error.
     #[serde(default)]
     pub roles: Vec<String>,
-    /// Resource scope: resource name → allowed values.
+    /// Resource scope of the key's permissions: resource name → allowed values.
     #[serde(default)]
     pub scope: BTreeMap<String, Vec<String>>,
-    /// Content status the upstream may return (Linea21): absent = public only, `"all"`, or a list.
+    /// Linea21 content status passed upstream in `X-Portcullis-Status`. Absent: P.
     pub status: Option<RawStatus>,
-    /// Only read actions (GET, HEAD).
+    /// Only GET and HEAD requests pass; other methods are refused with 403 `read_only`. Default
+    /// false.
     #[serde(default)]
     pub read_only: bool,
-    /// RFC 3339 instant before which the key is not valid.
+    /// RFC 3339 instant before which the key is refused (401 `credential_not_yet_valid`).
+    #[schemars(with = "Option<Rfc3339>")]
     pub not_before: Option<String>,
-    /// RFC 3339 instant from which the key is expired.
+    /// RFC 3339 instant from which the key is refused (401 `credential_expired`).
+    #[schemars(with = "Option<Rfc3339>")]
     pub expires_at: Option<String>,
-    /// A disabled key is rejected like an unknown one.
+    /// A disabled key is refused (401 `credential_disabled`). Default false.
     #[serde(default)]
     pub disabled: bool,
 }
@@ -242,19 +365,26 @@ pub enum RawStatus {
     Many(Vec<String>),
 }
 
-/// A foreign file imported as it is.
-#[derive(Debug, Deserialize)]
+/// A foreign permission file read as it is.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "import")]
 pub struct RawImport {
-    /// The format: `linea21`.
+    /// The file's format. `linea21`: a Linea21 api-permissions*.json (token → {description,
+    /// contact, permissions}); each token becomes an API key with id `l21-` + the first 12 hex
+    /// digits of its SHA-256, its `permissions.status` becomes the key's content status. Plaintext
+    /// tokens are digested at load and never logged; loading warns about them.
     pub format: ImportFormat,
-    /// Path, relative to the importing file.
+    /// Path of the file, relative to the policy file that imports it. It may live outside the
+    /// policy directory; it is watched and re-read like the policy.
+    #[schemars(length(min = 1))]
     pub path: String,
 }
 
 /// Foreign formats Portcullis reads.
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
+#[schemars(rename = "import_format")]
 pub enum ImportFormat {
     /// A Linea21 `api-permissions*.json`.
     Linea21,

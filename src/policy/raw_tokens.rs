@@ -4,32 +4,42 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::policy::raw::{Permissions, RawStatus};
+use crate::schema::formats::{BasePermission, Rfc3339, Sha256Hex};
 
-/// A user who can log in and hold account, temporary and base tokens.
-#[derive(Debug, Deserialize)]
+/// A user who can log in (POST /api2/auth-token/) and hold account, temporary and base tokens.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "user")]
 pub struct RawUser {
-    /// argon2id PHC string (`portcullis user hash-password`).
+    /// argon2id PHC string of the password (`portcullis user hash-password` reads the password on
+    /// standard input and prints it).
+    #[schemars(regex(pattern = r"^\$argon2id\$\S+$"))]
     pub password: String,
-    /// RFC 6238 secret (base32) for 2FA, by reference.
+    /// RFC 6238 TOTP secret (base32, at least 128 bits; `portcullis user totp-secret --user NAME`),
+    /// by reference. When set, login also needs the 6-digit code in the `X-SEAFILE-OTP` header.
     pub totp_secret: Option<SecretRef>,
-    /// Direct permissions (for account tokens on proxied routes).
+    /// Permissions of the user's account token on proxied routes (module → actions); the user also
+    /// holds those of their `roles`.
     #[serde(default)]
     pub permissions: Permissions,
-    /// Roles whose permissions the user also holds.
+    /// Names of roles (in `roles`) whose permissions the user also holds. An unknown role is a load
+    /// error.
     #[serde(default)]
     pub roles: Vec<String>,
-    /// Resource scope of those permissions.
+    /// Resource scope of the user's permissions: resource name → allowed values.
     #[serde(default)]
     pub scope: BTreeMap<String, Vec<String>>,
-    /// Linea21 content status passed upstream with the user's account token.
+    /// Linea21 content status passed upstream with the user's account and base tokens. Absent: P.
     pub status: Option<RawStatus>,
-    /// Tokens issued before this RFC 3339 instant are rejected.
+    /// RFC 3339 instant: the user's tokens issued before it are refused (401 `credential_revoked`).
+    /// Set it to now to log the user out everywhere.
+    #[schemars(with = "Option<Rfc3339>")]
     pub tokens_valid_after: Option<String>,
-    /// A disabled user cannot log in and all their tokens are rejected.
+    /// A disabled user cannot log in and all their tokens are refused. Default false.
     #[serde(default)]
     pub disabled: bool,
 }
@@ -49,9 +59,20 @@ pub enum SecretRef {
 /// Which tokens a signing key is for. Each kind has its own keys, so a token signed for one
 /// kind never verifies as another.
 #[derive(
-    Debug, Clone, Copy, Deserialize, serde::Serialize, PartialEq, Eq, Hash, PartialOrd, Ord,
+    Debug,
+    Clone,
+    Copy,
+    Deserialize,
+    serde::Serialize,
+    JsonSchema,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
 )]
 #[serde(rename_all = "lowercase")]
+#[schemars(rename = "key_use")]
 pub enum KeyUse {
     /// Account tokens (login).
     Account,
@@ -62,7 +83,8 @@ pub enum KeyUse {
 }
 
 /// Signature algorithms.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema, PartialEq, Eq)]
+#[schemars(rename = "alg")]
 pub enum Alg {
     /// HMAC-SHA256 (SeaTable compatible).
     HS256,
@@ -70,103 +92,145 @@ pub enum Alg {
     EdDSA,
 }
 
-/// A signing key.
-#[derive(Debug, Deserialize)]
+/// A token signing key. HS256 keys need `secret`; EdDSA keys need `public_key`, and `private_key`
+/// to sign.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(
+    rename = "signing_key",
+    extend("allOf" = [
+        {
+            "if": { "required": ["alg"], "properties": { "alg": { "const": "HS256" } } },
+            "then": {
+                "required": ["secret"],
+                "not": { "anyOf": [{ "required": ["private_key"] }, { "required": ["public_key"] }] }
+            }
+        },
+        {
+            "if": { "required": ["alg"], "properties": { "alg": { "const": "EdDSA" } } },
+            "then": { "required": ["public_key"], "not": { "required": ["secret"] } }
+        }
+    ])
+)]
 pub struct RawSigningKey {
-    /// What it signs.
+    /// The kind of token this key signs and verifies: `account` (login tokens), `temporary` (1-hour
+    /// API tokens minted from an account token) or `base` (access to one base). A token signed for
+    /// one kind never verifies as another.
     #[serde(rename = "use")]
     pub key_use: KeyUse,
-    /// Algorithm.
+    /// Signature algorithm: `HS256` (HMAC-SHA256, SeaTable compatible) or `EdDSA` (Ed25519). A
+    /// token whose header names another algorithm is refused.
     pub alg: Alg,
-    /// HS256: the shared secret (at least 32 bytes).
+    /// HS256 only: the shared secret, at least 32 bytes (used as the bytes written, not decoded;
+    /// `portcullis user signing-secret` prints one).
     pub secret: Option<SecretRef>,
-    /// EdDSA: PKCS#8 PEM private key (omit on verify-only nodes).
+    /// EdDSA only: the Ed25519 private key in PKCS#8 PEM. Omit on nodes that only verify.
     pub private_key: Option<SecretRef>,
-    /// EdDSA: PEM public key.
+    /// EdDSA only: the Ed25519 public key in PEM (not secret: `inline` gives no warning).
     pub public_key: Option<SecretRef>,
-    /// RFC 3339 creation time: the newest key of a use signs; all verify.
+    /// RFC 3339 creation time: of the keys of one use that can sign, the newest signs (ties broken
+    /// by kid). Absent: the epoch (oldest).
+    #[schemars(with = "Option<Rfc3339>")]
     pub created: Option<String>,
-    /// Keep verifying with this key but never sign with it.
+    /// Keep verifying tokens with this key but never sign with it (for rotation). Default false.
     #[serde(default)]
     pub verify_only: bool,
 }
 
-/// A base (SeaTable's table database).
-#[derive(Debug, Deserialize)]
+/// A SeaTable base (table database).
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "base")]
 pub struct RawBase {
-    /// Workspace id.
+    /// Id of the workspace the base belongs to (the `{ws}` of
+    /// /api/v2.1/workspace/{ws}/dtable/{name}/...).
     pub workspace_id: u64,
-    /// Base name, unique within its workspace.
+    /// Base name, unique within its workspace (the `{name}` of
+    /// /api/v2.1/workspace/{ws}/dtable/{name}/...).
     pub name: String,
-    /// The user who owns it (read-write, manages its API tokens).
+    /// The user (in `users`) who owns the base: read-write, and manages its API tokens.
     pub owner: String,
-    /// Other users and their permission, `rw` or `r`.
+    /// Other users (in `users`) and their permission on the base: `rw` (read-write) or `r`
+    /// (read-only).
     #[serde(default)]
+    #[schemars(with = "BTreeMap<String, BasePermission>")]
     pub members: BTreeMap<String, String>,
-    /// URL clients use for dtable-server.
+    /// dtable-server URL handed to clients in access-token answers.
     pub dtable_server: String,
-    /// URL clients use for the socket.
+    /// Socket URL handed to clients in access-token answers.
     pub dtable_socket: String,
-    /// URL clients use for dtable-db, if any.
+    /// dtable-db URL handed to clients, if the base has one.
     pub dtable_db: Option<String>,
-    /// Tell clients to use the API gateway (`/api-gateway/...`).
+    /// Tell clients (in access-token answers) to use the API gateway paths (/api-gateway/...).
+    /// Default false.
     #[serde(default)]
     pub use_api_gateway: bool,
 }
 
 /// An external link token: exchanged for a read-only base token.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "link")]
 pub struct RawLink {
-    /// SHA-256 hex of the link token.
+    /// SHA-256 of the link token as 64 hexadecimal digits.
+    #[schemars(with = "Sha256Hex")]
     pub sha256: String,
-    /// Base uuid.
+    /// Uuid of the base (in `bases`) the link opens.
     pub base: String,
-    /// A disabled link is rejected.
+    /// A disabled link is refused and the base tokens minted from it are revoked. Default false.
     #[serde(default)]
     pub disabled: bool,
 }
 
-/// A per-base API token (written by the gateway into its own file).
-#[derive(Debug, Deserialize, serde::Serialize, Clone)]
+/// A per-base API token, exchanged at /api/v2.1/dtable/app-access-token/ for a base token. Written
+/// by the management endpoints.
+#[derive(Debug, Deserialize, serde::Serialize, JsonSchema, Clone)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "api_token")]
 pub struct RawApiToken {
-    /// Base uuid.
+    /// Uuid of the base (in `bases`).
     pub base: String,
     /// App name, unique per base.
     pub app_name: String,
-    /// SHA-256 hex of the token.
+    /// SHA-256 of the token as 64 hexadecimal digits.
+    #[schemars(with = "Sha256Hex")]
     pub sha256: String,
-    /// `rw` or `r`.
+    /// `rw` (read-write) or `r` (read-only) on the base.
+    #[schemars(with = "BasePermission")]
     pub permission: String,
-    /// Who created it.
+    /// Who created the token.
     pub generated_by: String,
-    /// RFC 3339 creation time.
+    /// RFC 3339 creation time (shown to clients; not interpreted).
     pub generated_at: String,
-    /// A disabled token is rejected.
+    /// A disabled token is refused and the base tokens minted from it are revoked. Default false.
     #[serde(default)]
     pub disabled: bool,
 }
 
-/// SeaTable-compatible endpoints served by the gateway itself.
-#[derive(Debug, Deserialize)]
+/// SeaTable-compatible token endpoints answered by the gateway itself (login, temporary tokens,
+/// base tokens, external links, API token management), never routed or forwarded. Present and not
+/// disabled: served.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "seatable")]
 pub struct RawSeaTable {
-    /// Serve the endpoints (default true when present).
+    /// Serve the endpoints. Default true when the section is present.
     pub enabled: Option<bool>,
-    /// Path prefix the endpoints are mounted under (default none: SeaTable's own paths).
+    /// Path prefix the endpoints are mounted under, e.g. `/seatable` (trailing `/` ignored).
+    /// Default none: SeaTable's own paths (/api2/auth-token/, /api/v2.1/...).
+    #[schemars(regex(pattern = "^(/.*)?$"))]
     pub prefix: Option<String>,
-    /// Account token lifetime in seconds (default 30 days).
+    /// Account token lifetime in seconds. Default 2592000 (30 days).
     pub account_token_ttl_s: Option<u64>,
-    /// Temporary token lifetime in seconds (default 3600).
+    /// Temporary token lifetime in seconds. Default 3600 (1 hour).
     pub temporary_token_ttl_s: Option<u64>,
-    /// Base token lifetime in seconds (default 3 days).
+    /// Base token lifetime in seconds. Default 259200 (3 days).
     pub base_token_ttl_s: Option<u64>,
-    /// Failed logins allowed per username per minute (default 5).
+    /// Failed logins allowed per username per minute before further attempts are throttled (429).
+    /// Default 5; 0 counts as 1.
     pub login_failures_per_user_per_minute: Option<u32>,
-    /// Failed logins allowed per client address per minute (default 20).
+    /// Failed logins allowed per client address per minute before further attempts are throttled
+    /// (429). Default 20; 0 counts as 1.
     pub login_failures_per_address_per_minute: Option<u32>,
 }
 

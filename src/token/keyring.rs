@@ -11,7 +11,7 @@ use std::collections::{HashMap, HashSet};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 
 use crate::policy::raw::KeyUse;
-use crate::token::{Claims, LEEWAY_S};
+use crate::token::{Claims, LEEWAY_S, crypto};
 
 /// Why a token was refused or could not be made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -72,6 +72,7 @@ pub struct KeyRing {
 impl KeyRing {
     /// A ring of `keys`; for each use, the newest key that can sign becomes its signer.
     pub fn new(keys: HashMap<String, RingKey>) -> Self {
+        crypto::install();
         let mut signers: HashMap<KeyUse, (i64, String)> = HashMap::new();
         for (kid, k) in &keys {
             if k.encoding.is_none() {

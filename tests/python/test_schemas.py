@@ -6,7 +6,7 @@ gateway itself.
 - config/policy/*.json, config/portcullis.json and config/imports/*.json validate;
 - every fixture under tests/fixtures/ that `portcullis check --policy` accepts validates against
   the policy schema, and every Linea21 fixture validates exactly when a policy importing it is
-  accepted (needs target/debug/portcullis; skipped when it is absent);
+  accepted (needs the binary: PORTCULLIS_BIN or target/debug/portcullis; skipped when absent);
 - a policy using every section validates (and is accepted by the gateway, when built);
 - invalid snippets (unknown fields, bad enums, bad digests, ...) are rejected.
 
@@ -26,7 +26,13 @@ from jsonschema import Draft202012Validator
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMAS = ROOT / "schema"
 FIXTURES = ROOT / "tests" / "fixtures"
-BINARY = ROOT / "target" / "debug" / ("portcullis.exe" if os.name == "nt" else "portcullis")
+# The same binary as conftest.py: PORTCULLIS_BIN, else target/debug/portcullis.
+BINARY = Path(
+    os.environ.get(
+        "PORTCULLIS_BIN",
+        ROOT / "target" / "debug" / ("portcullis.exe" if os.name == "nt" else "portcullis"),
+    )
+)
 
 SCHEMA_FILES = {
     "policy": SCHEMAS / "policy.schema.json",
@@ -55,7 +61,7 @@ def read_json(path):
 
 def needs_binary():
     if not BINARY.is_file():
-        pytest.skip(f"{BINARY.relative_to(ROOT)} is not built (cargo build)")
+        pytest.skip(f"{BINARY} is not built (cargo build)")
 
 
 def check_policy(path):

@@ -66,6 +66,7 @@ pub fn base_claims(sub: &str, base: &str, perm: &str, now: i64, ttl: i64) -> Val
 
 /// Sign `claims` with an HS256 `secret` under `kid` (`None`: no kid).
 pub fn hs256(kid: Option<&str>, secret: &str, claims: &Value) -> String {
+    portcullis::token::crypto::install();
     let mut h = Header::new(Algorithm::HS256);
     h.kid = kid.map(str::to_owned);
     jsonwebtoken::encode(&h, claims, &EncodingKey::from_secret(secret.as_bytes())).expect("sign")
@@ -73,6 +74,7 @@ pub fn hs256(kid: Option<&str>, secret: &str, claims: &Value) -> String {
 
 /// Sign `claims` with an Ed25519 PEM private key under `kid`.
 pub fn eddsa(kid: &str, private_pem: &str, claims: &Value) -> String {
+    portcullis::token::crypto::install();
     let mut h = Header::new(Algorithm::EdDSA);
     h.kid = Some(kid.to_owned());
     let key = EncodingKey::from_ed_pem(private_pem.as_bytes()).expect("ed25519 pem");
