@@ -4,10 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# System packages the tests drive for real (curl; php for PHP upstream tests).
+# System packages the tests drive for real (curl; php for PHP upstream tests; nginx with
+# auth_request for the forward-auth tests).
 need=()
 command -v curl >/dev/null || need+=(curl)
 command -v php >/dev/null || need+=(php-cli)
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null

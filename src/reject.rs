@@ -306,8 +306,13 @@ pub fn respond(
     if let Ok(v) = HeaderValue::from_str(request_id) {
         h.insert(REQUEST_ID, v);
     }
+    // The reason code in a header too, for fronting proxies that log sub-request headers.
+    h.insert(REASON, HeaderValue::from_static(map.code));
     resp
 }
+
+/// The response header that carries the reason code.
+pub const REASON: &str = "x-portcullis-reason";
 
 /// The response header that names the request (the upstream gets `X-Portcullis-Request-Id`).
 pub const REQUEST_ID: &str = "x-request-id";

@@ -106,6 +106,7 @@ fn the_response_carries_what_the_rejection_needs() {
         let resp = respond(&r, StatusCode::NOT_FOUND, "0123abcd", ErrorStyle::Standard);
         let h = resp.headers();
         assert_eq!(h[REQUEST_ID], "0123abcd", "{r:?}");
+        assert_eq!(h[REASON], documented(&r).1, "{r:?}");
         assert_eq!(h[header::CACHE_CONTROL], "no-store", "{r:?}");
         match &r {
             MethodNotAllowed(Allow(list)) => assert_eq!(h[header::ALLOW], list.as_str()),

@@ -24,6 +24,7 @@ mod forward;
 mod hot_reload;
 mod invalid_edits;
 mod linea21;
+mod nginx_forward_auth;
 mod one_decision;
 mod owned_headers;
 mod per_request;
