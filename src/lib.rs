@@ -34,6 +34,8 @@
 //! - [`policy`]: raw → compiled → published policy snapshots.
 //! - [`reload`] and [`watch`]: hot reload on file change, SIGHUP or admin request.
 //! - [`admin`]: health, readiness, status, reload.
+//! - [`run`]: `serve`, the whole gateway on sockets, clock, environment and shutdown it is
+//!   given (`main.rs` supplies the real ones).
 //! - [`settings`]: boot settings; [`clock`]: injected time; [`keygen`] and [`explain`]: CLI tools.
 
 pub mod admin;
@@ -61,6 +63,7 @@ pub mod policy;
 pub mod reject;
 pub mod reload;
 pub mod route;
+pub mod run;
 pub mod server;
 pub mod settings;
 pub mod token;
