@@ -32,4 +32,5 @@ mod rejections;
 mod route_conflicts;
 mod routing;
 mod secrets;
+mod serve_in_process;
 mod tokens;
