@@ -37,6 +37,8 @@
 //! - [`policy`]: raw → compiled → published policy snapshots.
 //! - [`reload`] and [`watch`]: hot reload on file change, SIGHUP or admin request.
 //! - [`admin`]: health, readiness, status, reload.
+//! - [`run`]: `serve`, the whole gateway on sockets, clock, environment and shutdown it is
+//!   given (`main.rs` supplies the real ones).
 //! - [`settings`]: boot settings; [`clock`]: injected time; [`keygen`] and [`explain`]: CLI tools.
 //! - [`schema`]: JSON Schemas of the policy and settings files, generated from the raw types.
 
@@ -66,6 +68,7 @@ pub mod policy;
 pub mod reject;
 pub mod reload;
 pub mod route;
+pub mod run;
 pub mod schema;
 pub mod server;
 pub mod settings;

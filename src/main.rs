@@ -2,123 +2,31 @@
 //! `schema` (regenerates `schema/*.schema.json`).
 //!
 //! The only place that reads the environment, binds sockets from settings, installs signal
-//! handlers and the log subscriber; everything below takes those as parameters.
+//! handlers and the log subscriber; everything below takes those as parameters. The arguments
+//! are parsed into `cli`'s types; `serve` hands the bound sockets, clock, environment, SIGHUP
+//! reload requests and SIGTERM/Ctrl-C shutdown to the library's `run::serve`.
 #![expect(clippy::print_stdout, reason = "the CLI prints its results")]
+
+mod cli;
 
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::Parser;
 use http::Method;
 use portcullis::clock::{Clock, SystemClock};
 use portcullis::explain::{self, Who};
-use portcullis::gateway::{Gateway, IssuerState};
-use portcullis::managed::Store;
-use portcullis::policy::{self, Policy};
-use portcullis::reload::{self, Outcome, Reloader};
-use portcullis::server::ServeOptions;
+use portcullis::policy;
+use portcullis::run::{self, Listeners, ServeError, World};
 use portcullis::settings::{LogFormat, Settings};
-use portcullis::{admin, forward, keygen, watch, workers};
-use tokio::net::TcpListener;
+use portcullis::{keygen, workers};
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
 
-#[derive(Parser)]
-#[command(
-    name = "portcullis",
-    version,
-    about = "A reverse-proxy authorization gateway"
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Run the gateway.
-    Serve {
-        /// Boot settings file.
-        #[arg(long, default_value = "config/portcullis.json")]
-        config: PathBuf,
-    },
-    /// Validate the settings and policy without serving (exit 0 valid, 1 invalid).
-    Check {
-        /// Boot settings file.
-        #[arg(long, default_value = "config/portcullis.json")]
-        config: PathBuf,
-        /// Check this policy file or directory instead of the one the settings name.
-        #[arg(long)]
-        policy: Option<PathBuf>,
-    },
-    /// Show how the policy decides one request (exit 0 allowed, 1 denied).
-    Explain {
-        /// Boot settings file.
-        #[arg(long, default_value = "config/portcullis.json")]
-        config: PathBuf,
-        /// Explain against this policy instead of the one the settings name.
-        #[arg(long)]
-        policy: Option<PathBuf>,
-        /// HTTP method.
-        #[arg(long, default_value = "GET")]
-        method: String,
-        /// Request target: path and query, e.g. '/api/x?y=1'.
-        #[arg(long)]
-        path: String,
-        /// Host header.
-        #[arg(long)]
-        host: Option<String>,
-        /// Decide as this key id.
-        #[arg(long, conflicts_with = "secret_stdin")]
-        key_id: Option<String>,
-        /// Read the credential's secret from standard input.
-        #[arg(long)]
-        secret_stdin: bool,
-    },
-    /// Manage API keys.
-    Key {
-        #[command(subcommand)]
-        command: KeyCommand,
-    },
-    /// Manage users.
-    User {
-        #[command(subcommand)]
-        command: UserCommand,
-    },
-    /// Write the JSON Schemas of the policy and settings files, generated from their types.
-    #[command(hide = true)]
-    Schema {
-        /// Directory to write `policy.schema.json` and `settings.schema.json` into.
-        #[arg(long, default_value = "schema")]
-        out: PathBuf,
-    },
-}
-
-#[derive(Subcommand)]
-enum UserCommand {
-    /// Read a password from standard input and print its argon2id PHC string.
-    HashPassword,
-    /// Print a new TOTP secret (base32) and its otpauth:// URI.
-    TotpSecret {
-        /// The user name shown in authenticator apps.
-        #[arg(long)]
-        user: String,
-    },
-    /// Print a new random HS256 signing secret (base64) for `signing_keys`.
-    SigningSecret,
-}
-
-#[derive(Subcommand)]
-enum KeyCommand {
-    /// Print a fresh secret (once) and the policy entry holding only its digest.
-    New {
-        /// The key id.
-        #[arg(long)]
-        id: String,
-    },
-}
+use crate::cli::{Cli, Command, KeyCommand, UserCommand};
 
 fn schema_cmd(out: &Path) -> anyhow::Result<ExitCode> {
     portcullis::schema::write(out).with_context(|| format!("cannot write {}", out.display()))?;
@@ -233,25 +141,6 @@ fn process_env(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
-/// Files the current snapshot imported from outside the policy directory.
-fn imports_outside(policy_path: &Path, policy: &Policy) -> Vec<PathBuf> {
-    let dir = if policy_path.is_dir() {
-        policy_path
-    } else {
-        policy_path.parent().unwrap_or(Path::new(""))
-    };
-    policy
-        .current()
-        .map(|s| {
-            s.sources
-                .iter()
-                .filter(|p| p.parent() != Some(dir))
-                .cloned()
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 fn key_new(id: &str) -> anyhow::Result<ExitCode> {
     let secret = keygen::new_secret();
     let entry = keygen::entry(id, &secret);
@@ -319,106 +208,86 @@ fn serve(config: PathBuf) -> anyhow::Result<ExitCode> {
         .worker_threads(1)
         .enable_all()
         .build()?
-        .block_on(run(settings))
+        .block_on(serve_with_signals(settings))
 }
 
-async fn run(settings: Settings) -> anyhow::Result<ExitCode> {
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let policy = Policy::new();
-    let env: reload::EnvLookup = Arc::new(process_env);
-    let reloader = Reloader::with_env(
-        settings.policy.clone(),
-        Arc::clone(&policy),
-        Arc::clone(&clock),
-        env,
-    );
-    if let Outcome::Rejected(errors) = reloader.reload_async().await {
-        for p in &errors.0 {
-            eprintln!("error: {p}");
-        }
-        eprintln!("portcullis: refusing to start without a valid policy");
-        return Ok(ExitCode::from(1));
-    }
-    let issuer = IssuerState {
-        store: Some(Arc::new(Store::new(Arc::clone(&reloader)))),
-        ..Default::default()
+/// Install the signal handlers, bind the sockets and serve until SIGTERM or Ctrl-C.
+async fn serve_with_signals(settings: Settings) -> anyhow::Result<ExitCode> {
+    let world = World {
+        clock: Arc::new(SystemClock),
+        env: Arc::new(process_env),
+        reloads: hangups()?,
     };
-    let make_gateway = || {
-        Arc::new(Gateway {
-            policy: Arc::clone(&policy),
-            clock: Arc::clone(&clock),
-            client: forward::client(settings.upstream_connect_timeout()),
-            limits: settings.limits(),
-            trusted_proxies: settings.trusted_proxies.clone(),
-            issuer: IssuerState {
-                throttle: Arc::clone(&issuer.throttle),
-                store: issuer.store.clone(),
-            },
-            forward_auth: Default::default(),
-        })
-    };
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let stopped = {
-        let stop_rx = stop_rx.clone();
-        move || {
-            let mut rx = stop_rx.clone();
-            async move {
-                let _ = rx.wait_for(|s| *s).await;
+    let shutdown = terminated()?;
+    let listeners = bind(&settings).await?;
+    match run::serve(&settings, listeners, world, shutdown).await {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(ServeError::Policy(errors)) => {
+            for p in &errors.0 {
+                eprintln!("error: {p}");
             }
+            eprintln!("portcullis: refusing to start without a valid policy");
+            Ok(ExitCode::from(1))
         }
-    };
-    let mut tasks = tokio::task::JoinSet::new();
-    let opts = ServeOptions {
-        header_read_timeout: settings.header_read_timeout(),
-        ..Default::default()
-    };
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Bind the public sockets (one set per worker, default one worker per CPU), and the admin and
+/// forward-auth sockets the settings name.
+async fn bind(settings: &Settings) -> anyhow::Result<Listeners> {
     let workers = settings
         .workers
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let addrs: Vec<_> = settings.listeners.iter().map(|l| l.address).collect();
-    let sockets = workers::bind(&addrs, workers).context("binding listeners")?;
-    for s in sockets.first().into_iter().flatten() {
-        tracing::info!(address = %s.local_addr()?, workers, "listening");
-    }
-    let threads = workers::spawn(sockets, make_gateway, opts, stop_rx)?;
-    if let Some(a) = &settings.admin {
-        let listener = TcpListener::bind(a.address)
-            .await
-            .with_context(|| format!("binding admin {}", a.address))?;
-        tracing::info!(address = %listener.local_addr()?, "admin listening");
-        tasks.spawn(admin::run(listener, Arc::clone(&reloader), stopped()));
-    }
-    let r = &settings.reload;
-    let debounce = Duration::from_millis(r.debounce_ms);
-    let poll = Duration::from_millis(r.poll_interval_ms);
-    // Imported files (a Linea21 permission file) may live outside the policy directory: watch
-    // them too. The periodic check still catches imports added by a later reload.
-    let mut paths = vec![settings.policy.clone()];
-    paths.extend(imports_outside(&settings.policy, &policy));
-    let signals = watch::spawn_many(&paths, debounce, poll)?;
-    tokio::spawn(reload::run(
-        Arc::clone(&reloader),
-        signals,
-        Duration::from_millis(r.check_interval_ms),
-    ));
-    let hup_reloader = Arc::clone(&reloader);
-    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+    let public = workers::bind(&addrs, workers).context("binding listeners")?;
+    let admin = match &settings.admin {
+        Some(a) => Some(bind_one(a.address, "admin").await?),
+        None => None,
+    };
+    let forward_auth = match &settings.forward_auth {
+        Some(f) => Some(bind_one(f.address, "forward-auth").await?),
+        None => None,
+    };
+    Ok(Listeners {
+        public,
+        admin,
+        forward_auth,
+    })
+}
+
+/// Bind one plain socket.
+async fn bind_one(
+    address: std::net::SocketAddr,
+    what: &str,
+) -> anyhow::Result<std::net::TcpListener> {
+    tokio::net::TcpListener::bind(address)
+        .await
+        .and_then(|l| l.into_std())
+        .with_context(|| format!("binding {what} {address}"))
+}
+
+/// A reload request for every SIGHUP.
+fn hangups() -> std::io::Result<mpsc::Receiver<()>> {
+    let mut hup = signal(SignalKind::hangup())?;
+    // One pending request is enough: a reload reads the file as it is when it runs.
+    let (tx, rx) = mpsc::channel(1);
     tokio::spawn(async move {
         while hup.recv().await.is_some() {
             tracing::info!("SIGHUP: reloading policy");
-            hup_reloader.reload_async().await;
+            let _ = tx.try_send(());
         }
     });
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
-    tracing::info!("shutting down");
-    let _ = stop_tx.send(true);
-    while tasks.join_next().await.is_some() {}
-    for t in threads {
-        let _ = tokio::task::spawn_blocking(move || t.join()).await;
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok(rx)
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+fn terminated() -> std::io::Result<impl Future<Output = ()>> {
+    let mut term = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    })
 }

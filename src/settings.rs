@@ -63,6 +63,33 @@ pub struct Settings {
     /// Logging, to standard error. Each field is optional.
     #[serde(default)]
     pub log: LogSettings,
+    /// The forward-auth listener: the decision service of a fronting proxy (nginx
+    /// `auth_request`, Traefik `ForwardAuth`, Caddy `forward_auth`). Absent: none.
+    pub forward_auth: Option<ForwardAuthSettings>,
+}
+
+/// The forward-auth listener and who may use it.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ForwardAuthSettings {
+    /// `ip:port` to listen on. Every request there describes an original request in
+    /// `X-Forwarded-Method`/`-Uri`/`-Host` or `X-Original-Method`/`-URI`, and is answered with
+    /// its decision: 200 with the identity headers, or the proxy mode's rejection. Keep it on
+    /// loopback or a private network.
+    #[schemars(with = "SocketAddress")]
+    pub address: SocketAddr,
+    /// Networks (CIDR) of the fronting proxies whose forwarded-request headers are trusted; any
+    /// other peer gets 403 `untrusted_forwarder`. Default: loopback only.
+    #[serde(default = "loopback")]
+    #[schemars(with = "Vec<Cidr>")]
+    pub trusted_peers: Vec<IpNet>,
+}
+
+fn loopback() -> Vec<IpNet> {
+    ["127.0.0.0/8", "::1/128"]
+        .iter()
+        .filter_map(|c| c.parse().ok())
+        .collect()
 }
 
 /// A listening socket.

@@ -285,8 +285,13 @@ pub fn spawn_many(
             }
         };
         let tx = tx.clone();
+        // Ends when either side closes, so dropping the merged receiver stops every watcher.
         tokio::spawn(async move {
-            while rx.recv().await.is_some() {
+            loop {
+                tokio::select! {
+                    () = tx.closed() => break,
+                    s = rx.recv() => if s.is_none() { break },
+                }
                 let _ = tx.try_send(());
             }
         });

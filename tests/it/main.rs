@@ -35,5 +35,6 @@ mod rejections;
 mod route_conflicts;
 mod routing;
 mod secrets;
+mod serve_in_process;
 mod tokens;
 mod unreadable_headers;

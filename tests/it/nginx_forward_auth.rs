@@ -184,14 +184,24 @@ async fn nginx_caches_allows_for_max_age_and_never_caches_denies() {
     let reader = format!("X-API-Key: {READER}");
     let target = "/api/?module=indicator&action=list";
     // A deny is `no-store`: the key's grant, added after it, works at once.
-    let denied = get(&nginx, "/api/?module=level&action=delete", &[reader.as_str()]).await;
+    let denied = get(
+        &nginx,
+        "/api/?module=level&action=delete",
+        &[reader.as_str()],
+    )
+    .await;
     assert_eq!(denied.status, 403, "{}", denied.text());
     let mut p = policy::standard(&up.url());
     edit(&mut p);
     p["keys"]["reader"]["permissions"] = json!({ "level": ["delete"] });
     policy::write(&gw.policy_path, &p);
     gw.reloader.reload_async().await;
-    let r = get(&nginx, "/api/?module=level&action=delete", &[reader.as_str()]).await;
+    let r = get(
+        &nginx,
+        "/api/?module=level&action=delete",
+        &[reader.as_str()],
+    )
+    .await;
     assert_eq!(r.status, 200, "a deny was cached: {}", r.text());
     // An allow is cached: after the key is disabled, nginx keeps serving it for up to max-age
     // (the staleness an operator accepts by setting `cache_max_age_s`).

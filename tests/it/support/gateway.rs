@@ -1,7 +1,8 @@
 //! Spawning the gateway in-process, the one way every test does: the public listener and the
 //! admin listener on `127.0.0.1:0`, a policy file or directory, a reloader with an injected
 //! environment, the managed store, a `ManualClock`, trusted proxies, and optionally the file
-//! watcher and reload loop, exactly as `main.rs` wires them.
+//! watcher and reload loop, as `run::serve` wires them (`serve_in_process` tests `run::serve`
+//! itself; this harness also hands tests the reloader, policy and clock).
 //!
 //! The SeaTable token setup (`seatable::Gw`) builds on it; the policy content is the business
 //! of `policy` and `seatable::policy`.

@@ -1,0 +1,101 @@
+//! The raw command-line arguments of the `portcullis` binary: clap types that mirror what was
+//! typed and hold no logic. Part of the binary, not the library; `main.rs` acts on them.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "portcullis",
+    version,
+    about = "A reverse-proxy authorization gateway"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run the gateway.
+    Serve {
+        /// Boot settings file.
+        #[arg(long, default_value = "config/portcullis.json")]
+        config: PathBuf,
+    },
+    /// Validate the settings and policy without serving (exit 0 valid, 1 invalid).
+    Check {
+        /// Boot settings file.
+        #[arg(long, default_value = "config/portcullis.json")]
+        config: PathBuf,
+        /// Check this policy file or directory instead of the one the settings name.
+        #[arg(long)]
+        policy: Option<PathBuf>,
+    },
+    /// Show how the policy decides one request (exit 0 allowed, 1 denied).
+    Explain {
+        /// Boot settings file.
+        #[arg(long, default_value = "config/portcullis.json")]
+        config: PathBuf,
+        /// Explain against this policy instead of the one the settings name.
+        #[arg(long)]
+        policy: Option<PathBuf>,
+        /// HTTP method.
+        #[arg(long, default_value = "GET")]
+        method: String,
+        /// Request target: path and query, e.g. '/api/x?y=1'.
+        #[arg(long)]
+        path: String,
+        /// Host header.
+        #[arg(long)]
+        host: Option<String>,
+        /// Decide as this key id.
+        #[arg(long, conflicts_with = "secret_stdin")]
+        key_id: Option<String>,
+        /// Read the credential's secret from standard input.
+        #[arg(long)]
+        secret_stdin: bool,
+    },
+    /// Manage API keys.
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Write the JSON Schemas of the policy and settings files, generated from their types.
+    #[command(hide = true)]
+    Schema {
+        /// Directory to write `policy.schema.json` and `settings.schema.json` into.
+        #[arg(long, default_value = "schema")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum UserCommand {
+    /// Read a password from standard input and print its argon2id PHC string.
+    HashPassword,
+    /// Print a new TOTP secret (base32) and its otpauth:// URI.
+    TotpSecret {
+        /// The user name shown in authenticator apps.
+        #[arg(long)]
+        user: String,
+    },
+    /// Print a new random HS256 signing secret (base64) for `signing_keys`.
+    SigningSecret,
+}
+
+#[derive(Subcommand)]
+pub enum KeyCommand {
+    /// Print a fresh secret (once) and the policy entry holding only its digest.
+    New {
+        /// The key id.
+        #[arg(long)]
+        id: String,
+    },
+}

@@ -1,0 +1,273 @@
+//! Serving: what `portcullis serve` does once its world exists. [`serve`] loads the policy,
+//! starts the per-core workers on the public sockets, the admin listener, the file watcher and
+//! the reload loop, and runs until the shutdown future resolves.
+//!
+//! It owns none of the world: the sockets come bound ([`Listeners`]), time and the environment
+//! for `{"env": NAME}` secret references come in a [`World`], reload requests from outside
+//! (SIGHUP) arrive on a channel, and shutdown is a future. `main.rs` reads the environment,
+//! installs the signal handlers and binds the sockets; a test binds `127.0.0.1:0` and passes the
+//! sockets in. Neighbours: [`workers`] serves the public sockets, [`admin`] the admin socket,
+//! [`reload`] and [`watch`] reload the policy.
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch as signal};
+use tokio::task::JoinSet;
+
+use crate::clock::Clock;
+use crate::forward_auth::ForwardAuth;
+use crate::gateway::{Gateway, IssuerState, Role};
+use crate::managed::Store;
+use crate::policy::{CompileErrors, Policy};
+use crate::reload::{self, EnvLookup, Outcome, Reloader};
+use crate::server::ServeOptions;
+use crate::settings::Settings;
+use crate::watch::{self, WatchError};
+use crate::{admin, forward, server, workers};
+
+/// The sockets to serve, already bound.
+///
+/// The public sockets come one set per worker: each set gets a single-threaded runtime of its
+/// own (`workers`) and holds one socket per public address. `main` binds them with
+/// [`workers::bind`] (`SO_REUSEPORT`, so the kernel spreads connections across the sets); a test
+/// can bind one plain socket on port 0 and pass `vec![vec![socket]]` ([`Listeners::single`]).
+/// Sockets are switched to non-blocking mode here, so plain `std::net::TcpListener::bind` will do.
+#[derive(Debug)]
+pub struct Listeners {
+    /// Public sockets, one set per worker thread.
+    pub public: Vec<Vec<std::net::TcpListener>>,
+    /// The admin socket (health, readiness, status, reload), if any.
+    pub admin: Option<std::net::TcpListener>,
+    /// The forward-auth socket (decisions for a fronting proxy), if any.
+    pub forward_auth: Option<std::net::TcpListener>,
+}
+
+impl Listeners {
+    /// One worker serving `public`, and `admin` if given.
+    pub fn single(public: std::net::TcpListener, admin: Option<std::net::TcpListener>) -> Self {
+        Self {
+            public: vec![vec![public]],
+            admin,
+            forward_auth: None,
+        }
+    }
+}
+
+/// What `serve` would otherwise read from the process.
+pub struct World {
+    /// Time for validity windows and status timestamps.
+    pub clock: Arc<dyn Clock>,
+    /// Where `{"env": NAME}` secret references resolve.
+    pub env: EnvLookup,
+    /// Reload requests from outside (SIGHUP in `main`); each reloads like a file change. A
+    /// closed channel just means none will come.
+    pub reloads: mpsc::Receiver<()>,
+}
+
+/// Why `serve` stopped before serving, or could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The policy did not load at start; nothing was served. Carries every error.
+    #[error("refusing to start without a valid policy: {0}")]
+    Policy(CompileErrors),
+    /// A bound socket could not be switched to non-blocking mode or registered.
+    #[error("cannot use a bound listener: {0}")]
+    Listener(#[source] std::io::Error),
+    /// The policy watcher could not start.
+    #[error("cannot watch the policy: {0}")]
+    Watch(#[from] WatchError),
+    /// A worker thread could not be started.
+    #[error("cannot start worker threads: {0}")]
+    Workers(#[source] std::io::Error),
+}
+
+/// Serve `listeners` with the policy and tuning of `settings` until `shutdown` resolves, then
+/// stop accepting, let in-flight requests drain and return once every worker has stopped.
+///
+/// `settings.listeners`, `settings.admin` and `settings.workers` are not read here: they told
+/// `main` what to bind, and the worker count is the number of socket sets in `listeners`.
+pub async fn serve(
+    settings: &Settings,
+    listeners: Listeners,
+    world: World,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServeError> {
+    let policy = Policy::new();
+    let reloader = Reloader::with_env(
+        settings.policy.clone(),
+        Arc::clone(&policy),
+        Arc::clone(&world.clock),
+        world.env,
+    );
+    if let Outcome::Rejected(errors) = reloader.reload_async().await {
+        return Err(ServeError::Policy(errors));
+    }
+    let public = nonblocking(listeners.public)?;
+    let admin = listeners.admin.map(tokio_listener).transpose()?;
+    let forward_auth = listeners.forward_auth.map(tokio_listener).transpose()?;
+    // Start the fallible parts before the workers, so an error leaves nothing running.
+    let mut background = JoinSet::new();
+    background.spawn(reload::run(
+        Arc::clone(&reloader),
+        policy_signals(settings, &policy)?,
+        Duration::from_millis(settings.reload.check_interval_ms),
+    ));
+    background.spawn(forward_reloads(Arc::clone(&reloader), world.reloads));
+    // Dropping `stop` (an early return) stops whatever already started, as `true` does.
+    let (stop, stop_rx) = signal::channel(false);
+    let mut serving = JoinSet::new();
+    if let Some(listener) = admin {
+        log_address(&listener, "admin listening");
+        let stopped = stopped(stop_rx.clone());
+        serving.spawn(admin::run(listener, Arc::clone(&reloader), stopped));
+    }
+    let make_gateway = gateways(settings, &reloader, world.clock);
+    if let Some(listener) = forward_auth {
+        // Sub-requests are small and answered without an upstream: the main runtime serves them.
+        log_address(&listener, "forward-auth listening");
+        let opts = ServeOptions {
+            header_read_timeout: settings.header_read_timeout(),
+            role: Role::ForwardAuth,
+            ..Default::default()
+        };
+        let stopped = stopped(stop_rx.clone());
+        serving.spawn(server::run(listener, make_gateway(), opts, stopped));
+    }
+    let threads = spawn_workers(settings, public, make_gateway, stop_rx)?;
+    shutdown.await;
+    tracing::info!("shutting down");
+    let _ = stop.send(true);
+    while serving.join_next().await.is_some() {}
+    for t in threads {
+        let _ = tokio::task::spawn_blocking(move || t.join()).await;
+    }
+    Ok(())
+}
+
+/// A maker of gateways: one per worker (and one for the forward-auth listener), each with an
+/// upstream pool of its own; the throttle and management store are shared by all.
+fn gateways(
+    settings: &Settings,
+    reloader: &Arc<Reloader>,
+    clock: Arc<dyn Clock>,
+) -> impl Fn() -> Arc<Gateway> + use<> {
+    let issuer = IssuerState {
+        store: Some(Arc::new(Store::new(Arc::clone(reloader)))),
+        ..Default::default()
+    };
+    let policy = Arc::clone(&reloader.policy);
+    let connect_timeout = settings.upstream_connect_timeout();
+    let limits = settings.limits();
+    let trusted_proxies = settings.trusted_proxies.clone();
+    let forward_auth = ForwardAuth {
+        trusted_peers: settings
+            .forward_auth
+            .as_ref()
+            .map(|f| f.trusted_peers.clone())
+            .unwrap_or_default(),
+    };
+    move || {
+        Arc::new(Gateway {
+            policy: Arc::clone(&policy),
+            clock: Arc::clone(&clock),
+            client: forward::client(connect_timeout),
+            limits: limits.clone(),
+            trusted_proxies: trusted_proxies.clone(),
+            issuer: IssuerState {
+                throttle: Arc::clone(&issuer.throttle),
+                store: issuer.store.clone(),
+            },
+            forward_auth: forward_auth.clone(),
+        })
+    }
+}
+
+/// Start one worker thread per socket set, each with a gateway from `make_gateway`.
+fn spawn_workers(
+    settings: &Settings,
+    public: Vec<Vec<std::net::TcpListener>>,
+    make_gateway: impl Fn() -> Arc<Gateway>,
+    stop: signal::Receiver<bool>,
+) -> Result<Vec<std::thread::JoinHandle<()>>, ServeError> {
+    let workers = public.len();
+    for s in public.first().into_iter().flatten() {
+        if let Ok(address) = s.local_addr() {
+            tracing::info!(%address, workers, "listening");
+        }
+    }
+    let opts = ServeOptions {
+        header_read_timeout: settings.header_read_timeout(),
+        ..Default::default()
+    };
+    workers::spawn(public, make_gateway, opts, stop).map_err(ServeError::Workers)
+}
+
+/// Switch every public socket to non-blocking mode, as tokio needs.
+fn nonblocking(
+    sets: Vec<Vec<std::net::TcpListener>>,
+) -> Result<Vec<Vec<std::net::TcpListener>>, ServeError> {
+    for s in sets.iter().flatten() {
+        s.set_nonblocking(true).map_err(ServeError::Listener)?;
+    }
+    Ok(sets)
+}
+
+/// Register a bound std socket with the current runtime.
+fn tokio_listener(l: std::net::TcpListener) -> Result<tokio::net::TcpListener, ServeError> {
+    l.set_nonblocking(true).map_err(ServeError::Listener)?;
+    tokio::net::TcpListener::from_std(l).map_err(ServeError::Listener)
+}
+
+fn log_address(listener: &tokio::net::TcpListener, message: &'static str) {
+    if let Ok(address) = listener.local_addr() {
+        tracing::info!(%address, "{message}");
+    }
+}
+
+/// A future that resolves when `stop` turns true or its sender is dropped.
+async fn stopped(mut stop: signal::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
+
+/// Debounced change signals for the policy and the files it imports.
+fn policy_signals(settings: &Settings, policy: &Policy) -> Result<mpsc::Receiver<()>, WatchError> {
+    let r = &settings.reload;
+    // Imported files (a Linea21 permission file) may live outside the policy directory: watch
+    // them too. The periodic check still catches imports added by a later reload.
+    let mut paths = vec![settings.policy.clone()];
+    paths.extend(imports_outside(&settings.policy, policy));
+    watch::spawn_many(
+        &paths,
+        Duration::from_millis(r.debounce_ms),
+        Duration::from_millis(r.poll_interval_ms),
+    )
+}
+
+/// Reload once per request on `requests`, until it closes.
+async fn forward_reloads(reloader: Arc<Reloader>, mut requests: mpsc::Receiver<()>) {
+    while requests.recv().await.is_some() {
+        reloader.reload_async().await;
+    }
+}
+
+/// Files the current snapshot imported from outside the policy directory.
+fn imports_outside(policy_path: &Path, policy: &Policy) -> Vec<PathBuf> {
+    let dir = if policy_path.is_dir() {
+        policy_path
+    } else {
+        policy_path.parent().unwrap_or(Path::new(""))
+    };
+    policy
+        .current()
+        .map(|s| {
+            s.sources
+                .iter()
+                .filter(|p| p.parent() != Some(dir))
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default()
+}

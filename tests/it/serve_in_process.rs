@@ -1,0 +1,274 @@
+//! `run::serve`, the library entry point `portcullis serve` calls, run in process on sockets the
+//! test binds on port 0, with a manual clock, an empty environment, a reload-request channel
+//! standing in for SIGHUP and a shutdown future standing in for SIGTERM.
+//!
+//! It serves the gateway on the public sockets (one worker, or several sharing a port through
+//! `SO_REUSEPORT`) and the admin endpoints on the admin socket, refuses to start on an invalid
+//! policy, reloads on request, and returns once shutdown resolves, its sockets closed. The real
+//! binary and its signals are `cli_serve`'s business.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use portcullis::clock::ManualClock;
+use portcullis::run::{self, Listeners, ServeError, World};
+use portcullis::settings::Settings;
+use serde_json::{Value, json};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::support::client::{self, pause};
+use crate::support::policy::{self, READER};
+use crate::support::tmp::TempDir;
+use crate::support::{Upstream, logs};
+
+/// A `serve` running in a task.
+struct Served {
+    /// The public address.
+    addr: SocketAddr,
+    /// The admin address.
+    admin: SocketAddr,
+    /// The forward-auth address.
+    forward_auth: SocketAddr,
+    /// Where the policy lives.
+    policy_path: std::path::PathBuf,
+    /// Resolves the shutdown future.
+    stop: oneshot::Sender<()>,
+    /// Requests a reload, as SIGHUP does.
+    reload: mpsc::Sender<()>,
+    /// The serve future.
+    task: JoinHandle<Result<(), ServeError>>,
+    /// Owns the settings and policy files.
+    _dir: TempDir,
+}
+
+impl Served {
+    fn url(&self, target: &str) -> String {
+        format!("http://{}{target}", self.addr)
+    }
+
+    fn admin_url(&self, target: &str) -> String {
+        format!("http://{}{target}", self.admin)
+    }
+
+    /// Resolve the shutdown future and wait for `serve` to return.
+    async fn shut_down(self) -> Result<(), ServeError> {
+        self.stop.send(()).expect("serve still running");
+        tokio::time::timeout(Duration::from_secs(15), self.task)
+            .await
+            .expect("serve returned after shutdown")
+            .expect("serve task")
+    }
+}
+
+/// Settings naming `policy/policy.json` in `dir`, with reload timings so long that only a
+/// reload request reloads.
+fn settings(dir: &TempDir) -> Settings {
+    let path = dir.join("portcullis.json");
+    policy::write(
+        &path,
+        &json!({
+            "listeners": [{ "address": "127.0.0.1:0" }],
+            "policy": "policy/policy.json",
+            "reload": { "debounce_ms": 600000, "poll_interval_ms": 600000, "check_interval_ms": 0 },
+            "forward_auth": { "address": "127.0.0.1:0" }
+        }),
+    );
+    Settings::load(&path).expect("settings")
+}
+
+/// Bind the admin socket and start `serve` on `public` with `policy`.
+fn start(policy: &Value, public: Vec<Vec<std::net::TcpListener>>) -> Served {
+    start_text(
+        &serde_json::to_string_pretty(policy).expect("policy"),
+        public,
+    )
+}
+
+/// Like `start`, with the policy file's text.
+fn start_text(policy: &str, public: Vec<Vec<std::net::TcpListener>>) -> Served {
+    logs::install();
+    let dir = TempDir::new("serve-in-process");
+    let settings = settings(&dir);
+    policy::write_text(&settings.policy, policy);
+    let addr = public[0][0].local_addr().expect("public addr");
+    let admin = std::net::TcpListener::bind("127.0.0.1:0").expect("bind admin");
+    let admin_addr = admin.local_addr().expect("admin addr");
+    let forward_auth = std::net::TcpListener::bind("127.0.0.1:0").expect("bind forward-auth");
+    let forward_auth_addr = forward_auth.local_addr().expect("forward-auth addr");
+    let (stop, stopped) = oneshot::channel::<()>();
+    let (reload, reloads) = mpsc::channel(1);
+    let world = World {
+        clock: Arc::new(ManualClock::new(policy::now())),
+        env: Arc::new(|_: &str| None),
+        reloads,
+    };
+    let listeners = Listeners {
+        public,
+        admin: Some(admin),
+        forward_auth: Some(forward_auth),
+    };
+    let policy_path = settings.policy.clone();
+    let task = tokio::spawn(async move {
+        let shutdown = async {
+            let _ = stopped.await;
+        };
+        run::serve(&settings, listeners, world, shutdown).await
+    });
+    Served {
+        addr,
+        admin: admin_addr,
+        forward_auth: forward_auth_addr,
+        policy_path,
+        stop,
+        reload,
+        task,
+        _dir: dir,
+    }
+}
+
+/// One plain socket on port 0, served by one worker.
+fn one_socket() -> Vec<Vec<std::net::TcpListener>> {
+    vec![vec![
+        std::net::TcpListener::bind("127.0.0.1:0").expect("bind public"),
+    ]]
+}
+
+/// Wait until the admin listener reports a loaded policy.
+async fn ready(s: &Served) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    while !matches!(client::h1().get(s.admin_url("/readyz").parse().unwrap()).await, Ok(r) if r.status() == 200)
+    {
+        assert!(tokio::time::Instant::now() < deadline, "serve not ready");
+        pause().await;
+    }
+}
+
+/// Whether anything accepts connections at `addr`.
+async fn accepts(addr: SocketAddr) -> bool {
+    tokio::net::TcpStream::connect(addr).await.is_ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serves_public_and_admin_until_shutdown_then_returns() {
+    let up = Upstream::start().await;
+    let s = start(&policy::standard(&up.url()), one_socket());
+    ready(&s).await;
+
+    let list = s.url("/api/?module=indicator&action=list");
+    assert_eq!(
+        client::get(&list, &[("x-api-key", READER)]).await.status,
+        200
+    );
+    assert_eq!(up.count(), 1, "the request reached the upstream");
+    assert_eq!(client::get(&list, &[]).await.status, 401);
+
+    let health = client::get(&s.admin_url("/healthz"), &[]).await;
+    assert_eq!(
+        (health.status, health.json()),
+        (200, json!({"status": "ok"}))
+    );
+    let status = client::get(&s.admin_url("/status"), &[]).await;
+    assert_eq!(status.status, 200);
+    let status = status.json();
+    assert_eq!(status["generation"], 1, "{status}");
+    assert_eq!(
+        status["policy_path"],
+        s.policy_path.display().to_string(),
+        "{status}"
+    );
+
+    // The forward-auth listener decides what a fronting proxy describes, forwarding nothing.
+    let sub = client::get(
+        &format!("http://{}/", s.forward_auth),
+        &[
+            ("x-api-key", READER),
+            ("x-original-uri", "/api/?module=indicator&action=list"),
+        ],
+    )
+    .await;
+    assert_eq!(sub.status, 200, "{}", sub.text());
+    assert_eq!(sub.header("x-portcullis-key-id"), Some("reader"));
+    assert_eq!(up.count(), 1, "forward-auth forwarded nothing");
+
+    let (addr, admin, fa) = (s.addr, s.admin, s.forward_auth);
+    s.shut_down().await.expect("serve ends cleanly");
+    assert!(!accepts(addr).await, "public socket closed on return");
+    assert!(!accepts(admin).await, "admin socket closed on return");
+    assert!(!accepts(fa).await, "forward-auth socket closed on return");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_workers_share_one_port() {
+    let up = Upstream::start().await;
+    let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let public = portcullis::workers::bind(&[addr], 3).expect("bind workers");
+    let ports: Vec<u16> = public
+        .iter()
+        .map(|set| set[0].local_addr().expect("addr").port())
+        .collect();
+    assert!(ports.iter().all(|p| *p == ports[0]), "{ports:?}");
+    let s = start(&policy::standard(&up.url()), public);
+    ready(&s).await;
+    let list = s.url("/api/?module=indicator&action=list");
+    for _ in 0..6 {
+        assert_eq!(
+            client::get(&list, &[("x-api-key", READER)]).await.status,
+            200
+        );
+    }
+    let addr = s.addr;
+    s.shut_down().await.expect("serve ends cleanly");
+    assert!(!accepts(addr).await, "every worker closed its socket");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_request_applies_a_changed_policy() {
+    let up = Upstream::start().await;
+    let mut p = policy::standard(&up.url());
+    let s = start(&p, one_socket());
+    ready(&s).await;
+    let list = s.url("/api/?module=indicator&action=list");
+
+    p["keys"]["reader"]["disabled"] = json!(true);
+    policy::write(&s.policy_path, &p);
+    assert_eq!(
+        client::get(&list, &[("x-api-key", READER)]).await.status,
+        200,
+        "nothing reloads without a request"
+    );
+    s.reload
+        .send(())
+        .await
+        .expect("serve takes reload requests");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while client::get(&list, &[("x-api-key", READER)]).await.status != 401 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the reload request did not apply"
+        );
+        pause().await;
+    }
+    let status = client::get(&s.admin_url("/status"), &[]).await.json();
+    assert_eq!(status["generation"], 2, "{status}");
+    s.shut_down().await.expect("serve ends cleanly");
+}
+
+#[tokio::test]
+async fn refuses_to_start_on_an_invalid_policy() {
+    let bad = policy::fixtures().join("policy-errors/several-errors.json");
+    let bad = std::fs::read_to_string(bad).expect("fixture");
+    let s = start_text(&bad, one_socket());
+    let (addr, admin) = (s.addr, s.admin);
+    let result = tokio::time::timeout(Duration::from_secs(15), s.task)
+        .await
+        .expect("serve returned without a shutdown")
+        .expect("serve task");
+    match result {
+        Err(ServeError::Policy(errors)) => assert_eq!(errors.0.len(), 3, "{errors}"),
+        other => panic!("expected the policy errors, got {other:?}"),
+    }
+    assert!(!accepts(addr).await, "public socket closed");
+    assert!(!accepts(admin).await, "admin socket closed");
+}
