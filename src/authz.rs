@@ -11,7 +11,7 @@ use http::Method;
 
 use crate::grant::Grants;
 use crate::identity::{Authority, Principal};
-use crate::policy::raw::Mode;
+use crate::kinds::Mode;
 use crate::reject::Rejection;
 use crate::route::{Admits, RouteMatch};
 

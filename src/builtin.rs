@@ -10,7 +10,7 @@
 //! This module is pure data: which endpoints exist, their path templates, methods, permission
 //! and accepted credentials. It imports neither the pipeline nor the endpoints.
 
-use crate::policy::raw::{CredentialKind, ErrorStyle};
+use crate::kinds::{CredentialKind, ErrorStyle};
 
 /// Every built-in endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

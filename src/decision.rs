@@ -18,8 +18,8 @@ use crate::authz::{self, Permit};
 use crate::canonical::Canonical;
 use crate::credential::{self, Carrier};
 use crate::identity;
+use crate::kinds::ErrorStyle;
 use crate::policy::Snapshot;
-use crate::policy::raw::ErrorStyle;
 use crate::reject::Rejection;
 use crate::route::{self, Route};
 
@@ -104,7 +104,13 @@ pub fn authorize<'s: 'r, 'r>(
                 credential::extract(head.headers, head.target, &s.credential_query_params)?;
             trace.carrier = presented.map(|c| c.carrier);
             match presented {
-                Some(c) if needed => Some(identity::validate(s, c.secret, &r.accept, now)?),
+                Some(c) if needed => Some(identity::validate(
+                    &s.keys,
+                    &s.directory,
+                    c.secret,
+                    &r.accept,
+                    now,
+                )?),
                 _ => None,
             }
         }

@@ -12,11 +12,10 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::grant::Grants;
-use crate::policy::Snapshot;
-use crate::policy::raw::{CredentialKind, KeyUse};
+use crate::kinds::{CredentialKind, KeyUse};
 use crate::reject::Rejection;
 use crate::token::directory::Perm;
-use crate::token::{self, TokenError};
+use crate::token::{self, Directory, TokenError};
 
 /// A compiled API key.
 #[derive(Debug)]
@@ -117,14 +116,15 @@ pub fn digest(secret: &str) -> [u8; 32] {
 /// token is verified as one of the accepted token kinds. A valid credential of a kind the route
 /// does not accept is `WrongTokenKind`.
 pub fn validate<'a>(
-    s: &'a Snapshot,
+    keys: &'a KeyIndex,
+    directory: &'a Directory,
     secret: &str,
     accept: &[CredentialKind],
     now: i64,
 ) -> Result<Principal<'a>, Rejection> {
     let d = digest(secret);
-    if token::looks_like_jwt(secret) && !s.keys.by_digest.contains_key(&d) {
-        return validate_token(s, secret, accept, now);
+    if token::looks_like_jwt(secret) && !keys.by_digest.contains_key(&d) {
+        return validate_token(directory, secret, accept, now);
     }
     let accepts = |kind| {
         if accept.contains(&kind) {
@@ -133,12 +133,11 @@ pub fn validate<'a>(
             Err(Rejection::WrongTokenKind)
         }
     };
-    match validate_key(&s.keys, &d, now) {
+    match validate_key(keys, &d, now) {
         Err(Rejection::UnknownCredential) => {}
         other => return accepts(CredentialKind::ApiKey).and(other),
     }
-    let tok = s
-        .directory
+    let tok = directory
         .api_token(&d)
         .ok_or(Rejection::UnknownCredential)?;
     if tok.disabled {
@@ -159,7 +158,7 @@ pub fn validate<'a>(
 }
 
 fn validate_token<'a>(
-    s: &'a Snapshot,
+    directory: &'a Directory,
     secret: &str,
     accept: &[CredentialKind],
     now: i64,
@@ -178,7 +177,7 @@ fn validate_token<'a>(
     }
     if n == 0 {
         // Verify anyway so a bad token reads as invalid, not as merely unwelcome.
-        s.directory
+        directory
             .verify(
                 secret,
                 &[KeyUse::Account, KeyUse::Base, KeyUse::Temporary],
@@ -187,11 +186,10 @@ fn validate_token<'a>(
             .map_err(rejection)?;
         return Err(Rejection::WrongTokenKind);
     }
-    let claims = s
-        .directory
+    let claims = directory
         .verify(secret, &uses[..n], now)
         .map_err(rejection)?;
-    let user = s.directory.users.get_key_value(&claims.sub);
+    let user = directory.users.get_key_value(&claims.sub);
     match claims.kind {
         KeyUse::Account => {
             let (name, u) = user.ok_or(Rejection::CredentialRevoked)?;
@@ -218,8 +216,7 @@ fn validate_token<'a>(
         KeyUse::Temporary => {
             let (name, u) = user.ok_or(Rejection::CredentialRevoked)?;
             let uuid = claims.dtable_uuid.ok_or(Rejection::UnknownCredential)?;
-            let perm = s
-                .directory
+            let perm = directory
                 .bases
                 .get(&uuid)
                 .and_then(|b| b.permission_of(name));

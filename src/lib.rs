@@ -40,6 +40,8 @@
 //! - [`run`]: `serve`, the whole gateway on sockets, clock, environment and shutdown it is
 //!   given (`main.rs` supplies the real ones).
 //! - [`settings`]: boot settings; [`clock`]: injected time; [`keygen`] and [`explain`]: CLI tools.
+//! - [`kinds`]: the closed vocabularies (mode, credential kinds, token uses, error styles) the
+//!   policy names and the request path acts on.
 //! - [`schema`]: JSON Schemas of the policy and settings files, generated from the raw types.
 
 pub mod admin;
@@ -62,6 +64,7 @@ pub mod headers;
 pub mod identity;
 pub mod issuer;
 pub mod keygen;
+pub mod kinds;
 pub mod managed;
 pub mod php;
 pub mod policy;

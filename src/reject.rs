@@ -10,8 +10,8 @@ use http::{HeaderValue, Response, StatusCode, header};
 
 use crate::body::{self, Body};
 use crate::canonical::CanonicalError;
+use crate::kinds::ErrorStyle;
 use crate::php::ParamError;
-use crate::policy::raw::ErrorStyle;
 
 /// The methods a path accepts: the `Allow` header of a 405 (`GET, POST`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

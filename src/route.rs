@@ -14,8 +14,8 @@ use http::Method;
 
 use crate::builtin::{Access, Endpoint};
 use crate::canonical::Canonical;
+use crate::kinds::{CredentialKind, ErrorStyle};
 use crate::php;
-use crate::policy::raw::{CredentialKind, ErrorStyle};
 use crate::reject::{Allow, Rejection};
 
 /// Where a module, action or resource value comes from.

@@ -14,7 +14,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::gateway::Limits;
-use crate::schema::formats::{Cidr, SocketAddress};
+use crate::policy::formats::{Cidr, SocketAddress};
 
 /// Portcullis boot settings (config/portcullis.json, or the file given to `--config`): listeners,
 /// the admin listener, where the policy lives, limits and timeouts, trusted proxies, reload timing

@@ -9,7 +9,7 @@
 use http::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::authz::Permit;
-use crate::policy::raw::CredentialKind;
+use crate::kinds::CredentialKind;
 use crate::reject::Rejection;
 
 /// The `X-Portcullis-Credential` value of a credential kind.

@@ -14,7 +14,7 @@ use hyper::body::Incoming;
 use crate::body::Body;
 use crate::field;
 use crate::issuer::{Ctx, form, json, sign};
-use crate::policy::raw::KeyUse;
+use crate::kinds::KeyUse;
 use crate::token::Claims;
 
 /// The header SeaTable clients send the 2FA code in.

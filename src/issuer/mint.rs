@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::body::Body;
 use crate::identity::{self, Authority, Principal};
 use crate::issuer::{Call, Ctx, error_msg, sign};
-use crate::policy::raw::{CredentialKind, KeyUse};
+use crate::kinds::{CredentialKind, KeyUse};
 use crate::token::Claims;
 use crate::token::directory::{Base, Perm};
 

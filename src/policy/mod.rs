@@ -9,6 +9,7 @@ pub mod compile;
 #[cfg(test)]
 mod compile_tests;
 pub mod error;
+pub mod formats;
 pub mod json_path;
 pub(crate) mod keys;
 pub mod linea21;

@@ -9,8 +9,9 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+pub use crate::kinds::{CredentialKind, ErrorStyle, KeyUse, Mode};
+use crate::policy::formats::{Rfc3339, Sha256Hex};
 pub use crate::policy::raw_tokens::*;
-use crate::schema::formats::{Rfc3339, Sha256Hex};
 
 /// One Portcullis policy file. The policy is one such file, or every *.json file of a directory
 /// (hidden files skipped) merged in name order, so every section is optional. Sections that are
@@ -107,19 +108,6 @@ pub struct RawPolicy {
     /// one file only: when several files give it, the last enabled one (in name order) is used, and
     /// `enabled: false` in one file does not disable a section another file enables.
     pub seatable: Option<RawSeaTable>,
-}
-
-/// Linea21's three API modes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-#[schemars(rename = "mode")]
-pub enum Mode {
-    /// API routes are denied.
-    Disabled,
-    /// API routes are forwarded without a credential.
-    FullAccess,
-    /// API routes need a credential with the permission.
-    LimitedAccess,
 }
 
 /// An upstream application.
@@ -256,25 +244,6 @@ pub struct RawForwardAuth {
     pub cache_max_age_s: Option<u32>,
 }
 
-/// Kinds of credential a route can accept.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-#[schemars(rename = "credential_kind")]
-pub enum CredentialKind {
-    /// An API key from `keys` or an import.
-    ApiKey,
-    /// An account token (a user's login).
-    Account,
-    /// A base token (access to one base).
-    Base,
-    /// A SeaTable API token (one base, `rw` or `r`). Only the built-in token endpoints take it,
-    /// to exchange it for a base token; a policy route may not list it.
-    ApiToken,
-    /// A SeaTable temporary token. Only the built-in token endpoints take it; a policy route may
-    /// not list it.
-    Temporary,
-}
-
 /// The credential kinds a policy route may accept (the schema of `accept`; `CredentialKind` also
 /// has the kinds only built-in endpoints take, which the compiler refuses on policy routes).
 #[derive(JsonSchema)]
@@ -288,22 +257,6 @@ enum RouteCredentialKind {
     Account,
     /// A base token (access to one base).
     Base,
-}
-
-/// Rejection body styles.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-#[schemars(rename = "error_style")]
-pub enum ErrorStyle {
-    /// `{"error", "message", "request_id"}` with 401/403 as documented.
-    #[default]
-    Standard,
-    /// SeaTable's: 403 `{"error_msg": "Token expired."}` / `{"error_msg": "Permission denied."}`.
-    Seatable,
-    /// SeaTable's web API (Django REST framework): `401 {"detail": "Invalid token"}` for a bad
-    /// credential, `403 {"detail": ...}` without the permission, `405 {"detail": ...}`; other
-    /// rejections as `standard`.
-    SeatableWeb,
 }
 
 /// Permissions: module → actions, where `["all"]` grants every action.

@@ -7,8 +7,9 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use crate::kinds::KeyUse;
+use crate::policy::formats::{BasePermission, Rfc3339, Sha256Hex};
 use crate::policy::raw::{Permissions, RawStatus};
-use crate::schema::formats::{BasePermission, Rfc3339, Sha256Hex};
 
 /// A user who can log in (POST /api2/auth-token/) and hold account, temporary and base tokens.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -54,32 +55,6 @@ pub enum SecretRef {
     File(String),
     /// The value itself (accepted with a warning).
     Inline(String),
-}
-
-/// Which tokens a signing key is for. Each kind has its own keys, so a token signed for one
-/// kind never verifies as another.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    Deserialize,
-    serde::Serialize,
-    JsonSchema,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-)]
-#[serde(rename_all = "lowercase")]
-#[schemars(rename = "key_use")]
-pub enum KeyUse {
-    /// Account tokens (login).
-    Account,
-    /// Temporary API tokens (1 hour).
-    Temporary,
-    /// Base tokens (access to one base).
-    Base,
 }
 
 /// Signature algorithms.

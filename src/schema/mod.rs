@@ -5,9 +5,8 @@
 //! [`settings::Settings`](crate::settings::Settings) by `portcullis schema --out schema`; a unit
 //! test fails when the checked-in files differ. Constraints serde cannot express (patterns,
 //! `if`/`then`) are `#[schemars]` attributes on those types; schema-only shapes (digests, dates,
-//! secret references) live in [`formats`]. Nothing here is used on the request path.
-
-pub mod formats;
+//! secret references) live in [`policy::formats`](crate::policy::formats). Nothing here is used on
+//! the request path.
 
 use std::path::Path;
 

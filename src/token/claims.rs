@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize, Serializer};
 
-use crate::policy::raw::KeyUse;
+use crate::kinds::KeyUse;
 
 /// The claims of every Portcullis token.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

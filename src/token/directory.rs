@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use crate::grant::Grants;
-use crate::policy::raw::KeyUse;
+use crate::kinds::KeyUse;
 use crate::token::{Claims, KeyRing, TokenError};
 
 /// A base permission.

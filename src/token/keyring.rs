@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 
-use crate::policy::raw::KeyUse;
+use crate::kinds::KeyUse;
 use crate::token::{Claims, LEEWAY_S, crypto};
 
 /// Why a token was refused or could not be made.
