@@ -79,7 +79,7 @@ pub async fn send(
 ) -> Result<Response<Body>, Rejection> {
     if permit.principal().is_some_and(|p| p.is_assumed()) {
         // Only offline tools assume a principal by id; such a permit must never be sent.
-        tracing::error!("refused to forward a permit for an assumed principal");
+        tracing::error!(request_id = %down.request_id, "refused to forward a permit for an assumed principal");
         return Err(Rejection::Internal);
     }
     let req = build(
@@ -104,7 +104,7 @@ pub async fn send(
                         // client's fault, not the upstream's (the upstream never got it whole).
                         return Rejection::BodyTooLarge;
                     }
-                    tracing::warn!(upstream = %out.upstream.name, error = %e, "upstream request failed");
+                    tracing::warn!(request_id = %down.request_id, upstream = %out.upstream.name, error = %e, "upstream request failed");
                     if e.is_connect() { Rejection::UpstreamUnreachable } else { Rejection::UpstreamFailed }
                 })?;
             resp.map(body::incoming)
@@ -112,7 +112,7 @@ pub async fn send(
     };
     let (mut parts, body) = resp.into_parts();
     headers::sanitize(&mut parts.headers).map_err(|_| {
-        tracing::warn!(upstream = %out.upstream.name, "upstream sent an unreadable Connection header");
+        tracing::warn!(request_id = %down.request_id, upstream = %out.upstream.name, "upstream sent an unreadable Connection header");
         Rejection::UpstreamFailed
     })?;
     Ok(Response::from_parts(parts, body))

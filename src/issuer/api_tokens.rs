@@ -114,7 +114,7 @@ pub async fn create(
             respond_json(StatusCode::CREATED, shown)
         }
         Ok(false) => error_msg(StatusCode::BAD_REQUEST, &format!("api token {app} exists.")),
-        Err(e) => failed(e),
+        Err(e) => failed(cx, e),
     }
 }
 
@@ -160,7 +160,7 @@ pub async fn update(
             StatusCode::NOT_FOUND,
             &format!("api token {app} not found."),
         ),
-        Err(e) => failed(e),
+        Err(e) => failed(cx, e),
     }
 }
 
@@ -192,7 +192,7 @@ pub async fn delete(cx: &Ctx<'_>, call: &Call<'_>, user: &str) -> Response<Body>
             StatusCode::NOT_FOUND,
             &format!("api token {app} not found."),
         ),
-        Err(e) => failed(e),
+        Err(e) => failed(cx, e),
     }
 }
 
@@ -255,10 +255,10 @@ fn unavailable() -> Response<Body> {
     )
 }
 
-fn failed(e: ManagedError) -> Response<Body> {
+fn failed(cx: &Ctx<'_>, e: ManagedError) -> Response<Body> {
     if let ManagedError::NotADirectory = e {
         return unavailable();
     }
-    tracing::error!(error = %e, "API credential change failed");
+    tracing::error!(request_id = %cx.request_id, error = %e, "API credential change failed");
     error_msg(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
 }

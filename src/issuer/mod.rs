@@ -72,6 +72,8 @@ pub struct Ctx<'a> {
     pub s: &'a Snapshot,
     /// The SeaTable settings.
     pub st: &'a SeaTable,
+    /// This request's id, for error log lines.
+    pub request_id: &'a str,
     /// State that outlives snapshots.
     pub state: &'a State,
     /// Unix seconds now.
@@ -148,7 +150,7 @@ pub fn invalid_token() -> Response<Body> {
 /// Sign `claims`, or a 500 that names no secret.
 pub fn sign(cx: &Ctx<'_>, claims: &Claims) -> Result<String, Box<Response<Body>>> {
     cx.s.directory.keys.sign(claims).map_err(|e| {
-        tracing::error!(kind = ?claims.kind, error = %e, "cannot sign token");
+        tracing::error!(request_id = %cx.request_id, kind = ?claims.kind, error = %e, "cannot sign token");
         Box::new(error_msg(
             StatusCode::INTERNAL_SERVER_ERROR,
             "Internal Server Error",
