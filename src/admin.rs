@@ -17,12 +17,41 @@ use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
 
 use crate::body::{self, Body};
+use crate::policy::Snapshot;
+use crate::ratelimit::RateLimiter;
 use crate::reload::{Outcome, Reloader};
+
+/// `GET /limits`: tracked buckets and failure windows, and each key quota's usage and what is left
+/// (key ids only, never a secret).
+fn limits_report(limits: &RateLimiter, s: Option<&Snapshot>, now: i64) -> serde_json::Value {
+    let mut quotas = serde_json::Map::new();
+    for key in s.map(|s| s.keys.keys.as_slice()).unwrap_or_default() {
+        let Some(q) = key.grants.quota else { continue };
+        let used = limits.quotas.usage(&key.id, now);
+        quotas.insert(
+            key.id.clone(),
+            serde_json::json!({
+                "total": q.total,
+                "per_day": q.per_day,
+                "used_total": used.total,
+                "used_today": used.today,
+                "remaining_total": q.total.map(|t| t.saturating_sub(used.total)),
+                "remaining_today": q.per_day.map(|d| d.saturating_sub(used.today)),
+            }),
+        );
+    }
+    serde_json::json!({
+        "tracked_buckets": limits.backend.tracked(),
+        "failure_windows": limits.failures.tracked(),
+        "quotas": quotas,
+    })
+}
 
 /// Serve the admin endpoints on `listener` until `shutdown` resolves.
 pub async fn run(
     listener: TcpListener,
     reloader: Arc<Reloader>,
+    limits: Arc<RateLimiter>,
     shutdown: impl Future<Output = ()>,
 ) {
     tokio::pin!(shutdown);
@@ -32,10 +61,12 @@ pub async fn run(
             () = &mut shutdown => return,
         };
         let reloader = Arc::clone(&reloader);
+        let limits = Arc::clone(&limits);
         tokio::spawn(async move {
             let service = service_fn(move |req| {
                 let reloader = Arc::clone(&reloader);
-                async move { Ok::<_, Infallible>(route(&reloader, req).await) }
+                let limits = Arc::clone(&limits);
+                async move { Ok::<_, Infallible>(route(&reloader, &limits, req).await) }
             });
             let _ = auto::Builder::new(TokioExecutor::new())
                 .serve_connection(TokioIo::new(stream), service)
@@ -44,9 +75,17 @@ pub async fn run(
     }
 }
 
-async fn route(reloader: &Arc<Reloader>, req: Request<Incoming>) -> Response<Body> {
+async fn route(
+    reloader: &Arc<Reloader>,
+    limits: &RateLimiter,
+    req: Request<Incoming>,
+) -> Response<Body> {
     let policy = &reloader.policy;
     match (req.method(), req.uri().path()) {
+        (&Method::GET, "/limits") => json(
+            StatusCode::OK,
+            limits_report(limits, policy.current().as_deref(), reloader.clock.now()),
+        ),
         (&Method::GET, "/healthz") => json(StatusCode::OK, serde_json::json!({"status": "ok"})),
         (&Method::GET, "/readyz") => match policy.current() {
             Some(s) => json(
@@ -83,7 +122,7 @@ async fn route(reloader: &Arc<Reloader>, req: Request<Incoming>) -> Response<Bod
                 }),
             ),
         },
-        (_, "/healthz" | "/readyz" | "/status" | "/reload") => json(
+        (_, "/healthz" | "/readyz" | "/status" | "/reload" | "/limits") => json(
             StatusCode::METHOD_NOT_ALLOWED,
             serde_json::json!({"error": "method_not_allowed"}),
         ),

@@ -14,7 +14,7 @@
 //! request id too (no per-request span: it measurably slowed the denied path).
 
 use std::borrow::Cow;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,6 +24,7 @@ use http::{HeaderValue, Request, Response, Uri};
 use hyper::body::Incoming;
 use ipnet::IpNet;
 
+use crate::authz::Permit;
 use crate::body::Body;
 use crate::canonical::{self, Canonical};
 use crate::clock::Clock;
@@ -31,9 +32,12 @@ use crate::decision::{self, Head, Presenting, Trace};
 use crate::field;
 use crate::forward::{self, Downstream, Outgoing, UpstreamClient};
 use crate::forward_auth::{self, ForwardAuth, Original};
+use crate::grant::Grants;
 use crate::guard;
+use crate::identity::Authority;
 use crate::issuer;
 use crate::policy::{Policy, Snapshot};
+use crate::ratelimit::RateLimiter;
 use crate::reject::{self, Rejection};
 use crate::route::Target;
 
@@ -77,6 +81,8 @@ pub struct Gateway {
     pub issuer: IssuerState,
     /// Forward-auth settings (who may ask).
     pub forward_auth: ForwardAuth,
+    /// Rate-limit buckets, quotas and the failed-credential throttle, shared by every worker.
+    pub ratelimit: Arc<RateLimiter>,
 }
 
 impl Role {
@@ -100,6 +106,7 @@ impl Gateway {
             trusted_proxies: Vec::new(),
             issuer: IssuerState::default(),
             forward_auth: ForwardAuth::default(),
+            ratelimit: Arc::default(),
         }
     }
 }
@@ -241,51 +248,94 @@ async fn pipeline<'s>(
         target: &target,
     };
     let now = gw.clock.now();
-    let permit = decision::authorize(s, &head, Presenting::Request, now, trace)?;
-    if original.is_some() {
+    let client = client_address(gw, conn, &parts)?;
+    let failed = s.rate_limits.failed_credentials;
+    if let Some(f) = failed {
+        // Before the credential is looked up: a guesser's requests cost nothing.
+        gw.ratelimit.failures.check(f, client, now)?;
+    }
+    let permit =
+        decision::authorize(s, &head, Presenting::Request, now, trace).inspect_err(|r| {
+            if let (Some(f), Rejection::UnknownCredential) = (failed, r) {
+                gw.ratelimit.failures.failed(f, client, now);
+            }
+        })?;
+    // Limits: after the decision, before any body is read or anything forwarded.
+    let grants = principal_grants(s, &permit);
+    let advice = gw
+        .ratelimit
+        .check(&s.rate_limits, &permit, grants, client, now)?;
+    let carrier = trace.carrier;
+    let mut resp = if original.is_some() {
         // Forward-auth: the fronting proxy forwards; the answer is the decision itself.
         let age = s.forward_auth_max_age_s;
-        return forward_auth::allowed(&permit, request_id, s.generation, age);
-    }
-    let carrier = trace.carrier;
-    match permit.route().route().target {
-        Target::Upstream(upstream) => {
-            guard::cookies(&permit, &parts)?;
-            let body = guard::body(&permit, &parts, incoming, gw.limits.max_body_bytes).await?;
-            let down = Downstream {
-                peer: conn.peer,
-                scheme: conn.scheme,
-                trusted_proxies: &gw.trusted_proxies,
-                request_id,
-            };
-            let out = Outgoing {
-                parts,
-                body,
-                target: &target,
-                carrier,
-                upstream: &s.upstreams[upstream],
-            };
-            forward::send(&gw.client, permit, out, &down).await
-        }
-        Target::Builtin(endpoint) => {
-            if permit.principal().is_some_and(|p| p.is_assumed()) {
-                return Err(Rejection::Internal);
+        forward_auth::allowed(&permit, request_id, s.generation, age)?
+    } else {
+        match permit.route().route().target {
+            Target::Upstream(upstream) => {
+                guard::cookies(&permit, &parts)?;
+                let body = guard::body(&permit, &parts, incoming, gw.limits.max_body_bytes).await?;
+                let down = Downstream {
+                    peer: conn.peer,
+                    scheme: conn.scheme,
+                    trusted_proxies: &gw.trusted_proxies,
+                    request_id,
+                };
+                let out = Outgoing {
+                    parts,
+                    body,
+                    target: &target,
+                    carrier,
+                    upstream: &s.upstreams[upstream],
+                };
+                forward::send(&gw.client, permit, out, &down).await?
             }
-            let Some(st) = &s.directory.seatable else {
-                // Built-in SeaTable routes exist only while `seatable` is configured.
-                return Err(Rejection::Internal);
-            };
-            let client = forward::client_ip(&parts.headers, conn.peer.ip(), &gw.trusted_proxies)?;
-            let cx = issuer::Ctx {
-                s,
-                st,
-                request_id,
-                state: &gw.issuer,
-                now,
-                client,
-            };
-            Ok(issuer::serve(cx, endpoint, permit, parts, incoming).await)
+            Target::Builtin(endpoint) => {
+                if permit.principal().is_some_and(|p| p.is_assumed()) {
+                    return Err(Rejection::Internal);
+                }
+                let Some(st) = &s.directory.seatable else {
+                    // Built-in SeaTable routes exist only while `seatable` is configured.
+                    return Err(Rejection::Internal);
+                };
+                let cx = issuer::Ctx {
+                    s,
+                    st,
+                    request_id,
+                    state: &gw.issuer,
+                    now,
+                    client,
+                };
+                issuer::serve(cx, endpoint, permit, parts, incoming).await
+            }
         }
+    };
+    if let Some(a) = advice {
+        a.write(resp.headers_mut());
+    }
+    Ok(resp)
+}
+
+/// The client's address: the peer, or what a trusted proxy (a trusted forward-auth peer in that
+/// role) says it is.
+fn client_address(gw: &Gateway, conn: Conn, parts: &Parts) -> Result<IpAddr, Rejection> {
+    let trusted = match conn.role {
+        Role::Proxy => &gw.trusted_proxies,
+        Role::ForwardAuth => &gw.forward_auth.trusted_peers,
+    };
+    forward::client_ip(&parts.headers, conn.peer.ip(), trusted)
+}
+
+/// The grants whose limits apply: a key's or user's own, or the user's behind a base or
+/// temporary token.
+fn principal_grants<'a>(s: &'a Snapshot, permit: &Permit<'a>) -> Option<&'a Grants> {
+    let p = permit.principal()?;
+    match p.authority() {
+        Authority::Grants(g) => Some(*g),
+        Authority::Base { .. } => p
+            .user()
+            .and_then(|u| s.directory.users.get(u))
+            .map(|u| &u.grants),
     }
 }
 

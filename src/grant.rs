@@ -1,8 +1,10 @@
-//! Grants: the permissions a principal holds, compiled for O(1) checks.
+//! Grants: the permissions a principal holds, compiled for O(1) checks, and the limits on how
+//! fast and how much it may use them.
 //!
 //! A grant set maps a module to the actions allowed on it (or all of them), optionally limited
-//! to resource values (scope) and to read-only methods. `policy::compile` builds them from keys,
-//! roles and imports; `authz::decide` reads them. Nothing here knows about requests.
+//! to resource values (scope) and to read-only methods, and may carry a rate limit and a quota.
+//! `policy::compile` builds them from keys, users, roles and imports; `authz::decide` reads the
+//! permissions, `ratelimit` the limits. Nothing here knows about requests.
 
 use std::collections::{HashMap, HashSet};
 
@@ -44,6 +46,37 @@ pub struct Grants {
     pub scope: HashMap<String, HashSet<String>>,
     /// Only read methods (GET, HEAD).
     pub read_only: bool,
+    /// How fast the principal may go (its own, else the most generous of its roles').
+    pub rate_limit: Option<RateLimit>,
+    /// How much it may use in all (API keys only).
+    pub quota: Option<Quota>,
+}
+
+/// A rate: `requests` per `per_s` seconds on average, with bursts of up to `burst` (GCRA).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RateLimit {
+    /// Requests per window.
+    pub requests: u32,
+    /// The window, in seconds.
+    pub per_s: u32,
+    /// Most requests at once from a rested bucket.
+    pub burst: u32,
+}
+
+impl RateLimit {
+    /// Requests per second, for comparing rates.
+    pub fn per_second(&self) -> f64 {
+        f64::from(self.requests) / f64::from(self.per_s)
+    }
+}
+
+/// A usage cap: requests in all, and per UTC day.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Quota {
+    /// Requests in all (per node, since it started).
+    pub total: Option<u64>,
+    /// Requests per UTC day.
+    pub per_day: Option<u64>,
 }
 
 impl Grants {

@@ -22,6 +22,8 @@
 //! - [`identity`]: proves it valid; yields a `Principal`.
 //! - [`grant`]: permissions, scope and read-only limits of a principal.
 //! - [`authz`]: decides; yields a `Permit`.
+//! - [`ratelimit`]: rate limits, quotas and the failed-credential throttle, after the decision and
+//!   before anything is forwarded; [`wait`] says what a 429 (or an allowed response) tells.
 //! - [`guard`]: refuses cookies and bodies that would override a selector in PHP.
 //! - [`forward`]: sends a permitted request upstream; [`headers`] keeps headers clean;
 //!   [`upstream`] says where; [`echo`] is the built-in demo upstream.
@@ -68,6 +70,7 @@ pub mod kinds;
 pub mod managed;
 pub mod php;
 pub mod policy;
+pub mod ratelimit;
 pub mod reject;
 pub mod reload;
 pub mod route;
@@ -78,5 +81,6 @@ pub mod settings;
 pub mod token;
 pub mod upstream;
 pub mod vouch;
+pub mod wait;
 pub mod watch;
 pub mod workers;

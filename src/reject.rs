@@ -12,6 +12,7 @@ use crate::body::{self, Body};
 use crate::canonical::CanonicalError;
 use crate::kinds::ErrorStyle;
 use crate::php::ParamError;
+use crate::wait::Wait;
 
 /// The methods a path accepts: the `Allow` header of a 405 (`GET, POST`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -76,6 +77,12 @@ pub enum Rejection {
     BodyTooLarge,
     /// Request target longer than allowed.
     UriTooLong,
+    /// The principal (or client address) went faster than its rate limit.
+    RateLimited(Wait),
+    /// The key used up its quota.
+    QuotaExhausted(Wait),
+    /// The client address sent too many unknown credentials; not looked up.
+    TooManyFailures(Wait),
     /// The upstream refused the connection or could not be reached.
     UpstreamUnreachable,
     /// The upstream connection failed mid-exchange.
@@ -217,6 +224,21 @@ impl Rejection {
                 "uri_too_long",
                 "the request target is too long",
             ),
+            RateLimited(_) => m(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "too many requests; retry after the time given",
+            ),
+            QuotaExhausted(_) => m(
+                StatusCode::TOO_MANY_REQUESTS,
+                "quota_exhausted",
+                "the credential's quota is used up",
+            ),
+            TooManyFailures(_) => m(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_failures",
+                "too many failed credentials from this address; retry later",
+            ),
             UpstreamUnreachable => m(
                 StatusCode::BAD_GATEWAY,
                 "upstream_unreachable",
@@ -302,6 +324,12 @@ pub fn respond(
         && let Ok(v) = HeaderValue::from_str(methods)
     {
         h.insert(header::ALLOW, v);
+    }
+    if let Rejection::RateLimited(w)
+    | Rejection::QuotaExhausted(w)
+    | Rejection::TooManyFailures(w) = rejection
+    {
+        w.write(h);
     }
     if let Ok(v) = HeaderValue::from_str(request_id) {
         h.insert(REQUEST_ID, v);

@@ -4,6 +4,12 @@ use Rejection::*;
 
 type Want = (u16, &'static str, Option<&'static str>);
 
+const LIMIT: crate::grant::RateLimit = crate::grant::RateLimit {
+    requests: 10,
+    per_s: 60,
+    burst: 5,
+};
+
 /// The documented mapping, written as an exhaustive match: a new variant does not compile here
 /// until its status and code are pinned.
 fn documented(r: &Rejection) -> Want {
@@ -36,6 +42,9 @@ fn documented(r: &Rejection) -> Want {
         OutOfScope => (403, "out_of_scope", scope),
         ReadOnly => (403, "read_only", scope),
         BodyTooLarge => (413, "body_too_large", None),
+        RateLimited(_) => (429, "rate_limited", None),
+        QuotaExhausted(_) => (429, "quota_exhausted", None),
+        TooManyFailures(_) => (429, "too_many_failures", None),
         UriTooLong => (414, "uri_too_long", None),
         UpstreamUnreachable => (502, "upstream_unreachable", None),
         UpstreamFailed => (502, "upstream_failed", None),
@@ -74,6 +83,9 @@ fn all() -> Vec<Rejection> {
         OutOfScope,
         ReadOnly,
         BodyTooLarge,
+        RateLimited(Wait::limited(LIMIT, std::time::Duration::from_millis(1500))),
+        QuotaExhausted(Wait::quota(Some(60))),
+        TooManyFailures(Wait::failures(30)),
         UriTooLong,
         UpstreamUnreachable,
         UpstreamFailed,
@@ -88,7 +100,7 @@ fn every_rejection_maps_to_its_documented_status_and_code() {
     let all = all();
     // `documented` is exhaustive; this count makes sure `all` names every variant it names.
     let kinds: std::collections::HashSet<_> = all.iter().map(std::mem::discriminant).collect();
-    assert_eq!(kinds.len(), 32, "add the new variant to `all()`");
+    assert_eq!(kinds.len(), 35, "add the new variant to `all()`");
     for r in &all {
         let m = r.mapping(StatusCode::NOT_FOUND);
         assert_eq!(
@@ -111,6 +123,16 @@ fn the_response_carries_what_the_rejection_needs() {
         match &r {
             MethodNotAllowed(Allow(list)) => assert_eq!(h[header::ALLOW], list.as_str()),
             _ => assert!(h.get(header::ALLOW).is_none(), "{r:?}"),
+        }
+        match &r {
+            RateLimited(_) => {
+                assert_eq!(h[header::RETRY_AFTER], "2", "rounded up");
+                assert_eq!(h["ratelimit-policy"], "\"default\";q=10;w=60");
+                assert_eq!(h["ratelimit"], "\"default\";r=0;t=2");
+            }
+            QuotaExhausted(_) => assert_eq!(h[header::RETRY_AFTER], "60"),
+            TooManyFailures(_) => assert_eq!(h[header::RETRY_AFTER], "30"),
+            _ => assert!(h.get(header::RETRY_AFTER).is_none(), "{r:?}"),
         }
         let challenge = h.get(header::WWW_AUTHENTICATE).map(HeaderValue::as_bytes);
         let want = documented(&r)

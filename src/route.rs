@@ -14,6 +14,7 @@ use http::Method;
 
 use crate::builtin::{Access, Endpoint};
 use crate::canonical::Canonical;
+use crate::grant::RateLimit;
 use crate::kinds::{CredentialKind, ErrorStyle};
 use crate::php;
 use crate::reject::{Allow, Rejection};
@@ -97,6 +98,8 @@ pub struct Route {
     pub accept: Vec<CredentialKind>,
     /// How rejections on this route look.
     pub error_style: ErrorStyle,
+    /// Default rate limit on this route, per principal (or client address).
+    pub rate_limit: Option<RateLimit>,
     /// The path holds a secret: logs show `template` instead of the path.
     pub secret_in_path: bool,
     /// The path template, for logs.

@@ -20,6 +20,10 @@ use tokio::task::JoinSet;
 use crate::clock::Clock;
 use crate::forward_auth::ForwardAuth;
 use crate::gateway::{Gateway, IssuerState, Role};
+use crate::ratelimit::{self, RateLimiter};
+
+/// How often idle rate-limit buckets are evicted.
+const EVICT_EVERY: Duration = Duration::from_secs(30);
 use crate::managed::Store;
 use crate::policy::{CompileErrors, Policy};
 use crate::reload::{self, EnvLookup, Outcome, Reloader};
@@ -117,14 +121,26 @@ pub async fn serve(
     ));
     background.spawn(forward_reloads(Arc::clone(&reloader), world.reloads));
     // Dropping `stop` (an early return) stops whatever already started, as `true` does.
+    // Rate-limit buckets outlive snapshots and are shared by every worker; idle ones are evicted.
+    let ratelimit = Arc::new(RateLimiter::default());
+    background.spawn(ratelimit::evict_every(
+        Arc::clone(&ratelimit),
+        Arc::clone(&world.clock),
+        EVICT_EVERY,
+    ));
     let (stop, stop_rx) = signal::channel(false);
     let mut serving = JoinSet::new();
     if let Some(listener) = admin {
         log_address(&listener, "admin listening");
         let stopped = stopped(stop_rx.clone());
-        serving.spawn(admin::run(listener, Arc::clone(&reloader), stopped));
+        serving.spawn(admin::run(
+            listener,
+            Arc::clone(&reloader),
+            Arc::clone(&ratelimit),
+            stopped,
+        ));
     }
-    let make_gateway = gateways(settings, &reloader, world.clock);
+    let make_gateway = gateways(settings, &reloader, world.clock, Arc::clone(&ratelimit));
     if let Some(listener) = forward_auth {
         // Sub-requests are small and answered without an upstream: the main runtime serves them.
         log_address(&listener, "forward-auth listening");
@@ -153,6 +169,7 @@ fn gateways(
     settings: &Settings,
     reloader: &Arc<Reloader>,
     clock: Arc<dyn Clock>,
+    ratelimit: Arc<RateLimiter>,
 ) -> impl Fn() -> Arc<Gateway> + use<> {
     let issuer = IssuerState {
         store: Some(Arc::new(Store::new(Arc::clone(reloader)))),
@@ -181,6 +198,7 @@ fn gateways(
                 store: issuer.store.clone(),
             },
             forward_auth: forward_auth.clone(),
+            ratelimit: Arc::clone(&ratelimit),
         })
     }
 }

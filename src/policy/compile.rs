@@ -15,7 +15,7 @@ use crate::policy::load::{Input, problem};
 use crate::policy::locate::{JsonPath, Seg};
 use crate::policy::raw::Mode;
 use crate::policy::source::SourceFile;
-use crate::policy::{Snapshot, keys, linea21, routes, tokens};
+use crate::policy::{Snapshot, keys, linea21, rate_limits, routes, tokens};
 use crate::upstream::{self, Upstream};
 
 /// Default time allowed for an upstream's response head.
@@ -103,7 +103,8 @@ pub fn compile(input: &Input) -> Result<Snapshot, CompileErrors> {
     let roles = keys::roles(&mut cx, input);
     let mut keys = keys::compile(&mut cx, input, &roles);
     linea21::import(&mut cx, input, &mut keys);
-    let directory = tokens::compile(&mut cx, input, &roles);
+    let mut directory = tokens::compile(&mut cx, input, &roles);
+    let rate_limits = rate_limits::compile(&mut cx, input, &roles, &mut keys, &mut directory);
     let mut builtins = Vec::new();
     if let Some(st) = &directory.seatable {
         // Built-in endpoints are routes: they share the table, so a policy route that conflicts
@@ -130,6 +131,7 @@ pub fn compile(input: &Input) -> Result<Snapshot, CompileErrors> {
         unmapped_status,
         credential_query_params,
         forward_auth_max_age_s,
+        rate_limits,
         routes,
         keys,
         upstreams,

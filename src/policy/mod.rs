@@ -15,6 +15,7 @@ pub(crate) mod keys;
 pub mod linea21;
 pub mod load;
 pub mod locate;
+mod rate_limits;
 pub mod raw;
 pub mod raw_tokens;
 mod routes;
@@ -51,6 +52,8 @@ pub struct Snapshot {
     pub credential_query_params: Vec<String>,
     /// `Cache-Control: max-age` of allowed forward-auth decisions (0: `no-store`).
     pub forward_auth_max_age_s: u32,
+    /// Module and anonymous rate limits, the failed-credential throttle, header advice.
+    pub rate_limits: crate::ratelimit::RatePolicy,
     /// Routes.
     pub routes: RouteTable,
     /// API keys.

@@ -108,6 +108,9 @@ pub struct RawPolicy {
     /// one file only: when several files give it, the last enabled one (in name order) is used, and
     /// `enabled: false` in one file does not disable a section another file enables.
     pub seatable: Option<RawSeaTable>,
+    /// Rate limits by role and module, for anonymous requests, the failed-credential throttle,
+    /// and whether allowed responses carry `RateLimit` headers.
+    pub rate_limits: Option<RawRateLimits>,
 }
 
 /// An upstream application.
@@ -232,6 +235,9 @@ pub struct RawRoute {
     /// `standard`.
     #[serde(default)]
     pub error_style: ErrorStyle,
+    /// Default rate limit of this route, per principal (or per client address without one),
+    /// for principals without a limit of their own or from their roles.
+    pub rate_limit: Option<RawRateLimit>,
 }
 
 /// Forward-auth answers.
@@ -303,6 +309,78 @@ pub struct RawKey {
     /// A disabled key is refused (401 `credential_disabled`). Default false.
     #[serde(default)]
     pub disabled: bool,
+    /// How fast this key may go; overrides its roles' limits (`rate_limits.roles`).
+    pub rate_limit: Option<RawRateLimit>,
+    /// How much this key may use: requests in all and per UTC day (429 `quota_exhausted`).
+    pub quota: Option<RawQuota>,
+}
+
+/// A rate limit: `requests` per `per_s` seconds on average, in bursts of at most `burst`
+/// (default `requests`). Decided with GCRA after authentication, before anything is forwarded
+/// (429 `rate_limited` with `Retry-After`).
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "rate_limit")]
+pub struct RawRateLimit {
+    /// Requests per window (at least 1).
+    #[schemars(range(min = 1))]
+    pub requests: u32,
+    /// The window in seconds (default 1).
+    #[schemars(range(min = 1))]
+    pub per_s: Option<u32>,
+    /// Most requests at once from a rested bucket (default `requests`).
+    #[schemars(range(min = 1))]
+    pub burst: Option<u32>,
+}
+
+/// A usage cap on an API key. Counted per node, in memory: a restart starts again from zero.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "quota")]
+pub struct RawQuota {
+    /// Requests in all.
+    pub total: Option<u64>,
+    /// Requests per UTC day.
+    pub per_day: Option<u64>,
+}
+
+/// Rate limits beyond those of keys and users. At most one policy file may set it.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "rate_limits")]
+pub struct RawRateLimits {
+    /// Limits by role name, for keys and users that hold the role and have no limit of their
+    /// own (the most generous of their roles' limits applies).
+    #[serde(default)]
+    pub roles: BTreeMap<String, RawRateLimit>,
+    /// Default limits by module, per principal and module, for requests whose principal and
+    /// route set none.
+    #[serde(default)]
+    pub modules: BTreeMap<String, RawRateLimit>,
+    /// The limit per client address (IPv6 grouped by /64) for requests without a principal
+    /// (public routes, `full-access` mode) whose route sets none.
+    pub anonymous: Option<RawRateLimit>,
+    /// Failed-credential throttle: after `max` unknown credentials from one client address
+    /// (IPv6 by /64) within `window_s` seconds, that address gets 429 `too_many_failures`
+    /// without its credentials being looked up, until the window has passed.
+    pub failed_credentials: Option<RawFailedCredentials>,
+    /// Send `RateLimit-Policy` and `RateLimit` headers on allowed responses too (429s always
+    /// carry them). Default false.
+    #[serde(default)]
+    pub headers: bool,
+}
+
+/// The failed-credential throttle.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "failed_credentials")]
+pub struct RawFailedCredentials {
+    /// Unknown credentials allowed per window.
+    #[schemars(range(min = 1))]
+    pub max: u32,
+    /// The window, in seconds.
+    #[schemars(range(min = 1))]
+    pub window_s: u32,
 }
 
 /// Linea21 content status scope.

@@ -43,6 +43,8 @@ pub struct RawUser {
     /// A disabled user cannot log in and all their tokens are refused. Default false.
     #[serde(default)]
     pub disabled: bool,
+    /// How fast this user's tokens may go together; overrides their roles' limits.
+    pub rate_limit: Option<crate::policy::raw::RawRateLimit>,
 }
 
 /// Where secret material comes from. Its deserializer never quotes what it was given, so a

@@ -13,6 +13,7 @@ use crate::builtin::Spec;
 use crate::policy::compile::Cx;
 use crate::policy::load::Input;
 use crate::policy::locate::JsonPath;
+use crate::policy::rate_limits;
 use crate::policy::raw::{CredentialKind, RawRoute, RawValue};
 use crate::route::{Admits, QueryRule, Route, RouteTable, Target, ValueSource};
 
@@ -227,6 +228,9 @@ fn route(
         allow_encoded_percent: raw.allow_encoded_percent,
         accept,
         error_style: raw.error_style,
+        rate_limit: raw
+            .rate_limit
+            .and_then(|l| rate_limits::limit(cx, file, &at.key("rate_limit"), l)),
         secret_in_path: false,
         template: raw.path.clone(),
         query_selectors,
@@ -256,6 +260,7 @@ fn builtin(spec: &Spec, prefix: &str) -> Route {
         allow_encoded_percent: false,
         accept: spec.accept.to_vec(),
         error_style: spec.error_style,
+        rate_limit: None,
         secret_in_path: spec.secret_in_path,
         template: format!("{prefix}{}", spec.template),
         query_selectors: Vec::new(),

@@ -105,6 +105,7 @@ impl Harness {
             _ if opts.allow_no_policy => {}
             other => panic!("test policy did not load: {other:?}"),
         }
+        let ratelimit = Arc::new(portcullis::ratelimit::RateLimiter::default());
         let gw = Arc::new(Gateway {
             policy: Arc::clone(&policy),
             clock: dyn_clock,
@@ -120,6 +121,7 @@ impl Harness {
             forward_auth: portcullis::forward_auth::ForwardAuth {
                 trusted_peers: opts.forward_auth_peers.clone().unwrap_or_default(),
             },
+            ratelimit: Arc::clone(&ratelimit),
         });
         let (stop, stop_rx) = watch::channel(false);
         let stopped = move || {
@@ -162,6 +164,7 @@ impl Harness {
         tokio::spawn(portcullis::admin::run(
             admin_listener,
             Arc::clone(&reloader),
+            ratelimit,
             stopped(),
         ));
         if opts.watch {
