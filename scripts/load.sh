@@ -10,6 +10,8 @@
 #
 # Usage: scripts/load.sh            (installs wrk and nginx with apt-get when missing and root)
 # Knobs: DURATION=10s WARMUP=2s THREADS=2 CONNECTIONS=64 KEYS=1000 ACCESS_LOG=on|off
+#        LIMITS=off|on (on: every key gets a rate limit too high to bite, so the limiter step runs
+#        on every request without refusing any; compare two runs for its cost)
 #        REPEAT=1 (rounds; (b) and (c) alternate who goes first, medians are reported)
 #        RESULTS=<file> (also write the markdown tables there)
 # Bounded: (1 + 3 mixes x 2 targets) x REPEAT runs of WARMUP + DURATION, about 90 s by default.
@@ -21,6 +23,7 @@ THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-64}
 KEYS=${KEYS:-1000}
 ACCESS_LOG=${ACCESS_LOG:-on}
+LIMITS=${LIMITS:-off}
 REPEAT=${REPEAT:-1}
 RESULTS=${RESULTS:-}
 
@@ -98,7 +101,8 @@ start_nginx() {
 
 # Generate $KEYS secrets, their digests, the Portcullis policy and the nginx map.
 generate_keys() {
-    local i secret digest first=1
+    local i secret digest first=1 limit=""
+    [ "$LIMITS" = on ] && limit=', "rate_limit": { "requests": 1000000000, "per_s": 1 }'
     : >"$WORK/allowed.txt"
     {
         echo '{'
@@ -114,8 +118,8 @@ generate_keys() {
         digest=$(printf '%s' "$secret" | sha256sum | cut -c1-64)
         [ $first -eq 1 ] || echo ',' >>"$WORK/policy/policy.json"
         first=0
-        printf '    "k%s": { "sha256": "%s", "permissions": { "items": ["read"] } }' \
-            "$i" "$digest" >>"$WORK/policy/policy.json"
+        printf '    "k%s": { "sha256": "%s", "permissions": { "items": ["read"] }%s }' \
+            "$i" "$digest" "$limit" >>"$WORK/policy/policy.json"
         printf '        "%s" 1;\n' "$secret" >>"$WORK/nginx-keys.map"
         echo "$secret" >>"$WORK/allowed.txt"
     done

@@ -50,6 +50,30 @@ fn rules_that_protect_the_request_path() {
             ),
             "$.keys.k.status expected at least one status",
         ),
+        (
+            format!(
+                r#"{{{BASE}, "keys": {{"k": {{"sha256": "{}", "rate_limit": {{"requests": 0}}}}}}}}"#,
+                "ab".repeat(32)
+            ),
+            "$.keys.k.rate_limit.requests expected `requests` of at least 1",
+        ),
+        (
+            format!(r#"{{{BASE}, "rate_limits": {{"roles": {{"ghost": {{"requests": 1}}}}}}}}"#),
+            "$.rate_limits.roles.ghost unknown role `ghost`",
+        ),
+        (
+            format!(
+                r#"{{{BASE}, "rate_limits": {{"failed_credentials": {{"max": 0, "window_s": 60}}}}}}"#
+            ),
+            "$.rate_limits.failed_credentials.max expected `max` of at least 1",
+        ),
+        (
+            format!(
+                r#"{{{BASE}, "routes": [{{"id": "r", "path": "/x", "module": "m", "action": "a",
+                "upstream": "app", "rate_limit": {{"requests": 1, "burst": 0}}}}]}}"#
+            ),
+            "$.routes[0].rate_limit.burst expected `burst` of at least 1",
+        ),
     ];
     for (text, want) in cases {
         let errors = compile_text(&text).err().unwrap_or_default();

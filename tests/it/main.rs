@@ -31,6 +31,7 @@ mod per_request;
 mod php_params;
 mod php_upstream;
 mod policy_errors;
+mod rate_limits;
 mod rejections;
 mod route_conflicts;
 mod routing;
