@@ -5,7 +5,8 @@
 //! valid principal on a built-in self-service endpoint (which checks the resource itself), or for
 //! a principal whose authority covers the request — grants holding the route's (module, action)
 //! inside their scope and read-only limit, or a base token whose base is the route's `base`
-//! resource. It does not find routes (`route`) or check credentials (`identity`).
+//! resource. A route whose SeaTable-path resource found no base uuid (`RouteMatch::unresolved`)
+//! is refused whoever asks. It does not find routes (`route`) or check credentials (`identity`).
 
 use http::Method;
 
@@ -53,6 +54,10 @@ pub fn decide<'a>(
     method: &Method,
     mode: Mode,
 ) -> Result<Permit<'a>, Rejection> {
+    // A catch-all SeaTable route whose path names no base: nothing is in scope, in any mode.
+    if route.unresolved() {
+        return Err(Rejection::OutOfScope);
+    }
     match route.route().admits {
         Admits::Anyone => {
             return Ok(Permit {

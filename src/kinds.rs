@@ -82,3 +82,17 @@ pub enum KeyUse {
     /// Base tokens (access to one base).
     Base,
 }
+
+/// The claim shape of signed tokens: Portcullis' own (`kid` header, `kind`, `sub`, `jti`), or
+/// SeaTable's (no `kid`, `dtable_uuid`, `permission`, `username`…), which dtable-web issues and
+/// dtable-server verifies.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+#[schemars(rename = "token_shape")]
+pub enum TokenShape {
+    /// Portcullis' own claims, signed under a `kid`.
+    #[default]
+    Portcullis,
+    /// SeaTable's claims, signed with the deployment's `DTABLE_PRIVATE_KEY` (HS256, no `kid`).
+    Seatable,
+}

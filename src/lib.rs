@@ -19,7 +19,8 @@
 //! - [`route`]: resolves the route, module, action and resource values; [`builtin`] lists the
 //!   endpoints the gateway answers itself, which are routes too.
 //! - [`credential`]: finds the presented credential.
-//! - [`identity`]: proves it valid; yields a `Principal`.
+//! - [`identity`]: proves it valid; yields a `Principal` ([`token`] verifies signed tokens, in
+//!   Portcullis' shape or SeaTable's; [`base_uuid`] reads SeaTable's base uuids).
 //! - [`grant`]: permissions, scope and read-only limits of a principal.
 //! - [`authz`]: decides; yields a `Permit`.
 //! - [`ratelimit`]: rate limits, quotas and the failed-credential throttle, after the decision and
@@ -48,6 +49,7 @@
 
 pub mod admin;
 pub mod authz;
+pub mod base_uuid;
 pub mod body;
 pub mod builtin;
 pub mod canonical;

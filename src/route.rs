@@ -12,6 +12,7 @@ use std::collections::HashMap;
 
 use http::Method;
 
+use crate::base_uuid;
 use crate::builtin::{Access, Endpoint};
 use crate::canonical::Canonical;
 use crate::grant::RateLimit;
@@ -28,6 +29,9 @@ pub enum ValueSource {
     Path(String),
     /// The single scalar query parameter `name` (PHP rules: no repeats, arrays or aliases).
     Query(String),
+    /// The base uuid in the SeaTable path held by the capture `name` (`base_uuid::in_path`);
+    /// a request without one is marked `unresolved` and `authz` refuses it.
+    SeaTableBase(String),
 }
 
 /// A query constraint: the parameter must be present with this value (or any value).
@@ -160,6 +164,8 @@ pub struct RouteMatch<'a> {
     module: Option<&'a str>,
     action: Option<&'a str>,
     resources: Vec<(&'a str, &'a str)>,
+    /// A SeaTable-path resource found no base uuid in the path.
+    unresolved: bool,
 }
 
 impl<'a> RouteMatch<'a> {
@@ -178,6 +184,11 @@ impl<'a> RouteMatch<'a> {
     /// Resource values the request targets.
     pub fn resources(&self) -> &[(&'a str, &'a str)] {
         &self.resources
+    }
+    /// Whether a resource read from a SeaTable path (`ValueSource::SeaTableBase`) found no base
+    /// uuid there: nothing can be in scope then, whoever asks.
+    pub fn unresolved(&self) -> bool {
+        self.unresolved
     }
 }
 
@@ -264,6 +275,7 @@ fn capture<'a>(
             ValueSource::Query(name) => {
                 php::single_value(&req.query, name).map_err(Rejection::AmbiguousParameter)
             }
+            ValueSource::SeaTableBase(name) => Ok(params.get(name).and_then(base_uuid::in_path)),
         }
     };
     let opt = |src: &'a Option<ValueSource>| match src {
@@ -278,9 +290,12 @@ fn capture<'a>(
         return Err(Rejection::MissingSelector);
     }
     let mut resources = Vec::new();
+    let mut unresolved = false;
     for (name, src) in &route.resources {
-        if let Some(v) = value(src)? {
-            resources.push((name.as_str(), v));
+        match (value(src)?, src) {
+            (Some(v), _) => resources.push((name.as_str(), v)),
+            (None, ValueSource::SeaTableBase(_)) => unresolved = true,
+            (None, ValueSource::Literal(_) | ValueSource::Path(_) | ValueSource::Query(_)) => {}
         }
     }
     Ok(RouteMatch {
@@ -288,5 +303,6 @@ fn capture<'a>(
         module,
         action,
         resources,
+        unresolved,
     })
 }

@@ -196,6 +196,7 @@ fn gateways(
             issuer: IssuerState {
                 throttle: Arc::clone(&issuer.throttle),
                 store: issuer.store.clone(),
+                last_access: Arc::clone(&issuer.last_access),
             },
             forward_auth: forward_auth.clone(),
             ratelimit: Arc::clone(&ratelimit),

@@ -2,7 +2,8 @@
 //!
 //! Only the base's owner manages them, with an account token. A created token is shown once in
 //! the 201 answer; only its digest is stored, in the gateway's own file (`managed`), and it works
-//! as soon as the reload that follows the write is applied.
+//! as soon as the reload that follows the write is applied. `last_access` is when the token last
+//! obtained a base token on this node (`issuer::last_access`).
 
 use http::{Response, StatusCode};
 use hyper::body::Incoming;
@@ -36,6 +37,7 @@ pub fn list(cx: &Ctx<'_>, call: &Call<'_>, user: &str) -> Response<Body> {
                     &t.app_name,
                     &t.generated_by,
                     &t.generated_at,
+                    &last_access(cx, &t.id, &t.generated_at),
                     t.permission.as_str(),
                 )
             })
@@ -153,7 +155,13 @@ pub async fn update(
             tracing::info!(user = %user, base = %uuid, app = %app, "API credential updated");
             respond_json(
                 StatusCode::OK,
-                described(&t.app_name, &t.generated_by, &t.generated_at, &t.permission),
+                described(
+                    &t.app_name,
+                    &t.generated_by,
+                    &t.generated_at,
+                    &last_access(cx, &api_id(&t.sha256), &t.generated_at),
+                    &t.permission,
+                ),
             )
         }
         Ok(None) => error_msg(
@@ -237,13 +245,32 @@ fn owned_base<'a>(
     Ok(base)
 }
 
+/// The id of the API token whose digest is the hex `sha256` (as `policy::tokens` names it).
+fn api_id(sha256: &str) -> String {
+    format!(
+        "api-{}",
+        sha256.get(..12).unwrap_or("").to_ascii_lowercase()
+    )
+}
+
+/// RFC 3339 time API token `id` last obtained a base token on this node; its creation time if
+/// it has not since this node started.
+fn last_access(cx: &Ctx<'_>, id: &str, generated_at: &str) -> String {
+    cx.state
+        .last_access
+        .get(id)
+        .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_else(|| generated_at.to_owned())
+}
+
 /// SeaTable's description of an API token (without the token itself).
-fn described(app: &str, by: &str, at: &str, permission: &str) -> serde_json::Value {
+fn described(app: &str, by: &str, at: &str, last: &str, permission: &str) -> serde_json::Value {
     json!({
         "app_name": app,
         "generated_by": by,
         "generated_at": at,
-        "last_access": at,
+        "last_access": last,
         "permission": permission,
     })
 }

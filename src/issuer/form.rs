@@ -1,6 +1,7 @@
-//! Form bodies for the token endpoints: `application/x-www-form-urlencoded` and
-//! `multipart/form-data` (SeaTable's `PUT .../api-tokens/{app}/` sends multipart), read whole
-//! under a small limit. Only text fields are kept.
+//! Form bodies for the token endpoints: `application/x-www-form-urlencoded`,
+//! `multipart/form-data` (SeaTable's `PUT .../api-tokens/{app}/` sends multipart) and a JSON
+//! object (SeaTable's login also takes `{"username", "password"}`), read whole under a small
+//! limit. Only text fields are kept (JSON: top-level string values).
 
 use http::HeaderMap;
 use http::header::CONTENT_TYPE;
@@ -39,6 +40,9 @@ pub async fn read(
         .map_err(|_| FormError::Malformed)?
         .unwrap_or("");
     let text = std::str::from_utf8(&bytes).map_err(|_| FormError::Malformed)?;
+    if is_json(ctype) {
+        return json_fields(text);
+    }
     match boundary(ctype) {
         Some(b) => multipart(text, &b),
         None => canonical::parse_pairs(text)
@@ -50,6 +54,27 @@ pub async fn read(
             })
             .map_err(|_| FormError::Malformed),
     }
+}
+
+/// Whether the content type is `application/json` (parameters ignored).
+fn is_json(ctype: &str) -> bool {
+    ctype
+        .split(';')
+        .next()
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// The string members of a JSON object; anything but an object is malformed.
+fn json_fields(text: &str) -> Result<Vec<(String, String)>, FormError> {
+    let map: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(text).map_err(|_| FormError::Malformed)?;
+    Ok(map
+        .into_iter()
+        .filter_map(|(k, v)| match v {
+            serde_json::Value::String(s) => Some((k, s)),
+            _ => None,
+        })
+        .collect())
 }
 
 /// The boundary of a `multipart/form-data` content type.
@@ -114,5 +139,17 @@ mod tests {
             Some("XyZ")
         );
         assert_eq!(boundary("application/x-www-form-urlencoded"), None);
+    }
+
+    #[test]
+    fn json_objects_give_their_string_members() {
+        assert!(is_json("application/json; charset=utf-8"));
+        assert!(!is_json("application/x-www-form-urlencoded"));
+        let f = json_fields(r#"{"username":"a","password":"p","n":1,"o":{"x":"y"}}"#).unwrap();
+        assert_eq!(field(&f, "username"), Some("a"));
+        assert_eq!(field(&f, "password"), Some("p"));
+        assert_eq!((field(&f, "n"), field(&f, "o")), (None, None));
+        assert_eq!(json_fields(r#"["a"]"#), Err(FormError::Malformed));
+        assert_eq!(json_fields("username=a"), Err(FormError::Malformed));
     }
 }

@@ -1,5 +1,5 @@
-//! `POST /api2/auth-token/`: an account token for a username and password (and the
-//! `X-SEAFILE-OTP` code when the user has 2FA).
+//! `POST /api2/auth-token/`: an account token for a username and password, sent as a form or
+//! as a JSON object (and the `X-SEAFILE-OTP` code when the user has 2FA).
 //!
 //! The password check runs argon2id on a blocking thread, never on the async runtime, and runs
 //! for unknown users too (against a fixed hash) so timing does not tell which users exist.

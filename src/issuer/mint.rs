@@ -3,15 +3,19 @@
 //!
 //! A base token carries the base uuid and `rw`/`r`; `identity` turns it into a base authority and
 //! `authz` checks it against the route's `base` resource. Tokens minted from an API token or a
-//! link carry its id in `src`, so disabling or deleting it revokes them on the next reload.
+//! link carry its id in `src`, so disabling or deleting it revokes them on the next reload, and
+//! an API token changed to `r` makes them read-only (`token::directory`). A base whose
+//! `token_shape` is `seatable` gets its base tokens in SeaTable's shape (`token::seatable`), for
+//! a real dtable-server behind the gateway. Each exchange of an API token is recorded as its
+//! `last_access` (`issuer::last_access`).
 
 use http::{Response, StatusCode};
 use serde_json::{Value, json};
 
 use crate::body::Body;
 use crate::identity::{self, Authority, Principal};
-use crate::issuer::{Call, Ctx, error_msg, sign};
-use crate::kinds::{CredentialKind, KeyUse};
+use crate::issuer::{Call, Ctx, error_msg, sign, sign_seatable};
+use crate::kinds::{CredentialKind, KeyUse, TokenShape};
 use crate::token::Claims;
 use crate::token::directory::{Base, Perm};
 
@@ -66,7 +70,11 @@ pub fn app_access_token(cx: &Ctx<'_>, who: &Principal<'_>) -> Response<Body> {
             c.app_name = Some(tok.app_name.clone());
             c.username = Some(String::new());
             c.src = Some(format!("api:{}", tok.id));
-            respond(cx, base, &c, Some(&tok.app_name))
+            let resp = respond(cx, base, &c, Some(&tok.app_name));
+            if resp.status() == StatusCode::OK {
+                cx.state.last_access.record(&tok.id, cx.now);
+            }
+            resp
         }
         CredentialKind::ApiKey | CredentialKind::Account | CredentialKind::Base => {
             error_msg(StatusCode::FORBIDDEN, DENIED)
@@ -136,7 +144,11 @@ fn base_claims(cx: &Ctx<'_>, base: &Base, perm: Perm, sub: &str) -> Claims {
 /// SeaTable's access-token answer. `dtable_db` is a string or absent, never null;
 /// `use_api_gateway` appears when the base is configured for it.
 fn respond(cx: &Ctx<'_>, base: &Base, claims: &Claims, app_name: Option<&str>) -> Response<Body> {
-    let token = match sign(cx, claims) {
+    let signed = match base.token_shape {
+        TokenShape::Portcullis => sign(cx, claims),
+        TokenShape::Seatable => sign_seatable(cx, claims, &base.owner),
+    };
+    let token = match signed {
         Ok(t) => t,
         Err(r) => return *r,
     };

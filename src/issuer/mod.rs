@@ -10,6 +10,7 @@
 
 pub mod api_tokens;
 pub mod form;
+pub mod last_access;
 pub mod login;
 pub mod mint;
 pub mod throttle;
@@ -35,6 +36,8 @@ pub struct State {
     pub throttle: Arc<throttle::Throttle>,
     /// Where API token changes are written (`None`: management endpoints answer 503).
     pub store: Option<Arc<Store>>,
+    /// When each API token last obtained a base token, shared by every worker of the process.
+    pub last_access: Arc<last_access::LastAccess>,
 }
 
 /// Path parameters of a call, read from the permit's resource values.
@@ -149,7 +152,24 @@ pub fn invalid_token() -> Response<Body> {
 
 /// Sign `claims`, or a 500 that names no secret.
 pub fn sign(cx: &Ctx<'_>, claims: &Claims) -> Result<String, Box<Response<Body>>> {
-    cx.s.directory.keys.sign(claims).map_err(|e| {
+    signed(cx, claims, cx.s.directory.keys.sign(claims))
+}
+
+/// Sign base-token `claims` in SeaTable's shape for a base owned by `owner`, or a 500.
+pub fn sign_seatable(
+    cx: &Ctx<'_>,
+    claims: &Claims,
+    owner: &str,
+) -> Result<String, Box<Response<Body>>> {
+    signed(cx, claims, cx.s.directory.keys.sign_seatable(claims, owner))
+}
+
+fn signed(
+    cx: &Ctx<'_>,
+    claims: &Claims,
+    result: Result<String, crate::token::TokenError>,
+) -> Result<String, Box<Response<Body>>> {
+    result.map_err(|e| {
         tracing::error!(request_id = %cx.request_id, kind = ?claims.kind, error = %e, "cannot sign token");
         Box::new(error_msg(
             StatusCode::INTERNAL_SERVER_ERROR,

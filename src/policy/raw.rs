@@ -145,7 +145,7 @@ pub enum RawValue {
     Capture(RawCapture),
 }
 
-/// A value captured from the request: exactly one of `path` or `query`.
+/// A value captured from the request: exactly one of `path`, `query` or `seatable_base`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "capture", extend("minProperties" = 1, "maxProperties" = 1))]
@@ -157,6 +157,14 @@ pub struct RawCapture {
     /// `missing_parameter` (for module or action) or captures nothing (for a resource).
     #[schemars(length(min = 1))]
     pub query: Option<String>,
+    /// Name of a `{param}` or `{*param}` in this route's `path` template holding a SeaTable path:
+    /// the value is the base uuid SeaTable puts there (`api/v1/dtables/{uuid}/…`,
+    /// `api/v2/dtables/{uuid}/…` or `dtables/{uuid}/…`, lowercase with dashes). A request whose
+    /// capture has no such uuid is refused (403 `out_of_scope`). With `"resources": {"base":
+    /// {"seatable_base": "rest"}}` a catch-all route such as `/dtable-server/{*rest}` admits a base
+    /// token only on its own base's URLs.
+    #[schemars(length(min = 1))]
+    pub seatable_base: Option<String>,
 }
 
 /// A route: (method, host, path, query) → module, action, resources and upstream. Precedence:

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use crate::kinds::KeyUse;
+use crate::kinds::{KeyUse, TokenShape};
 use crate::policy::formats::{BasePermission, Rfc3339, Sha256Hex};
 use crate::policy::raw::{Permissions, RawStatus};
 
@@ -70,12 +70,25 @@ pub enum Alg {
 }
 
 /// A token signing key. HS256 keys need `secret`; EdDSA keys need `public_key`, and `private_key`
-/// to sign.
+/// to sign. A SeaTable key (`"shape": "seatable"`) is the deployment's `DTABLE_PRIVATE_KEY`:
+/// HS256, no `use`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(
     rename = "signing_key",
     extend("allOf" = [
+        {
+            "if": { "required": ["shape"], "properties": { "shape": { "const": "seatable" } } },
+            "then": { "not": { "required": ["use"] } },
+            "else": { "required": ["use"] }
+        },
+        {
+            "if": {
+                "required": ["shape", "alg"],
+                "properties": { "shape": { "const": "seatable" }, "alg": { "const": "EdDSA" } }
+            },
+            "then": { "not": {} }
+        },
         {
             "if": { "required": ["alg"], "properties": { "alg": { "const": "HS256" } } },
             "then": {
@@ -92,9 +105,14 @@ pub enum Alg {
 pub struct RawSigningKey {
     /// The kind of token this key signs and verifies: `account` (login tokens), `temporary` (1-hour
     /// API tokens minted from an account token) or `base` (access to one base). A token signed for
-    /// one kind never verifies as another.
+    /// one kind never verifies as another. Required, except on a SeaTable key, which has none.
     #[serde(rename = "use")]
-    pub key_use: KeyUse,
+    pub key_use: Option<KeyUse>,
+    /// `portcullis` (default): Portcullis' own tokens, with the key's name as `kid`. `seatable`:
+    /// SeaTable's secret (`DTABLE_PRIVATE_KEY`, HS256): it verifies tokens without `kid` in
+    /// SeaTable's shapes (base tokens and temporary API tokens, told apart by their claims), and
+    /// signs the base tokens of bases whose `token_shape` is `seatable`.
+    pub shape: Option<TokenShape>,
     /// Signature algorithm: `HS256` (HMAC-SHA256, SeaTable compatible) or `EdDSA` (Ed25519). A
     /// token whose header names another algorithm is refused.
     pub alg: Alg,
@@ -142,6 +160,9 @@ pub struct RawBase {
     /// Default false.
     #[serde(default)]
     pub use_api_gateway: bool,
+    /// Shape of the base tokens minted for this base: `portcullis` (default) or `seatable`, which
+    /// a real dtable-server behind the gateway accepts (signed with the `seatable` signing key).
+    pub token_shape: Option<TokenShape>,
 }
 
 /// An external link token: exchanged for a read-only base token.

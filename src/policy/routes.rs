@@ -322,14 +322,22 @@ fn value(
             None
         }
         RawValue::Literal(s) => Some(ValueSource::Literal(s.clone())),
-        RawValue::Capture(c) => match (&c.path, &c.query) {
-            (Some(p), None) if params.contains(p) => Some(ValueSource::Path(p.clone())),
-            (Some(p), None) => {
+        RawValue::Capture(c) => match (&c.path, &c.query, &c.seatable_base) {
+            (Some(p), None, None) if params.contains(p) => Some(ValueSource::Path(p.clone())),
+            (None, None, Some(p)) if params.contains(p) => {
+                Some(ValueSource::SeaTableBase(p.clone()))
+            }
+            (Some(p), None, None) | (None, None, Some(p)) => {
+                let field = if c.path.is_some() {
+                    "path"
+                } else {
+                    "seatable_base"
+                };
                 let mut known: Vec<&str> = params.iter().map(String::as_str).collect();
                 known.sort_unstable();
                 cx.error(
                     file,
-                    at.key("path"),
+                    at.key(field),
                     format!(
                         "the path template has no `{{{p}}}` (its parameters: {})",
                         known.join(", ")
@@ -337,12 +345,12 @@ fn value(
                 );
                 None
             }
-            (None, Some(q)) if !q.is_empty() => Some(ValueSource::Query(q.clone())),
+            (None, Some(q), None) if !q.is_empty() => Some(ValueSource::Query(q.clone())),
             _ => {
                 cx.error(
                     file,
                     at.clone(),
-                    "expected exactly one of `path` or `query`",
+                    "expected exactly one of `path`, `query` or `seatable_base`",
                 );
                 None
             }

@@ -1,17 +1,29 @@
 //! Signing key compilation: `signing_keys` entries → key-ring keys, and the secret references
 //! (env, file, inline) they and TOTP secrets are read from.
 //!
-//! The bytes were read by `load`; here they become HS256 or Ed25519 keys. An inline secret
-//! compiles with a warning; a field the algorithm does not use is an error.
+//! The bytes were read by `load`; here they become HS256 or Ed25519 keys, or a SeaTable key
+//! (`"shape": "seatable"`: HS256, no `use`). An inline secret compiles with a warning; a field the
+//! algorithm does not use is an error.
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 
+use crate::kinds::TokenShape;
 use crate::policy::compile::Cx;
 use crate::policy::keys;
 use crate::policy::load::Input;
 use crate::policy::locate::JsonPath;
 use crate::policy::raw::{Alg, RawSigningKey, SecretRef};
 use crate::token::keyring::RingKey;
+use crate::token::seatable::SeaTableKey;
+
+/// A compiled signing key: for Portcullis' own tokens, or SeaTable's secret.
+#[derive(Debug)]
+pub enum Compiled {
+    /// A key-ring key, named by `kid`.
+    Ring(RingKey),
+    /// SeaTable's `DTABLE_PRIVATE_KEY`.
+    SeaTable(SeaTableKey),
+}
 
 /// Shortest HS256 secret accepted.
 pub const MIN_HS256_SECRET: usize = 32;
@@ -44,13 +56,34 @@ pub fn secret(
     }
 }
 
+/// Compile the signing key named `name`.
 pub fn signing_key(
     cx: &mut Cx<'_>,
     input: &Input,
     file: usize,
     at: &JsonPath,
+    name: &str,
     raw: &RawSigningKey,
-) -> Option<RingKey> {
+) -> Option<Compiled> {
+    let shape = raw.shape.unwrap_or_default();
+    match (shape, raw.key_use, raw.alg) {
+        (TokenShape::Seatable, None, Alg::HS256) | (TokenShape::Portcullis, Some(_), _) => {}
+        (TokenShape::Seatable, Some(_), _) => cx.error(
+            file,
+            at.key("use"),
+            "a SeaTable key has no `use`: it verifies SeaTable's base and temporary tokens alike",
+        ),
+        (TokenShape::Seatable, None, Alg::EdDSA) => cx.error(
+            file,
+            at.key("alg"),
+            "a SeaTable key is HS256 (SeaTable signs with DTABLE_PRIVATE_KEY)",
+        ),
+        (TokenShape::Portcullis, None, _) => cx.error(
+            file,
+            at.clone(),
+            "expected `use`: `account`, `temporary` or `base`",
+        ),
+    }
     let created = keys::instant(cx, file, &at.key("created"), raw.created.as_deref()).unwrap_or(0);
     let unused: &[(&str, bool)] = match raw.alg {
         Alg::HS256 => &[
@@ -127,13 +160,25 @@ pub fn signing_key(
         }
     };
     let encoding = if raw.verify_only { None } else { encoding };
-    Some(RingKey {
-        key_use: raw.key_use,
-        alg,
-        encoding,
-        decoding,
-        created,
-    })
+    match (shape, raw.key_use) {
+        (TokenShape::Seatable, None) if alg == Algorithm::HS256 => {
+            Some(Compiled::SeaTable(SeaTableKey {
+                name: name.to_owned(),
+                encoding,
+                decoding,
+                created,
+            }))
+        }
+        (TokenShape::Portcullis, Some(key_use)) => Some(Compiled::Ring(RingKey {
+            key_use,
+            alg,
+            encoding,
+            decoding,
+            created,
+        })),
+        // Reported above.
+        (TokenShape::Seatable | TokenShape::Portcullis, _) => None,
+    }
 }
 
 /// A public key is not secret: no warning when inline.

@@ -9,12 +9,13 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use crate::grant::Grants;
+use crate::kinds::TokenShape;
 use crate::policy::compile::Cx;
 use crate::policy::keys::{self, Roles};
 use crate::policy::load::Input;
 use crate::policy::locate::JsonPath;
 use crate::policy::raw::RawUser;
-use crate::policy::signing_keys::{secret, signing_key};
+use crate::policy::signing_keys::{Compiled, secret, signing_key};
 use crate::token::directory::{ApiToken, Base, Directory, Link, Perm, SeaTable, User};
 use crate::token::keyring::KeyRing;
 
@@ -22,6 +23,7 @@ use crate::token::keyring::KeyRing;
 pub fn compile(cx: &mut Cx<'_>, input: &Input, roles: &Roles) -> Directory {
     let mut d = Directory::default();
     let mut ring = HashMap::new();
+    let mut seatable_keys = Vec::new();
     let mut seatable_seen: Option<usize> = None;
     for (file, p) in &input.policies {
         for (name, raw) in &p.users {
@@ -36,12 +38,15 @@ pub fn compile(cx: &mut Cx<'_>, input: &Input, roles: &Roles) -> Directory {
         }
         for (kid, raw) in &p.signing_keys {
             let at = JsonPath::root().key("signing_keys").key(kid);
-            if ring.contains_key(kid) {
+            let seen = |k: &crate::token::seatable::SeaTableKey| k.name == *kid;
+            if ring.contains_key(kid) || seatable_keys.iter().any(seen) {
                 cx.error(*file, at, format!("signing key `{kid}` is defined twice"));
                 continue;
             }
-            if let Some(k) = signing_key(cx, input, *file, &at, raw) {
-                ring.insert(kid.clone(), k);
+            match signing_key(cx, input, *file, &at, kid, raw) {
+                Some(Compiled::Ring(k)) => drop(ring.insert(kid.clone(), k)),
+                Some(Compiled::SeaTable(k)) => seatable_keys.push(k),
+                None => {}
             }
         }
         d.revoked.extend(p.revoked_tokens.iter().cloned());
@@ -79,7 +84,7 @@ pub fn compile(cx: &mut Cx<'_>, input: &Input, roles: &Roles) -> Directory {
             });
         }
     }
-    d.keys = KeyRing::new(ring);
+    d.keys = KeyRing::new(ring, seatable_keys);
     bases(cx, input, &mut d);
     links_and_api_tokens(cx, input, &mut d);
     d
@@ -199,6 +204,15 @@ fn bases(cx: &mut Cx<'_>, input: &Input, d: &mut Directory) {
                     ),
                 );
             }
+            let token_shape = raw.token_shape.unwrap_or_default();
+            if token_shape == TokenShape::Seatable && !d.keys.can_sign_seatable() {
+                cx.error(
+                    *file,
+                    at.key("token_shape"),
+                    "SeaTable-shaped base tokens need a signing key with `\"shape\": \"seatable\"` \
+                     that can sign (not `verify_only`)",
+                );
+            }
             d.bases_by_name.insert(key, uuid.clone());
             d.bases.insert(
                 uuid.clone(),
@@ -212,6 +226,7 @@ fn bases(cx: &mut Cx<'_>, input: &Input, d: &mut Directory) {
                     dtable_socket: raw.dtable_socket.clone(),
                     dtable_db: raw.dtable_db.clone(),
                     use_api_gateway: raw.use_api_gateway,
+                    token_shape,
                 },
             );
         }
@@ -283,6 +298,10 @@ fn links_and_api_tokens(cx: &mut Cx<'_>, input: &Input, d: &mut Directory) {
                 continue;
             }
             d.api_by_digest.insert(digest, d.api_tokens.len());
+            d.api_by_id.insert(
+                format!("api-{}", &hex::encode(digest)[..12]),
+                d.api_tokens.len(),
+            );
             d.api_tokens.push(ApiToken {
                 id: format!("api-{}", &hex::encode(digest)[..12]),
                 digest,

@@ -1,11 +1,12 @@
 //! Token claims: what a signed token says — its kind, subject, scope and validity.
 //!
 //! `exp`, `nbf` and `iat` are read as numbers, integer or decimal (SeaTable writes decimal
-//! `exp`), and written as integers.
+//! `exp`), and written as integers. Tokens in SeaTable's shape are read by `token::seatable` into
+//! the same claims, marked with their `shape`.
 
 use serde::{Deserialize, Serialize, Serializer};
 
-use crate::kinds::KeyUse;
+use crate::kinds::{KeyUse, TokenShape};
 
 /// The claims of every Portcullis token.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -41,9 +42,14 @@ pub struct Claims {
     /// The API token's app name, when minted from one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub app_name: Option<String>,
-    /// Id of the API token or link the base token was minted from, so revoking it revokes this.
+    /// Id of the API token or link the base token was minted from, so revoking it revokes this
+    /// and its current permission limits this.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub src: Option<String>,
+    /// Which shape the token was read from (never a claim: Portcullis tokens are Portcullis
+    /// shaped; `token::seatable` marks SeaTable's).
+    #[serde(skip)]
+    pub shape: TokenShape,
 }
 
 fn whole<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
@@ -72,6 +78,7 @@ impl Claims {
             username: None,
             app_name: None,
             src: None,
+            shape: TokenShape::Portcullis,
         }
     }
 }

@@ -3,14 +3,17 @@
 //! Verification trusts nothing in the token before the signature checks out except the `kid`,
 //! which only selects a key: the header's `alg` must equal that key's algorithm (no `none`, no
 //! HS/EdDSA confusion), the key's use must be one the caller accepts, and the claims' `kind` must
-//! equal the key's use. Time claims are checked here with `LEEWAY_S`; revocation is checked by
-//! `directory`, which knows users and API tokens.
+//! equal the key's use. A token without `kid` can only be SeaTable-shaped: it verifies against
+//! the SeaTable keys (`seatable`), HS256 only, and its kind comes from its claims. Time claims are
+//! checked here with `LEEWAY_S` for both shapes; revocation is checked by `directory`, which knows
+//! users and API tokens.
 
 use std::collections::{HashMap, HashSet};
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 
 use crate::kinds::KeyUse;
+use crate::token::seatable::{self, SeaTableKey};
 use crate::token::{Claims, LEEWAY_S, crypto};
 
 /// Why a token was refused or could not be made.
@@ -67,11 +70,16 @@ impl std::fmt::Debug for RingKey {
 pub struct KeyRing {
     keys: HashMap<String, RingKey>,
     signers: HashMap<KeyUse, String>,
+    /// SeaTable deployment secrets, tried in turn for tokens without `kid`.
+    seatable: Vec<SeaTableKey>,
+    /// Index into `seatable` of the key that signs SeaTable-shaped tokens.
+    seatable_signer: Option<usize>,
 }
 
 impl KeyRing {
-    /// A ring of `keys`; for each use, the newest key that can sign becomes its signer.
-    pub fn new(keys: HashMap<String, RingKey>) -> Self {
+    /// A ring of `keys` and SeaTable keys; for each use, and for the SeaTable shape, the newest
+    /// key that can sign becomes its signer (ties broken by name).
+    pub fn new(keys: HashMap<String, RingKey>, seatable: Vec<SeaTableKey>) -> Self {
         crypto::install();
         let mut signers: HashMap<KeyUse, (i64, String)> = HashMap::new();
         for (kid, k) in &keys {
@@ -86,7 +94,33 @@ impl KeyRing {
             }
         }
         let signers = signers.into_iter().map(|(u, (_, kid))| (u, kid)).collect();
-        Self { keys, signers }
+        let seatable_signer = seatable
+            .iter()
+            .enumerate()
+            .filter(|(_, k)| k.encoding.is_some())
+            .max_by(|(_, a), (_, b)| (a.created, &a.name).cmp(&(b.created, &b.name)))
+            .map(|(i, _)| i);
+        Self {
+            keys,
+            signers,
+            seatable,
+            seatable_signer,
+        }
+    }
+
+    /// Whether SeaTable-shaped base tokens can be signed.
+    pub fn can_sign_seatable(&self) -> bool {
+        self.seatable_signer.is_some()
+    }
+
+    /// Sign base-token `claims` in SeaTable's shape (no `kid`) with the SeaTable key, for a base
+    /// owned by `owner`.
+    pub fn sign_seatable(&self, claims: &Claims, owner: &str) -> Result<String, TokenError> {
+        let key = self
+            .seatable_signer
+            .map(|i| &self.seatable[i])
+            .ok_or(TokenError::NoSigningKey)?;
+        seatable::sign(key, claims, owner)
     }
 
     /// Whether a token of `key_use` can be signed.
@@ -110,7 +144,14 @@ impl KeyRing {
     /// Verify `token` as one of the `accepted` kinds at unix time `now`.
     pub fn verify(&self, token: &str, accepted: &[KeyUse], now: i64) -> Result<Claims, TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid)?;
-        let kid = header.kid.as_deref().ok_or(TokenError::Invalid)?;
+        let Some(kid) = header.kid.as_deref() else {
+            let claims = seatable::verify(&self.seatable, token, header.alg)?;
+            if !accepted.contains(&claims.kind) {
+                return Err(TokenError::WrongKind);
+            }
+            check_times(&claims, now as f64)?;
+            return Ok(claims);
+        };
         let key = self.keys.get(kid).ok_or(TokenError::Invalid)?;
         if header.alg != key.alg {
             return Err(TokenError::Invalid);
@@ -162,20 +203,94 @@ mod tests {
     }
 
     fn ring() -> KeyRing {
-        KeyRing::new(HashMap::from([
-            (
-                "base-old".to_string(),
-                hs(KeyUse::Base, b"base-old-secret-0123456789abcdef", 1),
-            ),
-            (
-                "base-new".to_string(),
-                hs(KeyUse::Base, b"base-new-secret-0123456789abcdef", 2),
-            ),
-            (
-                "temp".to_string(),
-                hs(KeyUse::Temporary, b"temp-secret-0123456789abcdef0123", 1),
-            ),
-        ]))
+        KeyRing::new(
+            HashMap::from([
+                (
+                    "base-old".to_string(),
+                    hs(KeyUse::Base, b"base-old-secret-0123456789abcdef", 1),
+                ),
+                (
+                    "base-new".to_string(),
+                    hs(KeyUse::Base, b"base-new-secret-0123456789abcdef", 2),
+                ),
+                (
+                    "temp".to_string(),
+                    hs(KeyUse::Temporary, b"temp-secret-0123456789abcdef0123", 1),
+                ),
+            ]),
+            vec![SeaTableKey {
+                name: "dtable".into(),
+                encoding: Some(EncodingKey::from_secret(SEATABLE)),
+                decoding: DecodingKey::from_secret(SEATABLE),
+                created: 0,
+            }],
+        )
+    }
+
+    const SEATABLE: &[u8] = b"dtable-private-key-0123456789abcdef";
+
+    fn seatable_token(secret: &[u8], alg: Algorithm, claims: serde_json::Value) -> String {
+        crypto::install();
+        jsonwebtoken::encode(
+            &Header::new(alg),
+            &claims,
+            &EncodingKey::from_secret(secret),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn tokens_without_kid_verify_only_as_seatable_shapes() {
+        let r = ring();
+        let uuid = "5a1e5000-0000-4000-8000-000000000001";
+        let base = serde_json::json!({"exp": 2000, "dtable_uuid": uuid, "permission": "rw", "username": "a"});
+        let t = seatable_token(SEATABLE, Algorithm::HS256, base.clone());
+        let c = r.verify(&t, &[KeyUse::Base], 1000).unwrap();
+        assert_eq!(
+            (c.kind, c.shape),
+            (KeyUse::Base, crate::kinds::TokenShape::Seatable)
+        );
+        assert_eq!(
+            r.verify(&t, &[KeyUse::Temporary], 1000),
+            Err(TokenError::WrongKind)
+        );
+        assert_eq!(
+            r.verify(&t, &[KeyUse::Base], 2006),
+            Err(TokenError::Expired)
+        );
+        assert!(r.verify(&t, &[KeyUse::Base], 2004).is_ok(), "within leeway");
+        let other = seatable_token(
+            b"another-secret-0123456789abcdef!!",
+            Algorithm::HS256,
+            base.clone(),
+        );
+        assert_eq!(
+            r.verify(&other, &[KeyUse::Base], 1000),
+            Err(TokenError::Invalid)
+        );
+        let body = URL_SAFE_NO_PAD.encode(base.to_string());
+        // The HS256 signature under a header naming HS512: the algorithm is pinned.
+        let sig = t.rsplit('.').next().unwrap();
+        let hs512 = format!(
+            "{}.{body}.{sig}",
+            URL_SAFE_NO_PAD.encode(br#"{"alg":"HS512"}"#)
+        );
+        assert_eq!(
+            r.verify(&hs512, &[KeyUse::Base], 1000),
+            Err(TokenError::Invalid)
+        );
+        let none = format!("{}.{body}.", URL_SAFE_NO_PAD.encode(br#"{"alg":"none"}"#));
+        assert_eq!(
+            r.verify(&none, &[KeyUse::Base], 1000),
+            Err(TokenError::Invalid)
+        );
+        // Signed with a Portcullis key but without kid: not a SeaTable key, so invalid.
+        let portcullis =
+            seatable_token(b"base-new-secret-0123456789abcdef", Algorithm::HS256, base);
+        assert_eq!(
+            r.verify(&portcullis, &[KeyUse::Base], 1000),
+            Err(TokenError::Invalid)
+        );
     }
 
     #[test]
@@ -187,10 +302,13 @@ mod tests {
         let h = jsonwebtoken::decode_header(&t).unwrap();
         assert_eq!(h.kid.as_deref(), Some("base-new"));
         assert_eq!(r.verify(&t, &[KeyUse::Base], 1000).unwrap().sub, "alice");
-        let old = KeyRing::new(HashMap::from([(
-            "base-old".to_string(),
-            hs(KeyUse::Base, b"base-old-secret-0123456789abcdef", 1),
-        )]));
+        let old = KeyRing::new(
+            HashMap::from([(
+                "base-old".to_string(),
+                hs(KeyUse::Base, b"base-old-secret-0123456789abcdef", 1),
+            )]),
+            Vec::new(),
+        );
         let t_old = old
             .sign(&Claims::new(KeyUse::Base, "bob", 1000, 60))
             .unwrap();

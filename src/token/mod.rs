@@ -3,7 +3,8 @@
 //! Every node of a fleet verifies every token with only the policy's verification keys: no shared
 //! store. Each token kind has its own keys (`KeyUse`), so a token signed for one kind never
 //! verifies as another; the header's `kid` picks the key and its algorithm must be the key's.
-//! `keyring` signs and verifies, with the `crypto` backend; `directory` holds users, bases, links and API tokens, and the
+//! Tokens without `kid` are SeaTable's own shape (`seatable`), verified with the deployment's
+//! secret. `keyring` signs and verifies, with the `crypto` backend; `directory` holds users, bases, links and API tokens, and the
 //! revocation checks that need them. `identity` calls in here for credentials that look like
 //! tokens; `issuer` mints them.
 
@@ -11,6 +12,7 @@ pub mod claims;
 pub mod crypto;
 pub mod directory;
 pub mod keyring;
+pub mod seatable;
 
 pub use claims::Claims;
 pub use directory::Directory;

@@ -18,6 +18,10 @@ pub const BASE_SECRET: &str = "base-secret-f9e8d7c6b5a4938271605f4e3d2c1b0a";
 /// A second base-token secret, for rotation (env `PC_BASE_KEY_2`, kid `base-2`).
 pub const BASE_SECRET_2: &str = "base-secret-two-77665544332211000011223344556677";
 
+/// SeaTable's deployment secret, `DTABLE_PRIVATE_KEY` (env of the same name, signing key
+/// `dtable` with `"shape": "seatable"` once `policy::seatable_interop` adds it).
+pub const DTABLE_SECRET: &str = "dtable-private-key-1f2e3d4c5b6a79880796a5b4c3d2e1f0";
+
 /// Ed25519 base key (kid `base-ed`): PKCS#8 private key.
 pub const ED_PRIVATE: &str = "-----BEGIN PRIVATE KEY-----
 MC4CAQAwBQYDK2VwBCIEIH8sr6qyIgUZyBgVFJfeWyQy2t3EbRyVO1wXMMCPsC6c
@@ -41,6 +45,7 @@ pub fn env() -> Vec<(&'static str, &'static str)> {
         ("PC_TEMP_KEY", TEMP_SECRET),
         ("PC_BASE_KEY", BASE_SECRET),
         ("PC_BASE_KEY_2", BASE_SECRET_2),
+        ("DTABLE_PRIVATE_KEY", DTABLE_SECRET),
     ]
 }
 
@@ -62,6 +67,33 @@ pub fn base_claims(sub: &str, base: &str, perm: &str, now: i64, ttl: i64) -> Val
     c["permission"] = json!(perm);
     c["username"] = json!(sub);
     c
+}
+
+/// Base-token claims exactly as dtable-web writes them (integer `exp`, no `kid` in the header
+/// when signed with `hs256(None, DTABLE_SECRET, ..)`). `app`: minted from an API token.
+pub fn dtable_web_base(user: &str, app: Option<&str>, base: &str, perm: &str, exp: i64) -> Value {
+    let mut c = json!({
+        "exp": exp,
+        "dtable_uuid": base,
+        "username": user,
+        "permission": perm,
+        "id_in_org": "",
+        "org_id": -1,
+        "owner_id": user,
+        "user_department_ids_map": {
+            "current_user_department_ids": [],
+            "current_user_department_and_sub_ids": []
+        },
+    });
+    if let Some(app) = app {
+        c["app_name"] = json!(app);
+    }
+    c
+}
+
+/// Temporary API token claims exactly as dtable-web writes them (decimal `exp`).
+pub fn dtable_web_temp(user: &str, base: &str, exp: f64) -> Value {
+    json!({ "username": user, "dtable_uuid": base, "exp": exp })
 }
 
 /// Sign `claims` with an HS256 `secret` under `kid` (`None`: no kid).

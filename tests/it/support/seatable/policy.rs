@@ -138,3 +138,20 @@ pub fn standard(upstream: &str) -> Value {
         "seatable": {}
     })
 }
+
+/// The SeaTable-interop additions to the standard policy: the deployment secret as a SeaTable
+/// key (`dtable`, from `DTABLE_PRIVATE_KEY`), a catch-all route `/cat/{*rest}` (standard errors)
+/// whose base comes from SeaTable's path shapes, and the sales base minting SeaTable-shaped
+/// tokens when `sales_shape` is `seatable`.
+pub fn seatable_interop(p: &mut Value, sales_shape: &str) {
+    p["signing_keys"]["dtable"] = json!({
+        "shape": "seatable", "alg": "HS256", "secret": { "env": "DTABLE_PRIVATE_KEY" }
+    });
+    p["routes"].as_array_mut().expect("routes").push(json!({
+        "id": "catch-all", "path": "/cat/{*rest}",
+        "module": "dtable", "action": "access",
+        "resources": { "base": { "seatable_base": "rest" } },
+        "upstream": "up", "accept": ["base"]
+    }));
+    p["bases"][SALES]["token_shape"] = json!(sales_shape);
+}
