@@ -45,6 +45,9 @@ pub struct Canonical<'u> {
     pub query: Vec<Pair<'u>>,
     /// True when the path or query contained `%25`.
     pub has_encoded_percent: bool,
+    /// The path held an encoded `?` or `#` (`%3F`, `%23`), which a PHP or CGI upstream may read as
+    /// the end of the script name: refused unless the route allows it.
+    pub has_encoded_delimiter: bool,
 }
 
 /// Why a request target (or form body) is not canonical.
@@ -124,12 +127,14 @@ pub fn canonicalize(uri: &http::Uri) -> Result<Canonical<'_>, CanonicalError> {
         }
         None => (Vec::new(), false),
     };
+    let has_encoded_delimiter = path.contains(['?', '#']);
     Ok(Canonical {
         path,
         raw_path,
         raw_query: uri.query(),
         query,
         has_encoded_percent: path_percent || query_percent,
+        has_encoded_delimiter,
     })
 }
 

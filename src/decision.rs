@@ -1,5 +1,6 @@
-//! The one decision: `decision::authorize` runs the deciding steps of the pipeline — resolve,
-//! the encoded-percent check, extract, validate, decide — over a snapshot, a canonical request
+//! The one decision: `decision::authorize` runs the deciding steps of the pipeline — the method
+//! allow-list, resolve, the encoded-percent, encoded-delimiter and `_method` checks, extract,
+//! validate, decide — over a snapshot, a canonical request
 //! head and a time, and returns the `Permit` or the `Rejection`.
 //!
 //! Every caller decides through it: the proxy pipeline (`gateway`), `portcullis explain`, and the
@@ -19,6 +20,7 @@ use crate::canonical::Canonical;
 use crate::credential::{self, Carrier};
 use crate::identity;
 use crate::kinds::ErrorStyle;
+use crate::php;
 use crate::policy::Snapshot;
 use crate::reject::Rejection;
 use crate::route::{self, Route};
@@ -71,6 +73,36 @@ impl Trace<'_> {
     }
 }
 
+/// The methods accepted before routing when the policy names none: RFC 9110's and PATCH.
+pub const DEFAULT_METHODS: [Method; 8] = [
+    Method::GET,
+    Method::HEAD,
+    Method::POST,
+    Method::PUT,
+    Method::DELETE,
+    Method::OPTIONS,
+    Method::TRACE,
+    Method::PATCH,
+];
+
+/// The parameter frameworks read as a method override.
+pub const METHOD_OVERRIDE_PARAM: &str = "_method";
+
+/// Step 0: a method outside the allow-list is refused before routing, CONNECT always (405).
+fn check_method(s: &Snapshot, method: &Method) -> Result<(), Rejection> {
+    if method == Method::CONNECT {
+        let list: Vec<&str> = s.allowed_methods.iter().map(Method::as_str).collect();
+        return Err(Rejection::MethodNotAllowed(crate::reject::Allow(
+            list.join(", "),
+        )));
+    }
+    if s.allowed_methods.contains(method) {
+        Ok(())
+    } else {
+        Err(Rejection::MethodNotImplemented)
+    }
+}
+
 /// Decide `head` under snapshot `s` at unix time `now`.
 ///
 /// Order matters: the route is resolved first (an unmapped request is denied without looking at
@@ -83,6 +115,7 @@ pub fn authorize<'s: 'r, 'r>(
     now: i64,
     trace: &mut Trace<'s>,
 ) -> Result<Permit<'r>, Rejection> {
+    check_method(s, head.method)?;
     let matched = match route::resolve(&s.routes, head.method, head.host, head.target) {
         Ok(m) => m,
         Err(Rejection::MethodNotAllowed(_)) => {
@@ -96,6 +129,12 @@ pub fn authorize<'s: 'r, 'r>(
     trace.route = Some(r);
     if head.target.has_encoded_percent && !r.allow_encoded_percent {
         return Err(Rejection::EncodedPercent);
+    }
+    if head.target.has_encoded_delimiter && !r.allow_encoded_delimiters {
+        return Err(Rejection::EncodedDelimiter);
+    }
+    if !r.allow_method_override && php::mentions(&head.target.query, METHOD_OVERRIDE_PARAM) {
+        return Err(Rejection::MethodOverride);
     }
     let needed = authz::needs_credential(&matched, s.mode);
     let principal = match presenting {

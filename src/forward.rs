@@ -68,6 +68,8 @@ pub struct Outgoing<'a> {
     pub carrier: Option<Carrier<'a>>,
     /// Where the request goes.
     pub upstream: &'a Upstream,
+    /// Header names the policy never forwards (normalized), besides the built-in ones.
+    pub never_forward: &'a [String],
 }
 
 /// Send the permitted request upstream and return its response, streamed.
@@ -82,20 +84,13 @@ pub async fn send(
         tracing::error!(request_id = %down.request_id, "refused to forward a permit for an assumed principal");
         return Err(Rejection::Internal);
     }
-    let req = build(
-        &permit,
-        out.parts,
-        out.body,
-        out.target,
-        out.carrier,
-        out.upstream,
-        down,
-    )?;
-    let resp = match &out.upstream.target {
+    let upstream = out.upstream;
+    let req = build(&permit, out, down)?;
+    let resp = match &upstream.target {
         Target::Echo => echo::respond(req).await,
         Target::Http { .. } => {
             let pending = client.request(req);
-            let resp = tokio::time::timeout(out.upstream.timeout, pending)
+            let resp = tokio::time::timeout(upstream.timeout, pending)
                 .await
                 .map_err(|_| Rejection::UpstreamTimeout)?
                 .map_err(|e| {
@@ -104,7 +99,7 @@ pub async fn send(
                         // client's fault, not the upstream's (the upstream never got it whole).
                         return Rejection::BodyTooLarge;
                     }
-                    tracing::warn!(request_id = %down.request_id, upstream = %out.upstream.name, error = %e, "upstream request failed");
+                    tracing::warn!(request_id = %down.request_id, upstream = %upstream.name, error = %e, "upstream request failed");
                     if e.is_connect() { Rejection::UpstreamUnreachable } else { Rejection::UpstreamFailed }
                 })?;
             resp.map(body::incoming)
@@ -112,7 +107,7 @@ pub async fn send(
     };
     let (mut parts, body) = resp.into_parts();
     headers::sanitize(&mut parts.headers).map_err(|_| {
-        tracing::warn!(request_id = %down.request_id, upstream = %out.upstream.name, "upstream sent an unreadable Connection header");
+        tracing::warn!(request_id = %down.request_id, upstream = %upstream.name, "upstream sent an unreadable Connection header");
         Rejection::UpstreamFailed
     })?;
     Ok(Response::from_parts(parts, body))
@@ -133,13 +128,17 @@ fn exceeded_body_limit(e: &(dyn std::error::Error + 'static)) -> bool {
 
 fn build(
     permit: &Permit<'_>,
-    mut parts: Parts,
-    body: Body,
-    target: &Canonical<'_>,
-    carrier: Option<Carrier<'_>>,
-    upstream: &Upstream,
+    out: Outgoing<'_>,
     down: &Downstream<'_>,
 ) -> Result<Request<Body>, Rejection> {
+    let Outgoing {
+        mut parts,
+        body,
+        target,
+        carrier,
+        upstream,
+        never_forward,
+    } = out;
     let route = permit.route();
     let keep = route.route().keep_credential;
     let host = original_host(&parts)?;
@@ -150,7 +149,11 @@ fn build(
     parts.uri = upstream_uri(upstream, target.raw_path, query.as_deref())?;
     parts.version = Version::HTTP_11;
     let h = &mut parts.headers;
-    headers::sanitize(h)?;
+    let trusted = down
+        .trusted_proxies
+        .iter()
+        .any(|n| n.contains(&down.peer.ip()));
+    headers::sanitize_request(h, trusted, never_forward)?;
     if !keep {
         match carrier {
             Some(Carrier::Authorization) => drop(h.remove(AUTHORIZATION)),
@@ -166,8 +169,10 @@ fn build(
             Some(Carrier::Query(_)) | None => {}
         }
     }
-    if let Some(host) = &host {
-        h.insert(HOST, value(host)?);
+    match (&upstream.host, &host) {
+        (Some(fixed), _) => drop(h.insert(HOST, fixed.clone())),
+        (None, Some(host)) => drop(h.insert(HOST, value(host)?)),
+        (None, None) => {}
     }
     join_cookies(h)?;
     forwarded(h, host.as_deref(), down)?;
@@ -239,6 +244,9 @@ fn forwarded(
         _ => ip.to_string(),
     };
     h.insert("x-forwarded-for", value(&xff)?);
+    if !trusted || !h.contains_key("x-real-ip") {
+        h.insert("x-real-ip", value(&ip.to_string())?);
+    }
     if !trusted || !h.contains_key("x-forwarded-proto") {
         h.insert("x-forwarded-proto", HeaderValue::from_static(down.scheme));
     }

@@ -287,6 +287,7 @@ async fn pipeline<'s>(
                     target: &target,
                     carrier,
                     upstream: &s.upstreams[upstream],
+                    never_forward: &s.never_forward,
                 };
                 forward::send(&gw.client, permit, out, &down).await?
             }
@@ -352,14 +353,22 @@ pub fn canonicalize<'u>(uri: &'u http::Uri, limits: &Limits) -> Result<Canonical
     Ok(target)
 }
 
-/// The host routes are matched on: `Host` (or `:authority`), lowercased, without port. A `Host`
-/// given twice or with bytes that cannot be read is refused.
+/// The host routes are matched on: `Host` (or `:authority`), lowercased, without port. Refused:
+/// a `Host` given twice or with bytes that cannot be read, an HTTP/1.1 request without one, and
+/// a `Host` that names another host than the target's authority (absolute-form, RFC 9112
+/// §3.2.2) or HTTP/2's `:authority`.
 pub fn request_host(parts: &Parts) -> Result<Option<Cow<'_, str>>, Rejection> {
-    let raw = match field::single(&parts.headers, HOST)? {
-        Some(h) => Some(h),
-        None => parts.uri.authority().map(|a| a.as_str()),
-    };
-    Ok(raw.map(normalize_host))
+    let header = field::single(&parts.headers, HOST)?;
+    let authority = parts.uri.authority().map(|a| a.as_str());
+    match (header, authority) {
+        (Some(h), Some(a)) if normalize_host(h) != normalize_host(a) => {
+            Err(Rejection::HostMismatch)
+        }
+        (Some(h), _) => Ok(Some(normalize_host(h))),
+        (None, Some(a)) => Ok(Some(normalize_host(a))),
+        (None, None) if parts.version == http::Version::HTTP_11 => Err(Rejection::MissingHost),
+        (None, None) => Ok(None),
+    }
 }
 
 /// A `Host` value as routes see it: lowercased, without port or trailing dot.

@@ -1,6 +1,7 @@
 //! Guards against parameter smuggling: on routes whose module or action comes from the query,
 //! nothing that PHP merges into `$_REQUEST` — a form or multipart body, a cookie — may name the
-//! same parameter, since PHP would let it override what the gateway decided. Also enforces the
+//! same parameter, since PHP would let it override what the gateway decided; and a form body may
+//! not carry `_method` (frameworks run the method it names) unless the route allows it. Also enforces the
 //! body size limit, streaming the body when there is nothing to check.
 //!
 //! Runs after `authz::decide` (a denied request's body is never read) and before `forward::send`.
@@ -13,6 +14,7 @@ use hyper::body::Incoming;
 use crate::authz::Permit;
 use crate::body::{self, Body};
 use crate::canonical;
+use crate::decision::METHOD_OVERRIDE_PARAM;
 use crate::field;
 use crate::php;
 use crate::reject::Rejection;
@@ -59,8 +61,10 @@ pub async fn body(
     if declared.is_some_and(|n| n > max_body_bytes) {
         return Err(Rejection::BodyTooLarge);
     }
-    let selectors = &permit.route().route().query_selectors;
-    if selectors.is_empty() || !is_form(parts)? {
+    let route = permit.route().route();
+    let selectors = &route.query_selectors;
+    let override_refused = !route.allow_method_override;
+    if (selectors.is_empty() && !override_refused) || !is_form(parts)? {
         return Ok(body::limited(incoming, max_body_bytes as usize));
     }
     let bytes = body::limited(incoming, max_body_bytes as usize)
@@ -81,6 +85,9 @@ pub async fn body(
     };
     if selectors.iter().any(|name| php::mentions(&names, name)) {
         return Err(Rejection::BodyOverridesSelector);
+    }
+    if override_refused && php::mentions(&names, METHOD_OVERRIDE_PARAM) {
+        return Err(Rejection::MethodOverride);
     }
     Ok(body::full(bytes))
 }

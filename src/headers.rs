@@ -32,6 +32,90 @@ pub const HOP_BY_HOP: &[&str] = &[
 /// HTTP libraries read as their outgoing proxy (httpoxy, CVE-2016-5385).
 pub const NEVER_FORWARDED: &[&str] = &["proxy"];
 
+/// Headers that let a client steer a framework or PHP front controller to another method or URL
+/// than the one decided; never forwarded, whoever sends them. The policy's `never_forward` adds
+/// to them.
+pub const ROUTING_OVERRIDES: &[&str] = &[
+    "x-http-method-override",
+    "x-http-method",
+    "x-method-override",
+    "x-original-url",
+    "x-rewrite-url",
+    "x-override-url",
+];
+
+/// Client-address and prefix headers: forwarded only from a trusted proxy (`trusted_proxies`);
+/// from anyone else they are removed, and the gateway sets the ones it vouches for.
+pub const CLIENT_ADDRESS: &[&str] = &[
+    "x-real-ip",
+    "x-forwarded-prefix",
+    "x-forwarded-port",
+    "x-forwarded-host",
+    "x-forwarded-proto",
+    "x-forwarded-server",
+    "x-forwarded-ssl",
+    "x-forwarded-scheme",
+    "x-forwarded",
+    "forwarded-for",
+    "x-client-ip",
+    "client-ip",
+    "true-client-ip",
+    "cf-connecting-ip",
+    "fastly-client-ip",
+    "x-cluster-client-ip",
+    "x-original-forwarded-for",
+    "x-proxyuser-ip",
+    "x-url-scheme",
+];
+
+/// A header name as PHP and CGI see it: lowercase, every non-alphanumeric byte as `-`.
+pub fn normalized(name: &str) -> String {
+    name.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                char::from(b.to_ascii_lowercase())
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
+
+/// Whether `name`, read as PHP would, is one of `list` (normalized names).
+fn listed<S: AsRef<str>>(name: &str, list: &[S]) -> bool {
+    list.iter().any(|l| {
+        let l = l.as_ref().as_bytes();
+        name.len() == l.len()
+            && name.bytes().zip(l).all(|(b, &w)| {
+                b.to_ascii_lowercase() == w || (w == b'-' && !b.is_ascii_alphanumeric())
+            })
+    })
+}
+
+/// Remove, besides what `sanitize` removes, the routing-override headers and `never_forward`,
+/// and — unless the peer is a trusted proxy — the client-address and prefix headers.
+pub fn sanitize_request(
+    headers: &mut HeaderMap,
+    trusted: bool,
+    never_forward: &[String],
+) -> Result<(), Rejection> {
+    sanitize(headers)?;
+    let drop: Vec<HeaderName> = headers
+        .keys()
+        .filter(|n| {
+            let n = n.as_str();
+            listed(n, ROUTING_OVERRIDES)
+                || listed(n, never_forward)
+                || (!trusted && listed(n, CLIENT_ADDRESS))
+        })
+        .cloned()
+        .collect();
+    for name in drop {
+        headers.remove(name);
+    }
+    Ok(())
+}
+
 /// Whether `name` is in the gateway's namespace: any non-alphanumeric byte (`_`, `.`, ...) is read
 /// as `-`, since PHP's built-in server and CGI environments fold them all into `_` (`$_SERVER`
 /// keys additionally turn `.` into `_`).
@@ -97,6 +181,48 @@ mod tests {
         ] {
             assert!(!is_owned(n), "{n}");
         }
+    }
+
+    #[test]
+    fn request_hygiene_removes_overrides_always_and_addresses_from_untrusted_peers() {
+        let make = || {
+            let mut h = HeaderMap::new();
+            for n in [
+                "x-http-method-override",
+                "X_HTTP_Method",
+                "x-original-url",
+                "x.rewrite.url",
+                "x-debug-user",
+                "x-real-ip",
+                "true-client-ip",
+                "x_forwarded_prefix",
+                "accept",
+            ] {
+                h.insert(
+                    HeaderName::from_bytes(n.as_bytes()).unwrap(),
+                    HeaderValue::from_static("1"),
+                );
+            }
+            h
+        };
+        let extra = vec![normalized("X_Debug_User")];
+        let mut h = make();
+        sanitize_request(&mut h, false, &extra).unwrap();
+        let left: Vec<&str> = h.keys().map(|k| k.as_str()).collect();
+        assert_eq!(left, ["accept"]);
+        let mut h = make();
+        sanitize_request(&mut h, true, &extra).unwrap();
+        let mut left: Vec<&str> = h.keys().map(|k| k.as_str()).collect();
+        left.sort_unstable();
+        assert_eq!(
+            left,
+            [
+                "accept",
+                "true-client-ip",
+                "x-real-ip",
+                "x_forwarded_prefix"
+            ]
+        );
     }
 
     #[test]

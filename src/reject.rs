@@ -25,6 +25,17 @@ pub enum Rejection {
     NonCanonical(CanonicalError),
     /// `%25` on a route that does not allow it.
     EncodedPercent,
+    /// `%3F` or `%23` in the path on a route that does not allow it.
+    EncodedDelimiter,
+    /// A `_method` parameter (query or form body) on a route that does not allow it: frameworks
+    /// would run another method than the one decided.
+    MethodOverride,
+    /// A method outside the policy's allow-list.
+    MethodNotImplemented,
+    /// An HTTP/1.1 request without `Host`.
+    MissingHost,
+    /// `Host` and the target's (or HTTP/2's `:authority`) authority disagree.
+    HostMismatch,
     /// A parameter that selects the module or action is ambiguous to PHP.
     AmbiguousParameter(ParamError),
     /// A form body names a parameter that selects the module or action.
@@ -133,6 +144,31 @@ impl Rejection {
         match self {
             NonCanonical(e) => m(bad, e.code(), "the request target is not in canonical form"),
             EncodedPercent => m(bad, "encoded_percent", "%25 is not allowed on this route"),
+            EncodedDelimiter => m(
+                bad,
+                "encoded_delimiter",
+                "an encoded ? or # in the path is not allowed on this route",
+            ),
+            MethodOverride => m(
+                bad,
+                "method_override",
+                "a _method parameter is not allowed on this route",
+            ),
+            MethodNotImplemented => m(
+                StatusCode::NOT_IMPLEMENTED,
+                "method_not_implemented",
+                "this method is not accepted",
+            ),
+            MissingHost => m(
+                bad,
+                "missing_host",
+                "an HTTP/1.1 request needs a Host header",
+            ),
+            HostMismatch => m(
+                bad,
+                "host_mismatch",
+                "the Host header and the request target name different hosts",
+            ),
             AmbiguousParameter(e) => m(
                 bad,
                 e.code(),

@@ -18,6 +18,11 @@ fn documented(r: &Rejection) -> Want {
     match r {
         NonCanonical(e) => (400, e.code(), None),
         EncodedPercent => (400, "encoded_percent", None),
+        EncodedDelimiter => (400, "encoded_delimiter", None),
+        MethodOverride => (400, "method_override", None),
+        MethodNotImplemented => (501, "method_not_implemented", None),
+        MissingHost => (400, "missing_host", None),
+        HostMismatch => (400, "host_mismatch", None),
         AmbiguousParameter(e) => (400, e.code(), None),
         BodyOverridesSelector => (400, "body_overrides_parameter", None),
         CookieOverridesSelector => (400, "cookie_overrides_parameter", None),
@@ -59,6 +64,11 @@ fn all() -> Vec<Rejection> {
     vec![
         NonCanonical(CanonicalError::DotSegment),
         EncodedPercent,
+        EncodedDelimiter,
+        MethodOverride,
+        MethodNotImplemented,
+        MissingHost,
+        HostMismatch,
         AmbiguousParameter(ParamError::Array),
         BodyOverridesSelector,
         CookieOverridesSelector,
@@ -100,7 +110,7 @@ fn every_rejection_maps_to_its_documented_status_and_code() {
     let all = all();
     // `documented` is exhaustive; this count makes sure `all` names every variant it names.
     let kinds: std::collections::HashSet<_> = all.iter().map(std::mem::discriminant).collect();
-    assert_eq!(kinds.len(), 35, "add the new variant to `all()`");
+    assert_eq!(kinds.len(), 40, "add the new variant to `all()`");
     for r in &all {
         let m = r.mapping(StatusCode::NOT_FOUND);
         assert_eq!(

@@ -98,6 +98,10 @@ pub struct Route {
     pub keep_credential: bool,
     /// `%25` allowed in the target.
     pub allow_encoded_percent: bool,
+    /// `%3F` and `%23` allowed in the path.
+    pub allow_encoded_delimiters: bool,
+    /// A `_method` parameter allowed in the query or a form body.
+    pub allow_method_override: bool,
     /// Credential kinds the route accepts.
     pub accept: Vec<CredentialKind>,
     /// How rejections on this route look.

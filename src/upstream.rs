@@ -33,6 +33,8 @@ pub struct Upstream {
     pub target: Target,
     /// How long to wait for the response head.
     pub timeout: Duration,
+    /// The `Host` to send instead of the client's.
+    pub host: Option<http::HeaderValue>,
 }
 
 /// Parse an upstream URL; the error says what was expected.

@@ -96,6 +96,12 @@ pub fn compile(input: &Input) -> Result<Snapshot, CompileErrors> {
             .collect()
     });
     check_query_params(&mut cx, input);
+    let allowed_methods = allowed_methods(&mut cx, input);
+    let never_forward = single(&mut cx, input, "never_forward", |p| p.never_forward.clone())
+        .unwrap_or_default()
+        .iter()
+        .map(|n| crate::headers::normalized(n))
+        .collect();
     let forward_auth_max_age_s = single(&mut cx, input, "forward_auth", |p| p.forward_auth)
         .and_then(|f| f.cache_max_age_s)
         .unwrap_or(0);
@@ -132,6 +138,8 @@ pub fn compile(input: &Input) -> Result<Snapshot, CompileErrors> {
         credential_query_params,
         forward_auth_max_age_s,
         rate_limits,
+        allowed_methods,
+        never_forward,
         routes,
         keys,
         upstreams,
@@ -139,6 +147,31 @@ pub fn compile(input: &Input) -> Result<Snapshot, CompileErrors> {
         sources: input.files.iter().map(|f| f.path.clone()).collect(),
         warnings: cx.warnings,
     })
+}
+
+/// The methods the gateway accepts before routing: the policy's list or the default.
+fn allowed_methods(cx: &mut Cx<'_>, input: &Input) -> Vec<http::Method> {
+    let Some(list) = single(cx, input, "allowed_methods", |p| p.allowed_methods.clone()) else {
+        return crate::decision::DEFAULT_METHODS.to_vec();
+    };
+    let file = input
+        .policies
+        .iter()
+        .find(|(_, p)| p.allowed_methods.is_some())
+        .map_or(0, |(f, _)| *f);
+    let mut out = Vec::new();
+    for (n, m) in list.iter().enumerate() {
+        let ok = !m.is_empty() && m.bytes().all(|b| b.is_ascii_uppercase());
+        match http::Method::from_bytes(m.as_bytes()) {
+            Ok(method) if ok => out.push(method),
+            _ => cx.error(
+                file,
+                JsonPath::root().key("allowed_methods").index(n),
+                format!("expected an upper-case HTTP method such as GET, got `{m}`"),
+            ),
+        }
+    }
+    out
 }
 
 /// A setting that at most one file may give.
@@ -230,11 +263,26 @@ fn compile_upstreams(cx: &mut Cx<'_>, input: &Input) -> (Vec<Upstream>, HashMap<
                 .timeout_ms
                 .map(Duration::from_millis)
                 .unwrap_or(DEFAULT_UPSTREAM_TIMEOUT);
+            let host = match &raw.host {
+                Some(h) => match http::HeaderValue::from_str(h) {
+                    Ok(v) if !h.is_empty() && h.bytes().all(|b| b.is_ascii_graphic()) => Some(v),
+                    _ => {
+                        cx.error(
+                            *file,
+                            at.key("host"),
+                            "expected a host name, e.g. `app.internal`",
+                        );
+                        continue;
+                    }
+                },
+                None => None,
+            };
             index.insert(name.clone(), (*file, list.len()));
             list.push(Upstream {
                 name: name.clone(),
                 target,
                 timeout,
+                host,
             });
         }
     }

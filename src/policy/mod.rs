@@ -54,6 +54,10 @@ pub struct Snapshot {
     pub forward_auth_max_age_s: u32,
     /// Module and anonymous rate limits, the failed-credential throttle, header advice.
     pub rate_limits: crate::ratelimit::RatePolicy,
+    /// Methods accepted before routing.
+    pub allowed_methods: Vec<http::Method>,
+    /// Extra request header names never forwarded (normalized: lowercase, separators as `-`).
+    pub never_forward: Vec<String>,
     /// Routes.
     pub routes: RouteTable,
     /// API keys.

@@ -111,6 +111,13 @@ pub struct RawPolicy {
     /// Rate limits by role and module, for anonymous requests, the failed-credential throttle,
     /// and whether allowed responses carry `RateLimit` headers.
     pub rate_limits: Option<RawRateLimits>,
+    /// Methods the gateway accepts at all, before routing (anything else: 501
+    /// `method_not_implemented`; CONNECT: 405). Default: GET, HEAD, POST, PUT, DELETE, OPTIONS,
+    /// TRACE, PATCH. At most one policy file may set it.
+    pub allowed_methods: Option<Vec<String>>,
+    /// More request headers never forwarded (compared case-insensitively, `_` as `-`), besides
+    /// the built-in list of method and URL override headers. At most one policy file may set it.
+    pub never_forward: Option<Vec<String>>,
 }
 
 /// An upstream application.
@@ -126,6 +133,9 @@ pub struct RawUpstream {
     /// Time allowed for the upstream's response head, in milliseconds; past it the client gets 504
     /// `upstream_timeout`. Default 30000.
     pub timeout_ms: Option<u64>,
+    /// The `Host` the upstream receives (as nginx's `proxy_set_header Host`). Default: the
+    /// client's. `X-Forwarded-Host` still carries the client's.
+    pub host: Option<String>,
 }
 
 /// Where a module, action or resource value comes from: a literal string, `{"path": "<param>"}` (a
@@ -232,6 +242,15 @@ pub struct RawRoute {
     /// refused with 400 `encoded_percent`. Default false.
     #[serde(default)]
     pub allow_encoded_percent: bool,
+    /// Allow an encoded `?` or `#` (`%3F`, `%23`) in the path, which a PHP or CGI upstream may read
+    /// as the end of the script name; otherwise 400 `encoded_delimiter`. Default false.
+    #[serde(default)]
+    pub allow_encoded_delimiters: bool,
+    /// Allow a `_method` parameter in the query or a form body (frameworks such as Laravel and
+    /// Symfony run the method it names instead of the one decided); otherwise 400
+    /// `method_override`. Default false.
+    #[serde(default)]
+    pub allow_method_override: bool,
     /// Credential kinds this route accepts: `api_key` (keys and imported Linea21 tokens), `account`
     /// (a user's account token), `base` (a base token for the route's `base` resource). Another
     /// valid kind is refused with 401 `wrong_credential_kind`. Default ["api_key", "account"].

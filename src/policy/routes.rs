@@ -226,6 +226,8 @@ fn route(
         },
         keep_credential: raw.keep_credential,
         allow_encoded_percent: raw.allow_encoded_percent,
+        allow_encoded_delimiters: raw.allow_encoded_delimiters,
+        allow_method_override: raw.allow_method_override,
         accept,
         error_style: raw.error_style,
         rate_limit: raw
@@ -258,6 +260,8 @@ fn builtin(spec: &Spec, prefix: &str) -> Route {
         admits: spec.access.into(),
         keep_credential: false,
         allow_encoded_percent: false,
+        allow_encoded_delimiters: false,
+        allow_method_override: false,
         accept: spec.accept.to_vec(),
         error_style: spec.error_style,
         rate_limit: None,

@@ -33,6 +33,7 @@ mod php_upstream;
 mod policy_errors;
 mod rate_limits;
 mod rejections;
+mod request_hygiene;
 mod route_conflicts;
 mod routing;
 mod secrets;

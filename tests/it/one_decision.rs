@@ -197,6 +197,7 @@ async fn a_permit_for_a_key_named_by_id_is_never_forwarded() {
         target: &target,
         carrier: None,
         upstream: &s.upstreams[u],
+        never_forward: &[],
     };
     let down = Downstream {
         peer: SocketAddr::from(([127, 0, 0, 1], 1)),
