@@ -29,7 +29,26 @@ pub fn incoming(body: hyper::body::Incoming) -> Body {
     body.map_err(|e| -> BoxError { Box::new(e) }).boxed()
 }
 
-/// Wrap a streaming body, failing it once more than `max` bytes have passed.
+/// A client's body that failed while streaming (malformed chunked framing, a connection reset):
+/// the client's fault, answered 400, never the upstream's 502.
+#[derive(Debug, thiserror::Error)]
+#[error("the client's request body failed: {0}")]
+pub struct ClientBodyError(#[source] hyper::Error);
+
+/// Wrap a client's streaming body, failing it once more than `max` bytes have passed; its own
+/// failures are marked `ClientBodyError`.
 pub fn limited(body: hyper::body::Incoming, max: usize) -> Body {
-    Limited::new(body, max).boxed()
+    Limited::new(body.map_err(ClientBodyError), max).boxed()
+}
+
+/// Whether `e` (or anything in its source chain) is a client body failure.
+pub fn is_client_failure(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(e);
+    while let Some(err) = cause {
+        if err.is::<ClientBodyError>() {
+            return true;
+        }
+        cause = err.source();
+    }
+    false
 }

@@ -38,7 +38,9 @@ pub fn client(connect_timeout: Duration) -> UpstreamClient {
     connector.set_nodelay(true);
     connector.enforce_http(true);
     Client::builder(hyper_util::rt::TokioExecutor::new())
-        .pool_idle_timeout(Duration::from_secs(60))
+        // Below the keep-alive timeout of common upstream servers (Apache 5 s, nginx 75 s), so the
+        // pool drops a connection before the upstream closes it under a request.
+        .pool_idle_timeout(Duration::from_secs(4))
         .pool_timer(hyper_util::rt::TokioTimer::new())
         .build(connector)
 }
@@ -98,6 +100,11 @@ pub async fn send(
                         // The client's streamed body passed `max_body_bytes` on the way up: the
                         // client's fault, not the upstream's (the upstream never got it whole).
                         return Rejection::BodyTooLarge;
+                    }
+                    if body::is_client_failure(&e) {
+                        // Malformed chunked framing (or a reset) from the client: its 400. hyper
+                        // drops the upstream connection the half-sent request was on.
+                        return Rejection::MalformedBody;
                     }
                     tracing::warn!(request_id = %down.request_id, upstream = %upstream.name, error = %e, "upstream request failed");
                     if e.is_connect() { Rejection::UpstreamUnreachable } else { Rejection::UpstreamFailed }

@@ -237,6 +237,7 @@ async fn pipeline<'s>(
         original,
     } = req;
     let target = canonicalize(uri, &gw.limits)?;
+    guard::framing(&parts)?;
     let host = match &original {
         Some(o) => o.host.as_deref().map(normalize_host),
         None => request_host(&parts)?,

@@ -49,6 +49,21 @@ pub fn cookies(permit: &Permit<'_>, parts: &Parts) -> Result<(), Rejection> {
 
 /// enforce the body limit, and on routes whose module or action comes from the query,
 /// refuse a form body that names the same parameter (PHP's `$_REQUEST` would let it win).
+/// Refuse framing a proxy must not guess at: a `Transfer-Encoding` other than exactly `chunked`
+/// (`gzip, chunked`, `chunked, chunked`, `identity`...), or one together with `Content-Length`.
+/// The answer closes the connection (`reject` adds `Connection: close`).
+pub fn framing(parts: &Parts) -> Result<(), Rejection> {
+    let te = field::all(&parts.headers, http::header::TRANSFER_ENCODING)?;
+    if te.is_empty() {
+        return Ok(());
+    }
+    let exactly_chunked = te.len() == 1 && te[0].trim().eq_ignore_ascii_case("chunked");
+    if !exactly_chunked || parts.headers.contains_key(CONTENT_LENGTH) {
+        return Err(Rejection::BadFraming);
+    }
+    Ok(())
+}
+
 pub async fn body(
     permit: &Permit<'_>,
     parts: &Parts,
@@ -70,7 +85,13 @@ pub async fn body(
     let bytes = body::limited(incoming, max_body_bytes as usize)
         .collect()
         .await
-        .map_err(|_| Rejection::BodyTooLarge)?
+        .map_err(|e| {
+            if body::is_client_failure(e.as_ref()) {
+                Rejection::MalformedBody
+            } else {
+                Rejection::BodyTooLarge
+            }
+        })?
         .to_bytes();
     let names = if is_multipart(parts)? {
         multipart_names(parts, &bytes)?

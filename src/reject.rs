@@ -86,6 +86,11 @@ pub enum Rejection {
     ReadOnly,
     /// Body larger than allowed.
     BodyTooLarge,
+    /// `Transfer-Encoding` other than exactly `chunked`, or with `Content-Length`: the connection
+    /// is closed after the answer.
+    BadFraming,
+    /// The client's body broke off or had malformed chunked framing.
+    MalformedBody,
     /// Request target longer than allowed.
     UriTooLong,
     /// The principal (or client address) went faster than its rate limit.
@@ -255,6 +260,12 @@ impl Rejection {
                 "body_too_large",
                 "the request body is too large",
             ),
+            BadFraming => m(
+                bad,
+                "bad_framing",
+                "Transfer-Encoding must be exactly chunked, without Content-Length",
+            ),
+            MalformedBody => m(bad, "malformed_body", "the request body is malformed"),
             UriTooLong => m(
                 StatusCode::URI_TOO_LONG,
                 "uri_too_long",
@@ -369,6 +380,10 @@ pub fn respond(
     }
     if let Ok(v) = HeaderValue::from_str(request_id) {
         h.insert(REQUEST_ID, v);
+    }
+    if *rejection == Rejection::BadFraming {
+        // The framing cannot be trusted, so neither can the rest of the connection.
+        h.insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
     // The reason code in a header too, for fronting proxies that log sub-request headers.
     h.insert(REASON, HeaderValue::from_static(map.code));

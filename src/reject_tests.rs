@@ -47,6 +47,8 @@ fn documented(r: &Rejection) -> Want {
         OutOfScope => (403, "out_of_scope", scope),
         ReadOnly => (403, "read_only", scope),
         BodyTooLarge => (413, "body_too_large", None),
+        BadFraming => (400, "bad_framing", None),
+        MalformedBody => (400, "malformed_body", None),
         RateLimited(_) => (429, "rate_limited", None),
         QuotaExhausted(_) => (429, "quota_exhausted", None),
         TooManyFailures(_) => (429, "too_many_failures", None),
@@ -93,6 +95,8 @@ fn all() -> Vec<Rejection> {
         OutOfScope,
         ReadOnly,
         BodyTooLarge,
+        BadFraming,
+        MalformedBody,
         RateLimited(Wait::limited(LIMIT, std::time::Duration::from_millis(1500))),
         QuotaExhausted(Wait::quota(Some(60))),
         TooManyFailures(Wait::failures(30)),
@@ -110,7 +114,7 @@ fn every_rejection_maps_to_its_documented_status_and_code() {
     let all = all();
     // `documented` is exhaustive; this count makes sure `all` names every variant it names.
     let kinds: std::collections::HashSet<_> = all.iter().map(std::mem::discriminant).collect();
-    assert_eq!(kinds.len(), 40, "add the new variant to `all()`");
+    assert_eq!(kinds.len(), 42, "add the new variant to `all()`");
     for r in &all {
         let m = r.mapping(StatusCode::NOT_FOUND);
         assert_eq!(

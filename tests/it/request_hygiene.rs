@@ -231,3 +231,63 @@ async fn an_upstream_can_fix_the_host_it_receives() {
     assert_eq!(seen.header("host"), "app.internal");
     assert_eq!(seen.header("x-forwarded-host"), "app.example");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn framing_a_proxy_would_have_to_guess_at_is_refused_and_the_connection_closed() {
+    let up = Upstream::start().await;
+    let gw = Harness::start(&policy::standard(&up.url())).await;
+    let post = |te: &str, extra: &str, body: &str| {
+        format!(
+            "POST /api/v1/indicator/list HTTP/1.1\r\nHost: app.example\r\nX-API-Key: {ADMIN}\r\n\
+             Content-Type: text/plain\r\nTransfer-Encoding: {te}\r\n{extra}\r\n{body}"
+        )
+    };
+    let cases = [
+        post("gzip, chunked", "", "5\r\nhello\r\n0\r\n\r\n"),
+        post("chunked, chunked", "", "5\r\nhello\r\n0\r\n\r\n"),
+    ];
+    for req in &cases {
+        // A second request pipelined behind: it must never be answered on this connection.
+        let pipelined =
+            format!("{req}GET {LIST} HTTP/1.1\r\nHost: app.example\r\nX-API-Key: {ADMIN}\r\n\r\n");
+        let raw = client::raw(gw.addr, pipelined.as_bytes()).await;
+        let resps = client::split_responses(&raw);
+        let first = req.lines().nth(4).unwrap_or_default();
+        assert_eq!(resps.len(), 1, "{first}: the connection stayed open");
+        let bad = &resps[0];
+        assert!(bad.status == 400, "{first}: {} {}", bad.status, bad.text());
+        if bad.header("x-portcullis-reason").is_some() {
+            assert_rejected(bad, 400, "bad_framing");
+            assert_eq!(bad.header("connection"), Some("close"));
+        }
+    }
+    // Chunked with a Content-Length: hyper lets chunked win and drops the length, so the upstream
+    // gets one unambiguous framing (never both).
+    let both = post(
+        "chunked",
+        "Content-Length: 3\r\n",
+        "5\r\nhello\r\n0\r\n\r\n",
+    );
+    let resp = parse_response(&client::raw(gw.addr, both.as_bytes()).await);
+    if resp.status == 200 {
+        let seen = up.last();
+        assert!(seen.headers_named("content-length").len() <= 1);
+        assert_eq!(
+            seen.body,
+            "hello".as_bytes(),
+            "the upstream read the chunked body"
+        );
+    } else {
+        assert_rejected(&resp, 400, "bad_framing");
+    }
+    let before = up.count();
+    // A malformed chunk is the client's 400, not the upstream's 502.
+    let broken = post("chunked", "", "zz\r\nhello\r\n0\r\n\r\n");
+    let raw = client::raw(gw.addr, broken.as_bytes()).await;
+    let resp = parse_response(&raw);
+    assert_eq!(resp.status, 400, "{}", resp.text());
+    assert!(
+        up.count() == before || !up.last().complete,
+        "a malformed body reached the upstream whole"
+    );
+}
