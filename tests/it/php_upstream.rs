@@ -958,3 +958,66 @@ async fn cookies_split_over_http2_reach_php_as_separate_cookies() {
     let resp = client::send(&client::h2(), h2(&["a=1", "module=level"])).await;
     client::assert_rejected(&resp, 400, "cookie_overrides_parameter");
 }
+
+/// Method and URL override headers, client-address headers from an untrusted peer, and a
+/// `_method` parameter: PHP sees none of them, in any spelling it would read as the same
+/// `$_SERVER` key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn override_and_address_headers_never_reach_php() {
+    let php = PhpApp::start(Ini::Builtin).await;
+    let gw = Harness::start(&php_policy(&php)).await;
+    let key = format!("X-API-Key: {ADMIN}");
+    let headers = [
+        key.as_str(),
+        "X-HTTP-Method-Override: DELETE",
+        "X_HTTP_METHOD_OVERRIDE: DELETE",
+        "X-Method-Override: DELETE",
+        "X-HTTP-Method: DELETE",
+        "X-Original-URL: /admin/",
+        "X-Rewrite-URL: /admin/",
+        "X-Real-IP: 10.6.6.6",
+        "X-Forwarded-Prefix: /evil",
+        "X-Forwarded-Port: 1",
+        "True-Client-IP: 10.6.6.6",
+        "X-Client-IP: 10.6.6.6",
+    ];
+    let resp = php::send(
+        "GET",
+        &gw.url("/api/?module=indicator&action=list"),
+        &headers,
+        None,
+    )
+    .await;
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    let view = View::of(&resp);
+    for key in view.server_keys() {
+        for bad in [
+            "OVERRIDE",
+            "HTTP_X_HTTP_METHOD",
+            "ORIGINAL_URL",
+            "REWRITE_URL",
+            "PREFIX",
+            "FORWARDED_PORT",
+            "TRUE_CLIENT",
+            "CLIENT_IP",
+        ] {
+            assert!(!key.contains(bad), "PHP saw {key}: {}", view.0);
+        }
+    }
+    assert_eq!(
+        view.server("HTTP_X_REAL_IP"),
+        Some("127.0.0.1"),
+        "{}",
+        view.0
+    );
+    assert_eq!(view.server("REQUEST_METHOD"), Some("GET"));
+    // `_method` in the query never reaches PHP.
+    let resp = php::send(
+        "GET",
+        &gw.url("/api/?module=indicator&action=list&_method=DELETE"),
+        &[key.as_str()],
+        None,
+    )
+    .await;
+    assert_eq!(resp.status, 400, "{}", resp.text());
+}
