@@ -67,6 +67,22 @@ pub enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Run policy tests: each case's request through the gateway's own decision, compared with
+    /// its expected outcome (exit 0 all passed, 1 a failure, 2 a file could not be run).
+    Test {
+        /// Boot settings file.
+        #[arg(long, default_value = "config/portcullis.json")]
+        config: PathBuf,
+        /// Test this policy file or directory instead of the one the settings name.
+        #[arg(long)]
+        policy: Option<PathBuf>,
+        /// Also write a JUnit XML report here.
+        #[arg(long)]
+        junit: Option<PathBuf>,
+        /// Test files, or directories of `*.json` test files.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
     /// Write the JSON Schemas of the policy and settings files, generated from their types.
     #[command(hide = true)]
     Schema {

@@ -42,7 +42,8 @@
 //! - [`admin`]: health, readiness, status, reload.
 //! - [`run`]: `serve`, the whole gateway on sockets, clock, environment and shutdown it is
 //!   given (`main.rs` supplies the real ones).
-//! - [`settings`]: boot settings; [`clock`]: injected time; [`keygen`] and [`explain`]: CLI tools.
+//! - [`settings`]: boot settings; [`clock`]: injected time; [`keygen`], [`explain`] and
+//!   [`suite`] (`portcullis test`): CLI tools.
 //! - [`kinds`]: the closed vocabularies (mode, credential kinds, token uses, error styles) the
 //!   policy names and the request path acts on.
 //! - [`schema`]: JSON Schemas of the policy and settings files, generated from the raw types.
@@ -80,6 +81,7 @@ pub mod run;
 pub mod schema;
 pub mod server;
 pub mod settings;
+pub mod suite;
 pub mod token;
 pub mod upstream;
 pub mod vouch;

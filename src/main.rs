@@ -28,6 +28,49 @@ use tokio::sync::mpsc;
 
 use crate::cli::{Cli, Command, KeyCommand, UserCommand};
 
+fn test_cmd(
+    config: PathBuf,
+    policy: Option<PathBuf>,
+    junit: Option<PathBuf>,
+    paths: Vec<PathBuf>,
+) -> anyhow::Result<ExitCode> {
+    let file = policy_path(&config, policy)?;
+    let input = policy::load_with(&file, &process_env).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let snapshot = policy::compile(&input).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut files = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut in_dir: Vec<PathBuf> = std::fs::read_dir(&p)
+                .with_context(|| format!("cannot list {}", p.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| portcullis::suite::run::is_test_file(p))
+                .collect();
+            in_dir.sort();
+            files.extend(in_dir);
+        } else {
+            files.push(p);
+        }
+    }
+    let (outcomes, coverage) =
+        match portcullis::suite::run_files(&snapshot, &input, &files, SystemClock.now()) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Ok(ExitCode::from(2));
+            }
+        };
+    print!("{}", portcullis::suite::report::text(&outcomes, &coverage));
+    if let Some(j) = junit {
+        std::fs::write(&j, portcullis::suite::report::junit(&outcomes))
+            .with_context(|| format!("cannot write {}", j.display()))?;
+    }
+    Ok(if outcomes.iter().all(|o| o.failure.is_none()) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
 fn schema_cmd(out: &Path) -> anyhow::Result<ExitCode> {
     portcullis::schema::write(out).with_context(|| format!("cannot write {}", out.display()))?;
     Ok(ExitCode::SUCCESS)
@@ -49,6 +92,12 @@ fn main() -> ExitCode {
         } => explain_cmd(config, policy, method, path, host, key_id, secret_stdin),
         Command::User { command } => user_cmd(command),
         Command::Schema { out } => schema_cmd(&out),
+        Command::Test {
+            config,
+            policy,
+            junit,
+            paths,
+        } => test_cmd(config, policy, junit, paths),
         Command::Key {
             command: KeyCommand::New { id },
         } => key_new(&id),

@@ -16,6 +16,7 @@ mod builtin_routes;
 mod canonical_targets;
 mod cli_explain;
 mod cli_key;
+mod cli_policy_test;
 mod cli_serve;
 mod credentials;
 mod deny_by_default;
