@@ -83,6 +83,17 @@ pub enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+    /// The access a policy change gives or takes (exit 0 nothing widens, 2 access widens, 1 an
+    /// error).
+    Diff {
+        /// The old policy (file or directory).
+        old: PathBuf,
+        /// The new policy (file or directory).
+        new: PathBuf,
+        /// Print JSON instead of the grouped report.
+        #[arg(long)]
+        json: bool,
+    },
     /// Write the JSON Schemas of the policy and settings files, generated from their types.
     #[command(hide = true)]
     Schema {

@@ -43,7 +43,7 @@
 //! - [`run`]: `serve`, the whole gateway on sockets, clock, environment and shutdown it is
 //!   given (`main.rs` supplies the real ones).
 //! - [`settings`]: boot settings; [`clock`]: injected time; [`keygen`], [`explain`] and
-//!   [`suite`] (`portcullis test`): CLI tools.
+//!   [`suite`] (`portcullis test`) and [`diff`] (`portcullis diff`): CLI tools.
 //! - [`kinds`]: the closed vocabularies (mode, credential kinds, token uses, error styles) the
 //!   policy names and the request path acts on.
 //! - [`schema`]: JSON Schemas of the policy and settings files, generated from the raw types.
@@ -57,6 +57,7 @@ pub mod canonical;
 pub mod clock;
 pub mod credential;
 pub mod decision;
+pub mod diff;
 pub mod echo;
 pub mod explain;
 pub mod field;

@@ -71,6 +71,26 @@ fn test_cmd(
     })
 }
 
+fn diff_cmd(old: &Path, new: &Path, json: bool) -> anyhow::Result<ExitCode> {
+    let load = |p: &Path| {
+        policy::load_with(p, &process_env)
+            .and_then(|i| policy::compile(&i))
+            .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))
+    };
+    let (a, b) = (load(old)?, load(new)?);
+    let d = portcullis::diff::compare(&a, &b);
+    if json {
+        println!("{}", portcullis::diff::report::json(&d));
+    } else {
+        print!("{}", portcullis::diff::report::text(&d));
+    }
+    Ok(if d.widens {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
 fn schema_cmd(out: &Path) -> anyhow::Result<ExitCode> {
     portcullis::schema::write(out).with_context(|| format!("cannot write {}", out.display()))?;
     Ok(ExitCode::SUCCESS)
@@ -92,6 +112,7 @@ fn main() -> ExitCode {
         } => explain_cmd(config, policy, method, path, host, key_id, secret_stdin),
         Command::User { command } => user_cmd(command),
         Command::Schema { out } => schema_cmd(&out),
+        Command::Diff { old, new, json } => diff_cmd(&old, &new, json),
         Command::Test {
             config,
             policy,

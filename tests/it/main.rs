@@ -14,6 +14,7 @@ mod support;
 mod admin;
 mod builtin_routes;
 mod canonical_targets;
+mod cli_diff;
 mod cli_explain;
 mod cli_key;
 mod cli_policy_test;
