@@ -29,7 +29,7 @@ use crate::policy::{CompileErrors, Policy};
 use crate::reload::{self, EnvLookup, Outcome, Reloader};
 use crate::server::ServeOptions;
 use crate::settings::Settings;
-use crate::tls::reload::Reloader as TlsReloader;
+use crate::tls::reload::{ListenerStatus, Reloader as TlsReloader};
 use crate::tls::{Tls, TlsError};
 use crate::watch::{self, WatchError};
 use crate::{admin, forward, server, workers};
@@ -158,6 +158,7 @@ pub async fn serve(
             listener,
             Arc::clone(&reloader),
             Arc::clone(&ratelimit),
+            tls_statuses(settings, &tls),
             stopped,
         ));
     }
@@ -273,6 +274,21 @@ fn start_tls(settings: &Settings) -> Result<Vec<Option<Terminating>>, ServeError
         all.push(None);
     }
     Ok(all)
+}
+
+/// Each TLS listener's address and reload outcome, for the admin `/status`.
+fn tls_statuses(settings: &Settings, tls: &[Option<Arc<Tls>>]) -> Arc<[ListenerStatus]> {
+    settings
+        .listeners
+        .iter()
+        .zip(tls)
+        .filter_map(|(l, t)| {
+            t.as_ref().map(|t| ListenerStatus {
+                address: l.address,
+                status: Arc::clone(&t.status),
+            })
+        })
+        .collect()
 }
 
 /// Switch every public socket to non-blocking mode, as tokio needs.

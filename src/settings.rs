@@ -101,7 +101,8 @@ pub struct Listener {
     /// host name. Port 0 picks a free port.
     #[schemars(with = "SocketAddress")]
     pub address: SocketAddr,
-    /// TLS termination on this listener (public listeners only). Absent: plain HTTP (and h2c).
+    /// TLS termination on this listener (public listeners only: ignored on the admin listener).
+    /// Absent: plain HTTP (and h2c).
     pub tls: Option<TlsSettings>,
 }
 

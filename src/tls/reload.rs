@@ -39,6 +39,25 @@ impl Status {
     }
 }
 
+/// A TLS listener's reload outcome, as `/status` on the admin listener shows it.
+#[derive(Debug, Clone)]
+pub struct ListenerStatus {
+    /// The listener's address in the settings.
+    pub address: std::net::SocketAddr,
+    /// Its reload outcome.
+    pub status: Arc<Status>,
+}
+
+impl ListenerStatus {
+    /// The listener and its last reload error (`null` when the newest files are served).
+    pub fn report(&self) -> serde_json::Value {
+        serde_json::json!({
+            "listener": self.address.to_string(),
+            "last_error": self.status.last_error(),
+        })
+    }
+}
+
 /// The reload loop of one listener, ready to run.
 #[derive(Debug)]
 pub struct Reloader {

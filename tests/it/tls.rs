@@ -81,6 +81,7 @@ impl Ca {
 /// `serve` running with a TLS listener.
 struct Served {
     addr: SocketAddr,
+    admin: SocketAddr,
     dir: TempDir,
     stop: oneshot::Sender<()>,
     task: JoinHandle<Result<(), ServeError>>,
@@ -116,6 +117,8 @@ fn start(dir: TempDir, settings: Settings) -> Served {
     logs::install();
     let public = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = public.local_addr().expect("addr");
+    let admin = std::net::TcpListener::bind("127.0.0.1:0").expect("bind admin");
+    let admin_addr = admin.local_addr().expect("admin addr");
     let (stop, stopped) = oneshot::channel::<()>();
     let world = World {
         clock: Arc::new(ManualClock::new(policy::now())),
@@ -126,10 +129,17 @@ fn start(dir: TempDir, settings: Settings) -> Served {
         let shutdown = async {
             let _ = stopped.await;
         };
-        run::serve(&settings, Listeners::single(public, None), world, shutdown).await
+        run::serve(
+            &settings,
+            Listeners::single(public, Some(admin)),
+            world,
+            shutdown,
+        )
+        .await
     });
     Served {
         addr,
+        admin: admin_addr,
         dir,
         stop,
         task,
@@ -362,10 +372,19 @@ async fn a_changed_certificate_is_served_and_a_broken_one_is_not() {
         "the error names the file: {logs}"
     );
     assert!(!logs.contains("PRIVATE KEY"), "no key material in logs");
+    let status = client::get(&format!("http://{}/status", s.admin), &[])
+        .await
+        .json();
+    let error = status["tls"][0]["last_error"].as_str().unwrap_or_default();
+    assert!(error.contains("a.test.pem"), "{status}");
 
     // A good pair again is served.
     let fixed = ca.write(&s.dir, "a.test");
     served_eventually(&s, &ca, "a.test", &fixed).await;
+    let status = client::get(&format!("http://{}/status", s.admin), &[])
+        .await
+        .json();
+    assert_eq!(status["tls"][0]["last_error"], Value::Null, "{status}");
     let _ = s.stop.send(());
 }
 
