@@ -107,7 +107,10 @@ impl Tls {
         };
         let every = settings
             .check_interval_ms
-            .map_or(DEFAULT_CHECK_INTERVAL, Duration::from_millis);
+            // A zero interval would make the reload timer panic: 1 ms is the least.
+            .map_or(DEFAULT_CHECK_INTERVAL, |ms| {
+                Duration::from_millis(ms.max(1))
+            });
         let reloader = Reloader {
             files: settings.certificates.clone(),
             resolver,
