@@ -3,7 +3,8 @@
 //!
 //! `/readyz` answers 200 only while a valid policy is loaded. `/status` shows the generation,
 //! the policy's SHA-256, when it was loaded and the last reload error, so drift across a fleet
-//! shows. It never shows a secret: the policy status holds digests and ids only.
+//! shows, and each TLS listener's last certificate reload error (`tls`). It never shows a
+//! secret: the policy status holds digests and ids only, a certificate error file paths.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -20,6 +21,7 @@ use crate::body::{self, Body};
 use crate::policy::Snapshot;
 use crate::ratelimit::RateLimiter;
 use crate::reload::{Outcome, Reloader};
+use crate::tls::reload::ListenerStatus;
 
 /// `GET /limits`: tracked buckets and failure windows, and each key quota's usage and what is left
 /// (key ids only, never a secret).
@@ -47,11 +49,13 @@ fn limits_report(limits: &RateLimiter, s: Option<&Snapshot>, now: i64) -> serde_
     })
 }
 
-/// Serve the admin endpoints on `listener` until `shutdown` resolves.
+/// Serve the admin endpoints on `listener` until `shutdown` resolves. `tls` lists the TLS
+/// listeners whose certificate reloads `/status` reports.
 pub async fn run(
     listener: TcpListener,
     reloader: Arc<Reloader>,
     limits: Arc<RateLimiter>,
+    tls: Arc<[ListenerStatus]>,
     shutdown: impl Future<Output = ()>,
 ) {
     tokio::pin!(shutdown);
@@ -62,11 +66,13 @@ pub async fn run(
         };
         let reloader = Arc::clone(&reloader);
         let limits = Arc::clone(&limits);
+        let tls = Arc::clone(&tls);
         tokio::spawn(async move {
             let service = service_fn(move |req| {
                 let reloader = Arc::clone(&reloader);
                 let limits = Arc::clone(&limits);
-                async move { Ok::<_, Infallible>(route(&reloader, &limits, req).await) }
+                let tls = Arc::clone(&tls);
+                async move { Ok::<_, Infallible>(route(&reloader, &limits, &tls, req).await) }
             });
             let _ = auto::Builder::new(TokioExecutor::new())
                 .serve_connection(TokioIo::new(stream), service)
@@ -78,6 +84,7 @@ pub async fn run(
 async fn route(
     reloader: &Arc<Reloader>,
     limits: &RateLimiter,
+    tls: &[ListenerStatus],
     req: Request<Incoming>,
 ) -> Response<Body> {
     let policy = &reloader.policy;
@@ -106,6 +113,7 @@ async fn route(
             let mut v = serde_json::to_value(status).unwrap_or_default();
             v["policy_path"] = reloader.path.display().to_string().into();
             v["warnings"] = warnings.into();
+            v["tls"] = tls.iter().map(ListenerStatus::report).collect();
             json(StatusCode::OK, v)
         }
         (&Method::POST, "/reload") => match reloader.reload_async().await {

@@ -112,7 +112,7 @@ impl Gateway {
 }
 
 /// Facts about the connection a request came on.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Conn {
     /// The client's address.
     pub peer: SocketAddr,
@@ -120,6 +120,10 @@ pub struct Conn {
     pub scheme: &'static str,
     /// What the listener it came on is for.
     pub role: Role,
+    /// On a TLS listener with `require_sni_match`, the server name the client asked for in the
+    /// handshake (empty if it sent none): the request's host must equal it, or 421. `None`
+    /// elsewhere.
+    pub sni: Option<Arc<str>>,
 }
 
 /// What a listener is for. The decision is the same; what is decided and what a permit leads to
@@ -163,7 +167,7 @@ pub async fn handle(gw: &Gateway, conn: Conn, req: Request<Incoming>) -> Respons
                 incoming,
                 original,
             };
-            let steps = pipeline(gw, s, conn, req, &uri, &request_id, &mut trace);
+            let steps = pipeline(gw, s, conn.clone(), req, &uri, &request_id, &mut trace);
             steps.await
         }
     };
@@ -242,6 +246,11 @@ async fn pipeline<'s>(
         Some(o) => o.host.as_deref().map(normalize_host),
         None => request_host(&parts)?,
     };
+    if let Some(sni) = &conn.sni
+        && host.as_deref() != Some(&**sni)
+    {
+        return Err(Rejection::MisdirectedRequest);
+    }
     let head = Head {
         method: original.as_ref().map_or(&parts.method, |o| &o.method),
         host: host.as_deref(),
@@ -249,7 +258,7 @@ async fn pipeline<'s>(
         target: &target,
     };
     let now = gw.clock.now();
-    let client = client_address(gw, conn, &parts)?;
+    let client = client_address(gw, &conn, &parts)?;
     let failed = s.rate_limits.failed_credentials;
     if let Some(f) = failed {
         // Before the credential is looked up: a guesser's requests cost nothing.
@@ -320,7 +329,7 @@ async fn pipeline<'s>(
 
 /// The client's address: the peer, or what a trusted proxy (a trusted forward-auth peer in that
 /// role) says it is.
-fn client_address(gw: &Gateway, conn: Conn, parts: &Parts) -> Result<IpAddr, Rejection> {
+fn client_address(gw: &Gateway, conn: &Conn, parts: &Parts) -> Result<IpAddr, Rejection> {
     let trusted = match conn.role {
         Role::Proxy => &gw.trusted_proxies,
         Role::ForwardAuth => &gw.forward_auth.trusted_peers,

@@ -10,6 +10,8 @@
 //!
 //! - [`workers`]: one single-threaded runtime per core, each with its own accept socket.
 //! - [`server`]: accepts connections, serves HTTP/1.1 and h2c with hyper.
+//! - [`tls`]: TLS termination on the listeners that have it (rustls); certificates by SNI,
+//!   reloaded when their files change.
 //! - [`gateway`]: the pipeline; loads the snapshot once and calls each step.
 //! - [`canonical`]: the one parse of the request target; refuses ambiguous targets.
 //! - [`field`]: reads the header values the steps judge, refusing bytes it cannot read.
@@ -83,6 +85,7 @@ pub mod schema;
 pub mod server;
 pub mod settings;
 pub mod suite;
+pub mod tls;
 pub mod token;
 pub mod upstream;
 pub mod vouch;

@@ -93,6 +93,9 @@ pub enum Rejection {
     MalformedBody,
     /// Request target longer than allowed.
     UriTooLong,
+    /// On a TLS listener that requires it, the Host differs from the server name the client
+    /// asked for in the handshake (SNI).
+    MisdirectedRequest,
     /// The principal (or client address) went faster than its rate limit.
     RateLimited(Wait),
     /// The key used up its quota.
@@ -270,6 +273,11 @@ impl Rejection {
                 StatusCode::URI_TOO_LONG,
                 "uri_too_long",
                 "the request target is too long",
+            ),
+            MisdirectedRequest => m(
+                StatusCode::MISDIRECTED_REQUEST,
+                "misdirected_request",
+                "the host differs from the server name of the TLS connection",
             ),
             RateLimited(_) => m(
                 StatusCode::TOO_MANY_REQUESTS,

@@ -53,6 +53,7 @@ fn documented(r: &Rejection) -> Want {
         QuotaExhausted(_) => (429, "quota_exhausted", None),
         TooManyFailures(_) => (429, "too_many_failures", None),
         UriTooLong => (414, "uri_too_long", None),
+        MisdirectedRequest => (421, "misdirected_request", None),
         UpstreamUnreachable => (502, "upstream_unreachable", None),
         UpstreamFailed => (502, "upstream_failed", None),
         UpstreamTimeout => (504, "upstream_timeout", None),
@@ -101,6 +102,7 @@ fn all() -> Vec<Rejection> {
         QuotaExhausted(Wait::quota(Some(60))),
         TooManyFailures(Wait::failures(30)),
         UriTooLong,
+        MisdirectedRequest,
         UpstreamUnreachable,
         UpstreamFailed,
         UpstreamTimeout,
@@ -114,7 +116,7 @@ fn every_rejection_maps_to_its_documented_status_and_code() {
     let all = all();
     // `documented` is exhaustive; this count makes sure `all` names every variant it names.
     let kinds: std::collections::HashSet<_> = all.iter().map(std::mem::discriminant).collect();
-    assert_eq!(kinds.len(), 42, "add the new variant to `all()`");
+    assert_eq!(kinds.len(), 43, "add the new variant to `all()`");
     for r in &all {
         let m = r.mapping(StatusCode::NOT_FOUND);
         assert_eq!(

@@ -29,6 +29,8 @@ use crate::policy::{CompileErrors, Policy};
 use crate::reload::{self, EnvLookup, Outcome, Reloader};
 use crate::server::ServeOptions;
 use crate::settings::Settings;
+use crate::tls::reload::{ListenerStatus, Reloader as TlsReloader};
+use crate::tls::{Tls, TlsError};
 use crate::watch::{self, WatchError};
 use crate::{admin, forward, server, workers};
 
@@ -86,13 +88,22 @@ pub enum ServeError {
     /// A worker thread could not be started.
     #[error("cannot start worker threads: {0}")]
     Workers(#[source] std::io::Error),
+    /// A TLS listener's certificate did not load; nothing was served.
+    #[error("refusing to start listener {address}: {source}")]
+    Tls {
+        /// The listener's address in the settings.
+        address: std::net::SocketAddr,
+        /// Why.
+        source: TlsError,
+    },
 }
 
 /// Serve `listeners` with the policy and tuning of `settings` until `shutdown` resolves, then
 /// stop accepting, let in-flight requests drain and return once every worker has stopped.
 ///
-/// `settings.listeners`, `settings.admin` and `settings.workers` are not read here: they told
-/// `main` what to bind, and the worker count is the number of socket sets in `listeners`.
+/// `settings.admin` and `settings.workers` are not read here: they told `main` what to bind, and
+/// the worker count is the number of socket sets in `listeners`. Of `settings.listeners` only
+/// `tls` is read: listener `i` terminates TLS on each set's socket `i`.
 pub async fn serve(
     settings: &Settings,
     listeners: Listeners,
@@ -110,6 +121,7 @@ pub async fn serve(
         return Err(ServeError::Policy(errors));
     }
     let public = nonblocking(listeners.public)?;
+    let tls = start_tls(settings)?;
     let admin = listeners.admin.map(tokio_listener).transpose()?;
     let forward_auth = listeners.forward_auth.map(tokio_listener).transpose()?;
     // Start the fallible parts before the workers, so an error leaves nothing running.
@@ -120,6 +132,15 @@ pub async fn serve(
         Duration::from_millis(settings.reload.check_interval_ms),
     ));
     background.spawn(forward_reloads(Arc::clone(&reloader), world.reloads));
+    let tls: Vec<_> = tls
+        .into_iter()
+        .map(|t| {
+            t.map(|(tls, certs)| {
+                background.spawn(certs.run());
+                tls
+            })
+        })
+        .collect();
     // Dropping `stop` (an early return) stops whatever already started, as `true` does.
     // Rate-limit buckets outlive snapshots and are shared by every worker; idle ones are evicted.
     let ratelimit = Arc::new(RateLimiter::default());
@@ -137,6 +158,7 @@ pub async fn serve(
             listener,
             Arc::clone(&reloader),
             Arc::clone(&ratelimit),
+            tls_statuses(settings, &tls),
             stopped,
         ));
     }
@@ -152,7 +174,7 @@ pub async fn serve(
         let stopped = stopped(stop_rx.clone());
         serving.spawn(server::run(listener, make_gateway(), opts, stopped));
     }
-    let threads = spawn_workers(settings, public, make_gateway, stop_rx)?;
+    let threads = spawn_workers(settings, public, tls, make_gateway, stop_rx)?;
     shutdown.await;
     tracing::info!("shutting down");
     let _ = stop.send(true);
@@ -208,6 +230,7 @@ fn gateways(
 fn spawn_workers(
     settings: &Settings,
     public: Vec<Vec<std::net::TcpListener>>,
+    tls: Vec<Option<Arc<Tls>>>,
     make_gateway: impl Fn() -> Arc<Gateway>,
     stop: signal::Receiver<bool>,
 ) -> Result<Vec<std::thread::JoinHandle<()>>, ServeError> {
@@ -217,11 +240,55 @@ fn spawn_workers(
             tracing::info!(%address, workers, "listening");
         }
     }
-    let opts = ServeOptions {
-        header_read_timeout: settings.header_read_timeout(),
-        ..Default::default()
-    };
+    let opts = tls
+        .into_iter()
+        .map(|tls| ServeOptions {
+            header_read_timeout: settings.header_read_timeout(),
+            tls,
+            ..Default::default()
+        })
+        .collect();
     workers::spawn(public, make_gateway, opts, stop).map_err(ServeError::Workers)
+}
+
+/// A TLS listener's termination and the reload loop of its certificates.
+type Terminating = (Arc<Tls>, TlsReloader);
+
+/// Load each listener's certificates (refusing to start on a bad one), with its reload loop.
+/// Always at least one entry, so plain listeners get their options too.
+fn start_tls(settings: &Settings) -> Result<Vec<Option<Terminating>>, ServeError> {
+    let timeout = settings.tls_handshake_timeout();
+    let mut all = Vec::new();
+    for l in &settings.listeners {
+        let started = l.tls.as_ref().map(|t| {
+            Tls::start(t, timeout)
+                .map(|(tls, certs)| (Arc::new(tls), certs))
+                .map_err(|source| ServeError::Tls {
+                    address: l.address,
+                    source,
+                })
+        });
+        all.push(started.transpose()?);
+    }
+    if all.is_empty() {
+        all.push(None);
+    }
+    Ok(all)
+}
+
+/// Each TLS listener's address and reload outcome, for the admin `/status`.
+fn tls_statuses(settings: &Settings, tls: &[Option<Arc<Tls>>]) -> Arc<[ListenerStatus]> {
+    settings
+        .listeners
+        .iter()
+        .zip(tls)
+        .filter_map(|(l, t)| {
+            t.as_ref().map(|t| ListenerStatus {
+                address: l.address,
+                status: Arc::clone(&t.status),
+            })
+        })
+        .collect()
 }
 
 /// Switch every public socket to non-blocking mode, as tokio needs.

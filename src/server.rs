@@ -1,5 +1,6 @@
 //! The public listener: accepts connections and serves each with hyper (HTTP/1.1, and HTTP/2 by
-//! prior knowledge, h2c), calling `gateway::handle` for every request.
+//! prior knowledge, h2c), calling `gateway::handle` for every request. On a TLS listener the
+//! handshake runs first ([`crate::tls`]) and ALPN picks HTTP/2 or HTTP/1.1.
 //!
 //! `run` takes an already-bound listener and a shutdown future, so tests bind port 0 and stop the
 //! server when they like. On shutdown it stops accepting and lets in-flight requests finish.
@@ -11,10 +12,11 @@ use std::time::Duration;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::net::TcpListener;
 
 use crate::gateway::{self, Conn, Gateway, Role};
+use crate::tls::Tls;
 
 /// Connection settings.
 #[derive(Debug, Clone)]
@@ -25,6 +27,8 @@ pub struct ServeOptions {
     pub drain_timeout: Duration,
     /// What the listener is for: proxying, or answering forward-auth sub-requests.
     pub role: Role,
+    /// TLS termination, on a listener that has it.
+    pub tls: Option<Arc<Tls>>,
 }
 
 impl Default for ServeOptions {
@@ -33,6 +37,7 @@ impl Default for ServeOptions {
             header_read_timeout: gateway::DEFAULT_HEADER_READ_TIMEOUT,
             drain_timeout: Duration::from_secs(10),
             role: Role::Proxy,
+            tls: None,
         }
     }
 }
@@ -69,25 +74,28 @@ pub async fn run(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let gw = Arc::clone(&gw);
         let conn = Conn {
             peer,
             scheme: "http",
             role: opts.role,
+            sni: None,
         };
-        let service = service_fn(move |req| {
-            let gw = Arc::clone(&gw);
-            async move { Ok::<_, std::convert::Infallible>(gateway::handle(&gw, conn, req).await) }
-        });
-        let connection = builder
-            .serve_connection(TokioIo::new(stream), service)
-            .into_owned();
-        let watched = graceful.watch(connection);
-        tokio::spawn(async move {
-            if let Err(e) = watched.await {
-                tracing::debug!(error = %e, %peer, "connection ended with an error");
+        let (gw, builder, watcher) = (Arc::clone(&gw), builder.clone(), graceful.watcher());
+        match &opts.tls {
+            None => {
+                tokio::spawn(serve(builder, TokioIo::new(stream), gw, conn, watcher));
             }
-        });
+            Some(tls) => {
+                tokio::spawn(serve_tls(
+                    Arc::clone(tls),
+                    stream,
+                    builder,
+                    gw,
+                    conn,
+                    watcher,
+                ));
+            }
+        }
     }
     drop(listener);
     if tokio::time::timeout(opts.drain_timeout, graceful.shutdown())
@@ -95,5 +103,54 @@ pub async fn run(
         .is_err()
     {
         tracing::warn!("in-flight connections did not finish in time");
+    }
+}
+
+/// Run the TLS handshake, then serve the protocol ALPN chose. A failed or timed-out handshake
+/// just closes the connection.
+async fn serve_tls(
+    tls: Arc<Tls>,
+    stream: tokio::net::TcpStream,
+    builder: auto::Builder<TokioExecutor>,
+    gw: Arc<Gateway>,
+    mut conn: Conn,
+    watcher: Watcher,
+) {
+    let accepted = match tls.accept(stream).await {
+        Ok(a) => a,
+        Err(e) => {
+            tracing::debug!(error = %e, peer = %conn.peer, "tls handshake failed");
+            return;
+        }
+    };
+    conn.scheme = "https";
+    conn.sni = accepted.sni;
+    let builder = if accepted.h2 {
+        builder.http2_only()
+    } else {
+        builder.http1_only()
+    };
+    serve(builder, TokioIo::new(accepted.stream), gw, conn, watcher).await;
+}
+
+/// Serve one connection until it ends or shutdown drains it.
+async fn serve<I>(
+    builder: auto::Builder<TokioExecutor>,
+    io: I,
+    gw: Arc<Gateway>,
+    conn: Conn,
+    watcher: Watcher,
+) where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let peer = conn.peer;
+    let service = service_fn(move |req| {
+        let gw = Arc::clone(&gw);
+        let conn = conn.clone();
+        async move { Ok::<_, std::convert::Infallible>(gateway::handle(&gw, conn, req).await) }
+    });
+    let connection = builder.serve_connection(io, service).into_owned();
+    if let Err(e) = watcher.watch(connection).await {
+        tracing::debug!(error = %e, %peer, "connection ended with an error");
     }
 }

@@ -101,6 +101,43 @@ pub struct Listener {
     /// host name. Port 0 picks a free port.
     #[schemars(with = "SocketAddress")]
     pub address: SocketAddr,
+    /// TLS termination on this listener (public listeners only: ignored on the admin listener).
+    /// Absent: plain HTTP (and h2c).
+    pub tls: Option<TlsSettings>,
+}
+
+/// TLS on a listener: TLS 1.2 and 1.3, ALPN `h2` and `http/1.1` (the protocol follows ALPN),
+/// no 0-RTT. Certificate files are re-read when they change; a bad replacement keeps the last
+/// good certificate and is logged.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "tls")]
+pub struct TlsSettings {
+    /// Certificates, chosen by the server name the client sends (SNI) against each
+    /// certificate's DNS names (its subject alternative names, wildcards included). The first is
+    /// served when no name matches or none is sent.
+    #[schemars(length(min = 1))]
+    pub certificates: Vec<CertificateFiles>,
+    /// Answer 421 `misdirected_request` when a request's host differs from the SNI name of its
+    /// connection (or the client sent none). Default false.
+    #[serde(default)]
+    pub require_sni_match: bool,
+    /// How often the certificate files are checked for changes, in milliseconds. Default 5000.
+    #[schemars(range(min = 1))]
+    pub check_interval_ms: Option<u64>,
+}
+
+/// One certificate: PEM files, relative paths relative to the settings file.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "certificate_files")]
+pub struct CertificateFiles {
+    /// The certificate chain: the server certificate first, then intermediates.
+    #[schemars(length(min = 1))]
+    pub cert: PathBuf,
+    /// The private key (PKCS#8, PKCS#1 or SEC1) of the first certificate.
+    #[schemars(length(min = 1))]
+    pub key: PathBuf,
 }
 
 /// Request limits and timeouts. Each is optional; absent ones take their default.
@@ -123,6 +160,9 @@ pub struct RawLimits {
     /// `upstream_unreachable`. Default 5000. The time allowed for the response head is the
     /// upstream's `timeout_ms` in the policy.
     pub upstream_connect_timeout_ms: Option<u64>,
+    /// Time allowed for a TLS handshake, in milliseconds, counted from the accepted connection;
+    /// a client that connects and sends nothing is dropped after it. Default 10000.
+    pub tls_handshake_timeout_ms: Option<u64>,
 }
 
 /// Policy reload timing. Each field is optional.
@@ -233,8 +273,14 @@ impl Settings {
                 message: format!("{at}: {msg}"),
             }
         })?;
+        let dir = path.parent().unwrap_or(Path::new("."));
         if s.policy.is_relative() {
-            s.policy = path.parent().unwrap_or(Path::new(".")).join(&s.policy);
+            s.policy = dir.join(&s.policy);
+        }
+        let tls = s.listeners.iter_mut().filter_map(|l| l.tls.as_mut());
+        for c in tls.flat_map(|t| t.certificates.iter_mut()) {
+            c.cert = dir.join(&c.cert);
+            c.key = dir.join(&c.key);
         }
         Ok(s)
     }
@@ -252,6 +298,11 @@ impl Settings {
     /// Time allowed to receive a request head.
     pub fn header_read_timeout(&self) -> Duration {
         Duration::from_millis(self.limits.header_read_timeout_ms.unwrap_or(10_000))
+    }
+
+    /// Time allowed for a TLS handshake.
+    pub fn tls_handshake_timeout(&self) -> Duration {
+        Duration::from_millis(self.limits.tls_handshake_timeout_ms.unwrap_or(10_000))
     }
 
     /// Time allowed to connect to an upstream.

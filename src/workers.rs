@@ -45,11 +45,12 @@ pub fn bind(
     Ok(per_worker)
 }
 
-/// Run one worker thread per socket set until `stop` turns true; returns the threads.
+/// Run one worker thread per socket set until `stop` turns true; returns the threads. `opts[i]`
+/// serves each set's socket `i` (its address's TLS, for one); sockets past its end get the last.
 pub fn spawn(
     per_worker: Vec<Vec<std::net::TcpListener>>,
     make_gateway: impl Fn() -> Arc<Gateway>,
-    opts: ServeOptions,
+    opts: Vec<ServeOptions>,
     stop: tokio::sync::watch::Receiver<bool>,
 ) -> std::io::Result<Vec<std::thread::JoinHandle<()>>> {
     let mut threads = Vec::new();
@@ -80,11 +81,11 @@ pub fn spawn(
 async fn serve(
     sockets: Vec<std::net::TcpListener>,
     gw: Arc<Gateway>,
-    opts: ServeOptions,
+    opts: Vec<ServeOptions>,
     stop: tokio::sync::watch::Receiver<bool>,
 ) {
     let mut tasks = tokio::task::JoinSet::new();
-    for std_listener in sockets {
+    for (i, std_listener) in sockets.into_iter().enumerate() {
         let listener = match TcpListener::from_std(std_listener) {
             Ok(l) => l,
             Err(e) => {
@@ -99,7 +100,7 @@ async fn serve(
         tasks.spawn(server::run(
             listener,
             Arc::clone(&gw),
-            opts.clone(),
+            opts.get(i).or(opts.last()).cloned().unwrap_or_default(),
             stopped,
         ));
     }

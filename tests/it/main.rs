@@ -40,5 +40,6 @@ mod route_conflicts;
 mod routing;
 mod secrets;
 mod serve_in_process;
+mod tls;
 mod tokens;
 mod unreadable_headers;

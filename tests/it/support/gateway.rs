@@ -165,6 +165,7 @@ impl Harness {
             admin_listener,
             Arc::clone(&reloader),
             ratelimit,
+            Arc::from([]),
             stopped(),
         ));
         if opts.watch {

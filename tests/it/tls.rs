@@ -1,0 +1,445 @@
+//! TLS on a public listener, served by `run::serve` in process with certificates generated here
+//! (`rcgen`): a test CA and one certificate each for `a.test` and `b.test`.
+//!
+//! rustls clients trusting the test CA check which certificate each SNI name gets, speak
+//! HTTP/1.1 and h2 as ALPN chose, and TLS 1.2; a client trusting another CA and a TLS 1.1
+//! ClientHello fail; curl gets 200 and the upstream sees `X-Forwarded-Proto: https`.
+//! Certificate files changed on disk are served after the check interval, a broken change keeps
+//! the last good certificate, a bad certificate at start refuses to serve, a silent client is
+//! dropped after the handshake timeout, and `require_sni_match` answers 421.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Request, Version};
+use http_body_util::{BodyExt, Empty};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use portcullis::clock::ManualClock;
+use portcullis::run::{self, Listeners, ServeError, World};
+use portcullis::settings::Settings;
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+use rustls::ClientConfig;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
+use serde_json::{Value, json};
+use tokio::io::AsyncReadExt;
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+
+use crate::support::client::{self, pause};
+use crate::support::policy::{self, READER};
+use crate::support::tmp::TempDir;
+use crate::support::{Upstream, logs};
+
+const LIST: &str = "/api/?module=indicator&action=list";
+
+/// A test CA that signs server certificates.
+struct Ca {
+    /// The CA certificate, PEM.
+    pem: String,
+    /// Signs server certificates.
+    issuer: Issuer<'static, KeyPair>,
+}
+
+impl Ca {
+    fn new(name: &str) -> Self {
+        let key = KeyPair::generate().expect("ca key");
+        let mut params = CertificateParams::new(Vec::<String>::new()).expect("ca params");
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.distinguished_name.push(DnType::CommonName, name);
+        let pem = params.self_signed(&key).expect("ca cert").pem();
+        Self {
+            pem,
+            issuer: Issuer::new(params, key),
+        }
+    }
+
+    /// A certificate for `name`: (chain PEM, key PEM, DER).
+    fn issue(&self, name: &str) -> (String, String, Vec<u8>) {
+        let key = KeyPair::generate().expect("server key");
+        let cert = CertificateParams::new(vec![name.to_owned()])
+            .expect("params")
+            .signed_by(&key, &self.issuer)
+            .expect("sign");
+        (cert.pem(), key.serialize_pem(), cert.der().to_vec())
+    }
+
+    /// Issue a certificate for `name` into `dir/<name>.pem` and `<name>.key`; returns its DER.
+    fn write(&self, dir: &TempDir, name: &str) -> Vec<u8> {
+        let (cert, key, der) = self.issue(name);
+        std::fs::write(dir.join(&format!("{name}.pem")), cert).expect("write cert");
+        std::fs::write(dir.join(&format!("{name}.key")), key).expect("write key");
+        der
+    }
+}
+
+/// `serve` running with a TLS listener.
+struct Served {
+    addr: SocketAddr,
+    admin: SocketAddr,
+    dir: TempDir,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<Result<(), ServeError>>,
+}
+
+/// Settings with one TLS listener serving `a.test` (default) and `b.test` from `dir`.
+fn settings(dir: &TempDir, up: &Upstream, tls_extra: Value, limits: Value) -> Settings {
+    policy::write(&dir.join("policy.json"), &policy::standard(&up.url()));
+    let mut tls = json!({
+        "certificates": [
+            { "cert": "a.test.pem", "key": "a.test.key" },
+            { "cert": "b.test.pem", "key": "b.test.key" }
+        ],
+        "check_interval_ms": 100
+    });
+    for (k, v) in tls_extra.as_object().expect("object") {
+        tls[k] = v.clone();
+    }
+    let path = dir.join("portcullis.json");
+    policy::write(
+        &path,
+        &json!({
+            "listeners": [{ "address": "127.0.0.1:0", "tls": tls }],
+            "policy": "policy.json",
+            "limits": limits,
+            "reload": { "check_interval_ms": 0 }
+        }),
+    );
+    Settings::load(&path).expect("settings")
+}
+
+fn start(dir: TempDir, settings: Settings) -> Served {
+    logs::install();
+    let public = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = public.local_addr().expect("addr");
+    let admin = std::net::TcpListener::bind("127.0.0.1:0").expect("bind admin");
+    let admin_addr = admin.local_addr().expect("admin addr");
+    let (stop, stopped) = oneshot::channel::<()>();
+    let world = World {
+        clock: Arc::new(ManualClock::new(policy::now())),
+        env: Arc::new(|_: &str| None),
+        reloads: tokio::sync::mpsc::channel(1).1,
+    };
+    let task = tokio::spawn(async move {
+        let shutdown = async {
+            let _ = stopped.await;
+        };
+        run::serve(
+            &settings,
+            Listeners::single(public, Some(admin)),
+            world,
+            shutdown,
+        )
+        .await
+    });
+    Served {
+        addr,
+        admin: admin_addr,
+        dir,
+        stop,
+        task,
+    }
+}
+
+/// A gateway serving fresh `a.test` and `b.test` certificates of `ca`.
+fn serve_with(ca: &Ca, up: &Upstream, tls_extra: Value, limits: Value) -> Served {
+    let dir = TempDir::new("tls");
+    ca.write(&dir, "a.test");
+    ca.write(&dir, "b.test");
+    let settings = settings(&dir, up, tls_extra, limits);
+    start(dir, settings)
+}
+
+/// A client trusting `ca_pem`, offering `alpn` and the given TLS versions.
+fn client(
+    ca_pem: &str,
+    alpn: &[&[u8]],
+    versions: &[&'static rustls::SupportedProtocolVersion],
+) -> TlsConnector {
+    let mut roots = rustls::RootCertStore::empty();
+    let ca = CertificateDer::from_pem_slice(ca_pem.as_bytes()).expect("ca pem");
+    roots.add(ca).expect("trust ca");
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(versions)
+        .expect("versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    TlsConnector::from(Arc::new(config))
+}
+
+fn modern(ca_pem: &str, alpn: &[&[u8]]) -> TlsConnector {
+    client(ca_pem, alpn, rustls::DEFAULT_VERSIONS)
+}
+
+async fn connect(
+    connector: &TlsConnector,
+    addr: SocketAddr,
+    name: &str,
+) -> std::io::Result<TlsStream<TcpStream>> {
+    let tcp = TcpStream::connect(addr).await?;
+    let name = ServerName::try_from(name.to_owned()).expect("server name");
+    tokio::time::timeout(client::LIMIT, connector.connect(name, tcp))
+        .await
+        .expect("handshake timed out")
+}
+
+/// The DER of the certificate the server presented.
+fn presented(stream: &TlsStream<TcpStream>) -> Vec<u8> {
+    stream
+        .get_ref()
+        .1
+        .peer_certificates()
+        .expect("certificates")[0]
+        .to_vec()
+}
+
+/// `GET LIST` with the reader key and `Host: host` over HTTP/1.1; the status.
+async fn get_h1(stream: TlsStream<TcpStream>, host: &str) -> u16 {
+    let (mut send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .expect("http1 handshake");
+    tokio::spawn(conn);
+    let req = Request::get(LIST)
+        .header("host", host)
+        .header("x-api-key", READER)
+        .body(Empty::<Bytes>::new())
+        .expect("request");
+    let resp = send.send_request(req).await.expect("http1 response");
+    assert_eq!(resp.version(), Version::HTTP_11);
+    resp.status().as_u16()
+}
+
+/// Wait until `name` is served the certificate `der`.
+async fn served_eventually(s: &Served, ca: &Ca, name: &str, der: &[u8]) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let stream = connect(&modern(&ca.pem, &[]), s.addr, name).await;
+        if stream.is_ok_and(|st| presented(&st) == der) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the new certificate was not served"
+        );
+        pause().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sni_picks_the_certificate_and_alpn_the_protocol() {
+    let up = Upstream::start().await;
+    let ca = Ca::new("Portcullis test CA");
+    let s = serve_with(&ca, &up, json!({}), json!({}));
+    let a = std::fs::read(s.dir.join("a.test.pem")).expect("a");
+    let b = std::fs::read(s.dir.join("b.test.pem")).expect("b");
+    let der = |pem: &[u8]| CertificateDer::from_pem_slice(pem).expect("pem").to_vec();
+
+    let h1 = modern(&ca.pem, &[b"http/1.1"]);
+    let stream = connect(&h1, s.addr, "a.test").await.expect("a.test");
+    assert_eq!(presented(&stream), der(&a));
+    assert_eq!(get_h1(stream, "a.test").await, 200);
+    assert_eq!(up.last().header("x-forwarded-proto"), "https");
+
+    let stream = connect(&h1, s.addr, "b.test").await.expect("b.test");
+    assert_eq!(presented(&stream), der(&b));
+    assert_eq!(get_h1(stream, "b.test").await, 200);
+
+    // No ALPN at all: HTTP/1.1.
+    let stream = connect(&modern(&ca.pem, &[]), s.addr, "a.test").await;
+    assert_eq!(get_h1(stream.expect("a.test"), "a.test").await, 200);
+
+    // ALPN h2: the gateway speaks HTTP/2.
+    let stream = connect(&modern(&ca.pem, &[b"h2", b"http/1.1"]), s.addr, "b.test")
+        .await
+        .expect("b.test");
+    assert_eq!(stream.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
+    let (mut send, conn) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+            .await
+            .expect("h2 handshake");
+    tokio::spawn(conn);
+    let url = format!("https://b.test:{}{LIST}", s.addr.port());
+    let req = Request::get(url)
+        .header("x-api-key", READER)
+        .body(Empty::<Bytes>::new())
+        .expect("request");
+    let resp = send.send_request(req).await.expect("h2 response");
+    assert_eq!(
+        (resp.version(), resp.status().as_u16()),
+        (Version::HTTP_2, 200)
+    );
+    let _ = resp.into_body().collect().await;
+    assert_eq!(up.last().header("x-forwarded-proto"), "https");
+
+    // TLS 1.2 alone works.
+    let tls12 = client(&ca.pem, &[], &[&rustls::version::TLS12]);
+    let stream = connect(&tls12, s.addr, "a.test").await.expect("tls 1.2");
+    assert_eq!(
+        stream.get_ref().1.protocol_version(),
+        Some(rustls::ProtocolVersion::TLSv1_2)
+    );
+    assert_eq!(get_h1(stream, "a.test").await, 200);
+
+    // A client trusting another CA refuses the certificate.
+    let other = Ca::new("Another CA");
+    assert!(
+        connect(&modern(&other.pem, &[]), s.addr, "a.test")
+            .await
+            .is_err()
+    );
+    let _ = s.stop.send(());
+    let _ = s.task.await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tls_1_1_client_is_refused() {
+    let up = Upstream::start().await;
+    let ca = Ca::new("Portcullis test CA");
+    let s = serve_with(&ca, &up, json!({}), json!({}));
+    // A minimal TLS 1.1 ClientHello: version 3.2, two CBC suites, no extensions.
+    let mut hello = vec![0x03, 0x02];
+    hello.extend([7u8; 32]);
+    hello.extend([0x00, 0x00, 0x04, 0xc0, 0x13, 0x00, 0x2f, 0x01, 0x00]);
+    let mut handshake = vec![0x01, 0x00, 0x00, hello.len() as u8];
+    handshake.extend(hello);
+    let mut record = vec![0x16, 0x03, 0x01, 0x00, handshake.len() as u8];
+    record.extend(handshake);
+    let answer = client::raw(s.addr, &record).await;
+    assert_ne!(
+        answer.first(),
+        Some(&0x16),
+        "the server answered a handshake: {answer:?}"
+    );
+    assert!(up.seen().is_empty());
+    let _ = s.stop.send(());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn curl_gets_through_over_https() {
+    let up = Upstream::start().await;
+    let ca = Ca::new("Portcullis test CA");
+    let s = serve_with(&ca, &up, json!({}), json!({}));
+    let ca_path = s.dir.join("ca.pem");
+    std::fs::write(&ca_path, &ca.pem).expect("write ca");
+    let port = s.addr.port();
+    let resolve = format!("a.test:{port}:127.0.0.1");
+    let url = format!("https://a.test:{port}{LIST}");
+    let key = format!("x-api-key: {READER}");
+    let resp = client::curl(&[
+        "--cacert",
+        &ca_path.display().to_string(),
+        "--resolve",
+        &resolve,
+        "-H",
+        &key,
+        &url,
+    ])
+    .await;
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    assert_eq!(up.last().header("x-forwarded-proto"), "https");
+    let _ = s.stop.send(());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_certificate_is_served_and_a_broken_one_is_not() {
+    let up = Upstream::start().await;
+    let ca = Ca::new("Portcullis test CA");
+    let s = serve_with(&ca, &up, json!({}), json!({}));
+    let renewed = ca.write(&s.dir, "a.test");
+    served_eventually(&s, &ca, "a.test", &renewed).await;
+
+    // A certificate with another certificate's key, then an unparsable one: both ignored.
+    let (_, other_key, _) = ca.issue("a.test");
+    std::fs::write(s.dir.join("a.test.key"), other_key).expect("write key");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let stream = connect(&modern(&ca.pem, &[]), s.addr, "a.test").await;
+    assert_eq!(presented(&stream.expect("a.test")), renewed);
+    std::fs::write(s.dir.join("a.test.pem"), "not a certificate").expect("write cert");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let stream = connect(&modern(&ca.pem, &[]), s.addr, "a.test").await;
+    assert_eq!(presented(&stream.expect("a.test")), renewed);
+    let logs = logs::text();
+    assert!(logs.contains("tls certificate reload failed"), "{logs}");
+    assert!(
+        logs.contains("a.test.pem"),
+        "the error names the file: {logs}"
+    );
+    assert!(!logs.contains("PRIVATE KEY"), "no key material in logs");
+    let status = client::get(&format!("http://{}/status", s.admin), &[])
+        .await
+        .json();
+    let error = status["tls"][0]["last_error"].as_str().unwrap_or_default();
+    assert!(error.contains("a.test.pem"), "{status}");
+
+    // A good pair again is served.
+    let fixed = ca.write(&s.dir, "a.test");
+    served_eventually(&s, &ca, "a.test", &fixed).await;
+    let status = client::get(&format!("http://{}/status", s.admin), &[])
+        .await
+        .json();
+    assert_eq!(status["tls"][0]["last_error"], Value::Null, "{status}");
+    let _ = s.stop.send(());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_certificate_at_start_refuses_to_serve() {
+    let up = Upstream::start().await;
+    let ca = Ca::new("Portcullis test CA");
+    let dir = TempDir::new("tls");
+    ca.write(&dir, "a.test");
+    ca.write(&dir, "b.test");
+    std::fs::write(dir.join("b.test.key"), "-----BEGIN PRIVATE KEY-----\n").expect("key");
+    let settings = settings(&dir, &up, json!({}), json!({}));
+    let s = start(dir, settings);
+    let result = tokio::time::timeout(Duration::from_secs(15), s.task)
+        .await
+        .expect("serve returned")
+        .expect("serve task");
+    match result {
+        Err(e @ ServeError::Tls { .. }) => {
+            let message = e.to_string();
+            assert!(message.contains("b.test.key"), "{message}");
+        }
+        other => panic!("expected a tls error, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_client_is_dropped_after_the_handshake_timeout() {
+    let up = Upstream::start().await;
+    let ca = Ca::new("Portcullis test CA");
+    let s = serve_with(
+        &ca,
+        &up,
+        json!({}),
+        json!({ "tls_handshake_timeout_ms": 300 }),
+    );
+    let mut tcp = TcpStream::connect(s.addr).await.expect("connect");
+    let mut buf = [0u8; 16];
+    let read = tokio::time::timeout(Duration::from_secs(10), tcp.read(&mut buf))
+        .await
+        .expect("the server closed the silent connection");
+    assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+    let _ = s.stop.send(());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn require_sni_match_answers_421_to_another_host() {
+    let up = Upstream::start().await;
+    let ca = Ca::new("Portcullis test CA");
+    let s = serve_with(&ca, &up, json!({ "require_sni_match": true }), json!({}));
+    let c = modern(&ca.pem, &[]);
+    let stream = connect(&c, s.addr, "a.test").await.expect("a.test");
+    assert_eq!(get_h1(stream, "b.test").await, 421);
+    let stream = connect(&c, s.addr, "a.test").await.expect("a.test");
+    assert_eq!(get_h1(stream, "A.test:443").await, 200);
+    assert_eq!(up.count(), 1, "the misdirected request was not forwarded");
+    let _ = s.stop.send(());
+}
