@@ -73,18 +73,6 @@ impl Trace<'_> {
     }
 }
 
-/// The methods accepted before routing when the policy names none: RFC 9110's and PATCH.
-pub const DEFAULT_METHODS: [Method; 8] = [
-    Method::GET,
-    Method::HEAD,
-    Method::POST,
-    Method::PUT,
-    Method::DELETE,
-    Method::OPTIONS,
-    Method::TRACE,
-    Method::PATCH,
-];
-
 /// The parameter frameworks read as a method override.
 pub const METHOD_OVERRIDE_PARAM: &str = "_method";
 

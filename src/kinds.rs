@@ -96,3 +96,16 @@ pub enum TokenShape {
     /// SeaTable's claims, signed with the deployment's `DTABLE_PRIVATE_KEY` (HS256, no `kid`).
     Seatable,
 }
+
+/// The methods accepted before routing when the policy names none (`allowed_methods`): RFC
+/// 9110's, without CONNECT, and PATCH.
+pub const DEFAULT_METHODS: [http::Method; 8] = [
+    http::Method::GET,
+    http::Method::HEAD,
+    http::Method::POST,
+    http::Method::PUT,
+    http::Method::DELETE,
+    http::Method::OPTIONS,
+    http::Method::TRACE,
+    http::Method::PATCH,
+];

@@ -152,7 +152,7 @@ pub fn compile(input: &Input) -> Result<Snapshot, CompileErrors> {
 /// The methods the gateway accepts before routing: the policy's list or the default.
 fn allowed_methods(cx: &mut Cx<'_>, input: &Input) -> Vec<http::Method> {
     let Some(list) = single(cx, input, "allowed_methods", |p| p.allowed_methods.clone()) else {
-        return crate::decision::DEFAULT_METHODS.to_vec();
+        return crate::kinds::DEFAULT_METHODS.to_vec();
     };
     let file = input
         .policies
