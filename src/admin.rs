@@ -49,6 +49,9 @@ fn limits_report(limits: &RateLimiter, s: Option<&Snapshot>, now: i64) -> serde_
     })
 }
 
+/// Most open connections on the admin listener.
+pub const ADMIN_MAX_CONNECTIONS: usize = 64;
+
 /// Serve the admin endpoints on `listener` until `shutdown` resolves. `tls` lists the TLS
 /// listeners whose certificate reloads `/status` reports.
 pub async fn run(
@@ -58,10 +61,27 @@ pub async fn run(
     tls: Arc<[ListenerStatus]>,
     shutdown: impl Future<Output = ()>,
 ) {
+    // A few operators and scrapers, never thousands: bounded like the public listeners.
+    let slots = Arc::new(tokio::sync::Semaphore::new(ADMIN_MAX_CONNECTIONS));
     tokio::pin!(shutdown);
     loop {
+        let slot = tokio::select! {
+            slot = Arc::clone(&slots).acquire_owned() => match slot {
+                Ok(s) => s,
+                Err(_) => return,
+            },
+            () = &mut shutdown => return,
+        };
         let (stream, _) = tokio::select! {
-            a = listener.accept() => match a { Ok(a) => a, Err(_) => continue },
+            a = listener.accept() => match a {
+                Ok(a) => a,
+                Err(e) => {
+                    // EMFILE and friends: back off, never spin.
+                    tracing::warn!(error = %e, "admin accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
             () = &mut shutdown => return,
         };
         let reloader = Arc::clone(&reloader);
@@ -77,6 +97,7 @@ pub async fn run(
             let _ = auto::Builder::new(TokioExecutor::new())
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
+            drop(slot);
         });
     }
 }

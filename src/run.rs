@@ -167,9 +167,8 @@ pub async fn serve(
         // Sub-requests are small and answered without an upstream: the main runtime serves them.
         log_address(&listener, "forward-auth listening");
         let opts = ServeOptions {
-            header_read_timeout: settings.header_read_timeout(),
             role: Role::ForwardAuth,
-            ..Default::default()
+            ..settings.serve_options()
         };
         let stopped = stopped(stop_rx.clone());
         serving.spawn(server::run(listener, make_gateway(), opts, stopped));
@@ -243,9 +242,8 @@ fn spawn_workers(
     let opts = tls
         .into_iter()
         .map(|tls| ServeOptions {
-            header_read_timeout: settings.header_read_timeout(),
             tls,
-            ..Default::default()
+            ..settings.serve_options()
         })
         .collect();
     workers::spawn(public, make_gateway, opts, stop).map_err(ServeError::Workers)

@@ -29,6 +29,13 @@ pub struct ServeOptions {
     pub role: Role,
     /// TLS termination, on a listener that has it.
     pub tls: Option<Arc<Tls>>,
+    /// Most headers in a request head (more: 431).
+    pub max_headers: usize,
+    /// Most bytes in a request head, and in an HTTP/2 header list (more: 431).
+    pub max_header_bytes: usize,
+    /// Most open connections on this listener: at the limit the accept loop waits for one to
+    /// close (it never spins and never exits).
+    pub max_connections: usize,
 }
 
 impl Default for ServeOptions {
@@ -38,6 +45,9 @@ impl Default for ServeOptions {
             drain_timeout: Duration::from_secs(10),
             role: Role::Proxy,
             tls: None,
+            max_headers: 100,
+            max_header_bytes: 16 * 1024,
+            max_connections: 10_000,
         }
     }
 }
@@ -54,18 +64,36 @@ pub async fn run(
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(opts.header_read_timeout)
+        .max_headers(opts.max_headers)
+        // hyper's smallest buffer is 8 KiB; past it a head gets 431.
+        .max_buf_size(opts.max_header_bytes.max(8192))
         .keep_alive(true);
     builder
         .http2()
         .timer(TokioTimer::new())
-        .max_concurrent_streams(256);
+        .max_concurrent_streams(256)
+        .max_header_list_size(u32::try_from(opts.max_header_bytes).unwrap_or(u32::MAX))
+        // Rapid-reset floods: streams a client resets before they are served, and streams the
+        // server must reset for the client's errors, are both bounded per connection.
+        .max_pending_accept_reset_streams(20)
+        .max_local_error_reset_streams(1024);
     let graceful = GracefulShutdown::new();
+    let slots = Arc::new(tokio::sync::Semaphore::new(opts.max_connections.max(1)));
     tokio::pin!(shutdown);
     loop {
+        // At the limit, wait for a connection to close before accepting another.
+        let slot = tokio::select! {
+            slot = Arc::clone(&slots).acquire_owned() => match slot {
+                Ok(s) => s,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
                 Err(e) => {
+                    // EMFILE and friends: back off and try again; never spin, never exit.
                     tracing::warn!(error = %e, "accept failed");
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
@@ -83,17 +111,22 @@ pub async fn run(
         let (gw, builder, watcher) = (Arc::clone(&gw), builder.clone(), graceful.watcher());
         match &opts.tls {
             None => {
-                tokio::spawn(serve(builder, TokioIo::new(stream), gw, conn, watcher));
+                let first_byte = opts.header_read_timeout;
+                tokio::spawn(async move {
+                    // hyper times the head only once a byte has come (its protocol detection
+                    // waits without a limit): a client that sends nothing is dropped here.
+                    if first_byte_within(&stream, first_byte).await {
+                        serve(builder, TokioIo::new(stream), gw, conn, watcher).await;
+                    }
+                    drop(slot);
+                });
             }
             Some(tls) => {
-                tokio::spawn(serve_tls(
-                    Arc::clone(tls),
-                    stream,
-                    builder,
-                    gw,
-                    conn,
-                    watcher,
-                ));
+                let tls = Arc::clone(tls);
+                tokio::spawn(async move {
+                    serve_tls(tls, stream, builder, gw, conn, watcher).await;
+                    drop(slot);
+                });
             }
         }
     }
@@ -104,6 +137,15 @@ pub async fn run(
     {
         tracing::warn!("in-flight connections did not finish in time");
     }
+}
+
+/// Whether the client sends its first byte within `limit` (and has not just closed).
+async fn first_byte_within(stream: &tokio::net::TcpStream, limit: Duration) -> bool {
+    let mut probe = [0u8; 1];
+    matches!(
+        tokio::time::timeout(limit, stream.peek(&mut probe)).await,
+        Ok(Ok(n)) if n > 0
+    )
 }
 
 /// Run the TLS handshake, then serve the protocol ALPN chose. A failed or timed-out handshake

@@ -163,6 +163,14 @@ pub struct RawLimits {
     /// Time allowed for a TLS handshake, in milliseconds, counted from the accepted connection;
     /// a client that connects and sends nothing is dropped after it. Default 10000.
     pub tls_handshake_timeout_ms: Option<u64>,
+    /// Most headers in a request head; more is refused with 431. Default 100.
+    pub max_headers: Option<usize>,
+    /// Most bytes in a request head (and in an HTTP/2 header list); more is refused with 431.
+    /// Default 16384 (at least 8192 for HTTP/1.1).
+    pub max_header_bytes: Option<usize>,
+    /// Most open connections per listener; at the limit the listener waits for one to close
+    /// before accepting another. Default 10000.
+    pub max_connections: Option<usize>,
 }
 
 /// Policy reload timing. Each field is optional.
@@ -298,6 +306,18 @@ impl Settings {
     /// Time allowed to receive a request head.
     pub fn header_read_timeout(&self) -> Duration {
         Duration::from_millis(self.limits.header_read_timeout_ms.unwrap_or(10_000))
+    }
+
+    /// Connection options of every listener (role and TLS are the caller's).
+    pub fn serve_options(&self) -> crate::server::ServeOptions {
+        let d = crate::server::ServeOptions::default();
+        crate::server::ServeOptions {
+            header_read_timeout: self.header_read_timeout(),
+            max_headers: self.limits.max_headers.unwrap_or(d.max_headers),
+            max_header_bytes: self.limits.max_header_bytes.unwrap_or(d.max_header_bytes),
+            max_connections: self.limits.max_connections.unwrap_or(d.max_connections),
+            ..d
+        }
     }
 
     /// Time allowed for a TLS handshake.

@@ -21,6 +21,7 @@ mod cli_policy_test;
 mod cli_serve;
 mod credentials;
 mod deny_by_default;
+mod edge_limits;
 mod fail_closed;
 mod forward;
 mod hot_reload;

@@ -45,6 +45,8 @@ pub struct Options {
     pub clock: Option<Arc<ManualClock>>,
     /// Also serve a forward-auth listener trusting these peers.
     pub forward_auth_peers: Option<Vec<IpNet>>,
+    /// Connection options of the public listener (`None`: the defaults, 1 s drain).
+    pub serve: Option<ServeOptions>,
 }
 
 /// A running gateway. Its listeners stop when it is dropped.
@@ -134,10 +136,10 @@ impl Harness {
             .await
             .expect("bind gateway");
         let addr = listener.local_addr().expect("gateway addr");
-        let serve_opts = ServeOptions {
+        let serve_opts = opts.serve.clone().unwrap_or(ServeOptions {
             drain_timeout: Duration::from_secs(1),
             ..ServeOptions::default()
-        };
+        });
         let forward_auth = match opts.forward_auth_peers {
             Some(_) => {
                 let l = TcpListener::bind("127.0.0.1:0")
