@@ -9,6 +9,7 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use http::{Method, Request, Response, StatusCode, header};
 use hyper::body::Incoming;
@@ -52,15 +53,21 @@ fn limits_report(limits: &RateLimiter, s: Option<&Snapshot>, now: i64) -> serde_
 /// Most open connections on the admin listener.
 pub const ADMIN_MAX_CONNECTIONS: usize = 64;
 
-/// Serve the admin endpoints on `listener` until `shutdown` resolves. `tls` lists the TLS
-/// listeners whose certificate reloads `/status` reports.
-pub async fn run(
-    listener: TcpListener,
-    reloader: Arc<Reloader>,
-    limits: Arc<RateLimiter>,
-    tls: Arc<[ListenerStatus]>,
-    shutdown: impl Future<Output = ()>,
-) {
+/// What the admin endpoints report on.
+#[derive(Debug)]
+pub struct Admin {
+    /// The policy and its reloads.
+    pub reloader: Arc<Reloader>,
+    /// Rate-limit buckets and quotas.
+    pub limits: Arc<RateLimiter>,
+    /// Each TLS listener's certificate state.
+    pub tls: Arc<[ListenerStatus]>,
+    /// Set when shutdown began: `/readyz` answers 503 so load balancers stop sending.
+    pub draining: Arc<AtomicBool>,
+}
+
+/// Serve the admin endpoints on `listener` until `shutdown` resolves.
+pub async fn run(listener: TcpListener, admin: Arc<Admin>, shutdown: impl Future<Output = ()>) {
     // A few operators and scrapers, never thousands: bounded like the public listeners.
     let slots = Arc::new(tokio::sync::Semaphore::new(ADMIN_MAX_CONNECTIONS));
     tokio::pin!(shutdown);
@@ -84,15 +91,11 @@ pub async fn run(
             },
             () = &mut shutdown => return,
         };
-        let reloader = Arc::clone(&reloader);
-        let limits = Arc::clone(&limits);
-        let tls = Arc::clone(&tls);
+        let admin = Arc::clone(&admin);
         tokio::spawn(async move {
             let service = service_fn(move |req| {
-                let reloader = Arc::clone(&reloader);
-                let limits = Arc::clone(&limits);
-                let tls = Arc::clone(&tls);
-                async move { Ok::<_, Infallible>(route(&reloader, &limits, &tls, req).await) }
+                let admin = Arc::clone(&admin);
+                async move { Ok::<_, Infallible>(route(&admin, req).await) }
             });
             let _ = auto::Builder::new(TokioExecutor::new())
                 .serve_connection(TokioIo::new(stream), service)
@@ -102,12 +105,8 @@ pub async fn run(
     }
 }
 
-async fn route(
-    reloader: &Arc<Reloader>,
-    limits: &RateLimiter,
-    tls: &[ListenerStatus],
-    req: Request<Incoming>,
-) -> Response<Body> {
+async fn route(admin: &Admin, req: Request<Incoming>) -> Response<Body> {
+    let (reloader, limits, tls) = (&admin.reloader, &*admin.limits, &*admin.tls);
     let policy = &reloader.policy;
     match (req.method(), req.uri().path()) {
         (&Method::GET, "/limits") => json(
@@ -115,6 +114,10 @@ async fn route(
             limits_report(limits, policy.current().as_deref(), reloader.clock.now()),
         ),
         (&Method::GET, "/healthz") => json(StatusCode::OK, serde_json::json!({"status": "ok"})),
+        (&Method::GET, "/readyz") if admin.draining.load(Ordering::Relaxed) => json(
+            StatusCode::SERVICE_UNAVAILABLE,
+            serde_json::json!({"ready": false, "draining": true}),
+        ),
         (&Method::GET, "/readyz") => match policy.current() {
             Some(s) => json(
                 StatusCode::OK,

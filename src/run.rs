@@ -150,17 +150,22 @@ pub async fn serve(
         EVICT_EVERY,
     ));
     let (stop, stop_rx) = signal::channel(false);
+    let (admin_stop, admin_stop_rx) = signal::channel(false);
+    let draining = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // A JoinSet, so an early return (a worker that cannot start) stops the admin listener too.
+    let mut admin_task = JoinSet::new();
     let mut serving = JoinSet::new();
     if let Some(listener) = admin {
         log_address(&listener, "admin listening");
-        let stopped = stopped(stop_rx.clone());
-        serving.spawn(admin::run(
-            listener,
-            Arc::clone(&reloader),
-            Arc::clone(&ratelimit),
-            tls_statuses(settings, &tls),
-            stopped,
-        ));
+        let state = Arc::new(admin::Admin {
+            reloader: Arc::clone(&reloader),
+            limits: Arc::clone(&ratelimit),
+            tls: tls_statuses(settings, &tls),
+            draining: Arc::clone(&draining),
+        });
+        // The admin listener answers through the grace period and the drain; it stops last.
+        let until = stopped(admin_stop_rx.clone());
+        admin_task.spawn(admin::run(listener, state, until));
     }
     let make_gateway = gateways(settings, &reloader, world.clock, Arc::clone(&ratelimit));
     if let Some(listener) = forward_auth {
@@ -175,12 +180,25 @@ pub async fn serve(
     }
     let threads = spawn_workers(settings, public, tls, make_gateway, stop_rx)?;
     shutdown.await;
-    tracing::info!("shutting down");
+    // Draining: /readyz turns 503 at once, so load balancers stop sending; new connections are
+    // still served for the grace period (they notice at their next health check); then the
+    // listeners close, in-flight requests finish (HTTP/2 gets GOAWAY, keep-alive connections
+    // close after their current response) and the process returns.
+    draining.store(true, std::sync::atomic::Ordering::Relaxed);
+    let grace = settings.shutdown_grace();
+    tracing::info!(
+        grace_ms = grace.as_millis() as u64,
+        "shutting down: draining"
+    );
+    tokio::time::sleep(grace).await;
     let _ = stop.send(true);
     while serving.join_next().await.is_some() {}
     for t in threads {
         let _ = tokio::task::spawn_blocking(move || t.join()).await;
     }
+    let _ = admin_stop.send(true);
+    while admin_task.join_next().await.is_some() {}
+    tracing::info!("stopped");
     Ok(())
 }
 

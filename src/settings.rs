@@ -171,6 +171,12 @@ pub struct RawLimits {
     /// Most open connections per listener; at the limit the listener waits for one to close
     /// before accepting another. Default 10000.
     pub max_connections: Option<usize>,
+    /// On SIGTERM/SIGINT, how long to keep accepting after `/readyz` turned 503, so a load
+    /// balancer notices at its next health check before the listeners close, in milliseconds.
+    /// Set it above the balancer's check interval. Default 0 (an idle gateway exits at once).
+    pub shutdown_grace_ms: Option<u64>,
+    /// Then, how long in-flight requests get to finish, in milliseconds. Default 10000.
+    pub drain_timeout_ms: Option<u64>,
 }
 
 /// Policy reload timing. Each field is optional.
@@ -316,8 +322,17 @@ impl Settings {
             max_headers: self.limits.max_headers.unwrap_or(d.max_headers),
             max_header_bytes: self.limits.max_header_bytes.unwrap_or(d.max_header_bytes),
             max_connections: self.limits.max_connections.unwrap_or(d.max_connections),
+            drain_timeout: self
+                .limits
+                .drain_timeout_ms
+                .map_or(d.drain_timeout, Duration::from_millis),
             ..d
         }
+    }
+
+    /// How long to keep serving after shutdown began, before the listeners close.
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_millis(self.limits.shutdown_grace_ms.unwrap_or(0))
     }
 
     /// Time allowed for a TLS handshake.

@@ -163,11 +163,15 @@ impl Harness {
         tokio::spawn(portcullis::server::run(listener, gw, serve_opts, stopped()));
         let admin_listener = TcpListener::bind("127.0.0.1:0").await.expect("bind admin");
         let admin = admin_listener.local_addr().expect("admin addr");
+        let admin_state = Arc::new(portcullis::admin::Admin {
+            reloader: Arc::clone(&reloader),
+            limits: ratelimit,
+            tls: Arc::from([]),
+            draining: Arc::default(),
+        });
         tokio::spawn(portcullis::admin::run(
             admin_listener,
-            Arc::clone(&reloader),
-            ratelimit,
-            Arc::from([]),
+            admin_state,
             stopped(),
         ));
         if opts.watch {
