@@ -24,6 +24,7 @@ mod deny_by_default;
 mod edge_limits;
 mod fail_closed;
 mod forward;
+mod haproxy_rolling;
 mod hot_reload;
 mod invalid_edits;
 mod linea21;
