@@ -9,7 +9,8 @@
 //! Modules in the order a request meets them:
 //!
 //! - [`workers`]: one single-threaded runtime per core, each with its own accept socket.
-//! - [`server`]: accepts connections, serves HTTP/1.1 and h2c with hyper.
+//! - [`server`]: accepts connections, serves HTTP/1.1 and h2c with hyper; [`proxy_protocol`]
+//!   reads the client address a balancer sends first, where a listener declares it.
 //! - [`tls`]: TLS termination on the listeners that have it (rustls); certificates by SNI,
 //!   reloaded when their files change.
 //! - [`gateway`]: the pipeline; loads the snapshot once and calls each step.
@@ -76,6 +77,7 @@ pub mod kinds;
 pub mod managed;
 pub mod php;
 pub mod policy;
+pub mod proxy_protocol;
 pub mod ratelimit;
 pub mod reject;
 pub mod reload;

@@ -259,8 +259,10 @@ fn spawn_workers(
     }
     let opts = tls
         .into_iter()
-        .map(|tls| ServeOptions {
+        .enumerate()
+        .map(|(i, tls)| ServeOptions {
             tls,
+            proxy_protocol: settings.listeners.get(i).is_some_and(|l| l.proxy_protocol),
             ..settings.serve_options()
         })
         .collect();

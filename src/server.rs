@@ -16,6 +16,7 @@ use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::net::TcpListener;
 
 use crate::gateway::{self, Conn, Gateway, Role};
+use crate::proxy_protocol;
 use crate::tls::Tls;
 
 /// Connection settings.
@@ -36,6 +37,8 @@ pub struct ServeOptions {
     /// Most open connections on this listener: at the limit the accept loop waits for one to
     /// close (it never spins and never exits).
     pub max_connections: usize,
+    /// Every connection starts with a PROXY protocol header (required, never optional).
+    pub proxy_protocol: bool,
 }
 
 impl Default for ServeOptions {
@@ -48,6 +51,7 @@ impl Default for ServeOptions {
             max_headers: 100,
             max_header_bytes: 16 * 1024,
             max_connections: 10_000,
+            proxy_protocol: false,
         }
     }
 }
@@ -109,26 +113,35 @@ pub async fn run(
             sni: None,
         };
         let (gw, builder, watcher) = (Arc::clone(&gw), builder.clone(), graceful.watcher());
-        match &opts.tls {
-            None => {
-                let first_byte = opts.header_read_timeout;
-                tokio::spawn(async move {
-                    // hyper times the head only once a byte has come (its protocol detection
-                    // waits without a limit): a client that sends nothing is dropped here.
-                    if first_byte_within(&stream, first_byte).await {
+        let tls = opts.tls.clone();
+        let (limit, proxy_protocol) = (opts.header_read_timeout, opts.proxy_protocol);
+        tokio::spawn(async move {
+            let mut stream = stream;
+            let mut conn = conn;
+            if proxy_protocol {
+                // The balancer's header comes first, within the head timeout, or the
+                // connection is dropped: on such a listener it is required.
+                match proxy_protocol::read(&mut stream, limit).await {
+                    Ok(Some(client)) => conn.peer = client,
+                    Ok(None) => {}
+                    Err(e) => {
+                        tracing::debug!(error = %e, peer = %conn.peer, "connection dropped");
+                        return drop(slot);
+                    }
+                }
+            }
+            match tls {
+                // hyper times the head only once a byte has come (its protocol detection
+                // waits without a limit): a client that sends nothing is dropped here.
+                None => {
+                    if first_byte_within(&stream, limit).await {
                         serve(builder, TokioIo::new(stream), gw, conn, watcher).await;
                     }
-                    drop(slot);
-                });
+                }
+                Some(tls) => serve_tls(tls, stream, builder, gw, conn, watcher).await,
             }
-            Some(tls) => {
-                let tls = Arc::clone(tls);
-                tokio::spawn(async move {
-                    serve_tls(tls, stream, builder, gw, conn, watcher).await;
-                    drop(slot);
-                });
-            }
-        }
+            drop(slot);
+        });
     }
     drop(listener);
     if tokio::time::timeout(opts.drain_timeout, graceful.shutdown())

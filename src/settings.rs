@@ -104,6 +104,11 @@ pub struct Listener {
     /// TLS termination on this listener (public listeners only: ignored on the admin listener).
     /// Absent: plain HTTP (and h2c).
     pub tls: Option<TlsSettings>,
+    /// Every connection starts with a PROXY protocol header (v1 or v2) from the load balancer;
+    /// required, never optional: a connection without one is dropped. Its client address is the
+    /// one logs, limits and forwarded headers use. Public listeners only. Default false.
+    #[serde(default)]
+    pub proxy_protocol: bool,
 }
 
 /// TLS on a listener: TLS 1.2 and 1.3, ALPN `h2` and `http/1.1` (the protocol follows ALPN),

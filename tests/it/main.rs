@@ -35,6 +35,7 @@ mod per_request;
 mod php_params;
 mod php_upstream;
 mod policy_errors;
+mod proxy_protocol;
 mod rate_limits;
 mod rejections;
 mod request_hygiene;
