@@ -5,7 +5,9 @@
 //! It serves the gateway on the public sockets (one worker, or several sharing a port through
 //! `SO_REUSEPORT`) and the admin endpoints on the admin socket, refuses to start on an invalid
 //! policy, reloads on request, and returns once shutdown resolves, its sockets closed. The real
-//! binary and its signals are `cli_serve`'s business.
+//! binary and its signals are `cli_serve`'s business. Its sockets are on 127.0.0.77, an address
+//! no other test binds, so "the socket is closed" cannot be fooled by another test reusing the
+//! port on 127.0.0.1.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -93,9 +95,9 @@ fn start_text(policy: &str, public: Vec<Vec<std::net::TcpListener>>) -> Served {
     let settings = settings(&dir);
     policy::write_text(&settings.policy, policy);
     let addr = public[0][0].local_addr().expect("public addr");
-    let admin = std::net::TcpListener::bind("127.0.0.1:0").expect("bind admin");
+    let admin = std::net::TcpListener::bind("127.0.0.77:0").expect("bind admin");
     let admin_addr = admin.local_addr().expect("admin addr");
-    let forward_auth = std::net::TcpListener::bind("127.0.0.1:0").expect("bind forward-auth");
+    let forward_auth = std::net::TcpListener::bind("127.0.0.77:0").expect("bind forward-auth");
     let forward_auth_addr = forward_auth.local_addr().expect("forward-auth addr");
     let (stop, stopped) = oneshot::channel::<()>();
     let (reload, reloads) = mpsc::channel(1);
@@ -131,7 +133,7 @@ fn start_text(policy: &str, public: Vec<Vec<std::net::TcpListener>>) -> Served {
 /// One plain socket on port 0, served by one worker.
 fn one_socket() -> Vec<Vec<std::net::TcpListener>> {
     vec![vec![
-        std::net::TcpListener::bind("127.0.0.1:0").expect("bind public"),
+        std::net::TcpListener::bind("127.0.0.77:0").expect("bind public"),
     ]]
 }
 
@@ -202,7 +204,7 @@ async fn serves_public_and_admin_until_shutdown_then_returns() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn several_workers_share_one_port() {
     let up = Upstream::start().await;
-    let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let addr: SocketAddr = "127.0.0.77:0".parse().unwrap();
     let public = portcullis::workers::bind(&[addr], 3).expect("bind workers");
     let ports: Vec<u16> = public
         .iter()
