@@ -25,6 +25,7 @@ use crate::echo;
 use crate::field;
 use crate::headers;
 use crate::reject::Rejection;
+use crate::tunnel;
 use crate::upstream::{Target, Upstream};
 use crate::vouch;
 
@@ -87,7 +88,19 @@ pub async fn send(
         return Err(Rejection::Internal);
     }
     let upstream = out.upstream;
-    let req = build(&permit, out, down)?;
+    let mut out = out;
+    // A WebSocket upgrade on a route that allows it: keep the client's upgrade handle.
+    let client_upgrade = if permit.route().route().websocket && tunnel::wants_websocket(&out.parts)?
+    {
+        tunnel::take_client(&mut out.parts)
+    } else {
+        None
+    };
+    let websocket = client_upgrade.is_some();
+    let mut req = build(&permit, out, down)?;
+    if websocket {
+        tunnel::restore_headers(req.headers_mut());
+    }
     let resp = match &upstream.target {
         Target::Echo => echo::respond(req).await,
         Target::Http { .. } => {
@@ -109,14 +122,26 @@ pub async fn send(
                     tracing::warn!(request_id = %down.request_id, upstream = %upstream.name, error = %e, "upstream request failed");
                     if e.is_connect() { Rejection::UpstreamUnreachable } else { Rejection::UpstreamFailed }
                 })?;
+            let mut resp = resp;
+            if let Some(c) = client_upgrade
+                && resp.status() == http::StatusCode::SWITCHING_PROTOCOLS
+            {
+                // Only once the upstream agreed: join the two connections.
+                let up = hyper::upgrade::on(&mut resp);
+                tunnel::splice(c, up, down.request_id.to_owned());
+            }
             resp.map(body::incoming)
         }
     };
+    let switched = websocket && resp.status() == http::StatusCode::SWITCHING_PROTOCOLS;
     let (mut parts, body) = resp.into_parts();
     headers::sanitize(&mut parts.headers).map_err(|_| {
         tracing::warn!(request_id = %down.request_id, upstream = %upstream.name, "upstream sent an unreadable Connection header");
         Rejection::UpstreamFailed
     })?;
+    if switched {
+        tunnel::restore_headers(&mut parts.headers);
+    }
     Ok(Response::from_parts(parts, body))
 }
 

@@ -29,7 +29,8 @@
 //! - [`ratelimit`]: rate limits, quotas and the failed-credential throttle, after the decision and
 //!   before anything is forwarded; [`wait`] says what a 429 (or an allowed response) tells.
 //! - [`guard`]: refuses cookies and bodies that would override a selector in PHP.
-//! - [`forward`]: sends a permitted request upstream; [`headers`] keeps headers clean;
+//! - [`forward`]: sends a permitted request upstream ([`tunnel`] joins WebSocket upgrades);
+//!   [`headers`] keeps headers clean;
 //!   [`upstream`] says where; [`echo`] is the built-in demo upstream.
 //! - [`issuer`]: answers a permitted request for a built-in SeaTable token endpoint.
 //! - [`forward_auth`]: on its own listener, reads the original request a fronting proxy
@@ -89,6 +90,7 @@ pub mod settings;
 pub mod suite;
 pub mod tls;
 pub mod token;
+pub mod tunnel;
 pub mod upstream;
 pub mod vouch;
 pub mod wait;

@@ -102,6 +102,8 @@ pub struct Route {
     pub allow_encoded_delimiters: bool,
     /// A `_method` parameter allowed in the query or a form body.
     pub allow_method_override: bool,
+    /// WebSocket upgrades are forwarded (after the decision, tunnelled once the upstream says 101).
+    pub websocket: bool,
     /// Credential kinds the route accepts.
     pub accept: Vec<CredentialKind>,
     /// How rejections on this route look.

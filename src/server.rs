@@ -204,7 +204,10 @@ async fn serve<I>(
         let conn = conn.clone();
         async move { Ok::<_, std::convert::Infallible>(gateway::handle(&gw, conn, req).await) }
     });
-    let connection = builder.serve_connection(io, service).into_owned();
+    // With upgrades, so a WebSocket route can take the connection over after its 101.
+    let connection = builder
+        .serve_connection_with_upgrades(io, service)
+        .into_owned();
     if let Err(e) = watcher.watch(connection).await {
         tracing::debug!(error = %e, %peer, "connection ended with an error");
     }

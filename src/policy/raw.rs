@@ -251,6 +251,11 @@ pub struct RawRoute {
     /// `method_override`. Default false.
     #[serde(default)]
     pub allow_method_override: bool,
+    /// Forward WebSocket upgrades (HTTP/1.1 `Upgrade: websocket`): the upgrade request is decided
+    /// like any other, and the tunnel opens only once the upstream answers 101. Elsewhere
+    /// `Upgrade` is never forwarded. Default false.
+    #[serde(default)]
+    pub websocket: bool,
     /// Credential kinds this route accepts: `api_key` (keys and imported Linea21 tokens), `account`
     /// (a user's account token), `base` (a base token for the route's `base` resource). Another
     /// valid kind is refused with 401 `wrong_credential_kind`. Default ["api_key", "account"].

@@ -228,6 +228,7 @@ fn route(
         allow_encoded_percent: raw.allow_encoded_percent,
         allow_encoded_delimiters: raw.allow_encoded_delimiters,
         allow_method_override: raw.allow_method_override,
+        websocket: raw.websocket,
         accept,
         error_style: raw.error_style,
         rate_limit: raw
@@ -262,6 +263,7 @@ fn builtin(spec: &Spec, prefix: &str) -> Route {
         allow_encoded_percent: false,
         allow_encoded_delimiters: false,
         allow_method_override: false,
+        websocket: false,
         accept: spec.accept.to_vec(),
         error_style: spec.error_style,
         rate_limit: None,

@@ -46,3 +46,4 @@ mod serve_in_process;
 mod tls;
 mod tokens;
 mod unreadable_headers;
+mod websocket;
