@@ -124,6 +124,8 @@ pub struct Conn {
     /// handshake (empty if it sent none): the request's host must equal it, or 421. `None`
     /// elsewhere.
     pub sni: Option<Arc<str>>,
+    /// The hosts the listener serves (normalized), when it names them: any other host gets 421.
+    pub hosts: Option<Arc<[String]>>,
 }
 
 /// What a listener is for. The decision is the same; what is decided and what a permit leads to
@@ -248,6 +250,13 @@ async fn pipeline<'s>(
     };
     if let Some(sni) = &conn.sni
         && host.as_deref() != Some(&**sni)
+    {
+        return Err(Rejection::MisdirectedRequest);
+    }
+    if let Some(hosts) = &conn.hosts
+        && !host
+            .as_deref()
+            .is_some_and(|h| hosts.iter().any(|x| x == h))
     {
         return Err(Rejection::MisdirectedRequest);
     }

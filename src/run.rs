@@ -263,6 +263,16 @@ fn spawn_workers(
         .map(|(i, tls)| ServeOptions {
             tls,
             proxy_protocol: settings.listeners.get(i).is_some_and(|l| l.proxy_protocol),
+            hosts: settings
+                .listeners
+                .get(i)
+                .and_then(|l| l.hosts.as_ref())
+                .map(|hs| {
+                    hs.iter()
+                        .map(|h| crate::gateway::normalize_host(h).into_owned())
+                        .collect::<Vec<_>>()
+                        .into()
+                }),
             ..settings.serve_options()
         })
         .collect();

@@ -39,6 +39,8 @@ pub struct ServeOptions {
     pub max_connections: usize,
     /// Every connection starts with a PROXY protocol header (required, never optional).
     pub proxy_protocol: bool,
+    /// The hosts this listener serves (normalized); any other gets 421. `None`: any host.
+    pub hosts: Option<Arc<[String]>>,
 }
 
 impl Default for ServeOptions {
@@ -52,6 +54,7 @@ impl Default for ServeOptions {
             max_header_bytes: 16 * 1024,
             max_connections: 10_000,
             proxy_protocol: false,
+            hosts: None,
         }
     }
 }
@@ -111,6 +114,7 @@ pub async fn run(
             scheme: "http",
             role: opts.role,
             sni: None,
+            hosts: opts.hosts.clone(),
         };
         let (gw, builder, watcher) = (Arc::clone(&gw), builder.clone(), graceful.watcher());
         let tls = opts.tls.clone();

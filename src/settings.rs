@@ -109,6 +109,9 @@ pub struct Listener {
     /// one logs, limits and forwarded headers use. Public listeners only. Default false.
     #[serde(default)]
     pub proxy_protocol: bool,
+    /// The hosts this listener serves (`Host` or `:authority`, compared without port, case and
+    /// trailing dot); a request for any other gets 421 `misdirected_request`. Absent: any host.
+    pub hosts: Option<Vec<String>>,
 }
 
 /// TLS on a listener: TLS 1.2 and 1.3, ALPN `h2` and `http/1.1` (the protocol follows ALPN),

@@ -114,3 +114,44 @@ async fn at_the_connection_limit_the_listener_waits_for_a_close() {
         String::from_utf8_lossy(&buf[..n])
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_keep_alive_connection_is_closed_at_the_head_timeout() {
+    let (_up, gw) = start(ServeOptions {
+        header_read_timeout: Duration::from_millis(500),
+        ..ServeOptions::default()
+    })
+    .await;
+    let mut s = TcpStream::connect(gw.addr).await.expect("connect");
+    let keep = format!(
+        "GET /api/?module=indicator&action=list HTTP/1.1\r\nHost: a\r\nX-API-Key: {ADMIN}\r\n\r\n"
+    );
+    s.write_all(keep.as_bytes()).await.expect("write");
+    let mut buf = [0u8; 4096];
+    let n = s.read(&mut buf).await.expect("response");
+    assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
+    // Then nothing: the connection must not stay open for ever.
+    assert!(
+        closed_within(&mut s, Duration::from_secs(3)).await,
+        "an idle keep-alive connection held on"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listener_naming_its_hosts_answers_421_for_others() {
+    let (up, gw) = start(ServeOptions {
+        hosts: Some(vec!["api.example.org".to_owned()].into()),
+        ..ServeOptions::default()
+    })
+    .await;
+    let req = |host: &str| {
+        format!(
+            "GET /api/?module=indicator&action=list HTTP/1.1\r\nHost: {host}\r\nX-API-Key: {ADMIN}\r\nConnection: close\r\n\r\n"
+        )
+    };
+    let r = parse_response(&client::raw(gw.addr, req("other.example.org").as_bytes()).await);
+    client::assert_rejected(&r, 421, "misdirected_request");
+    let r = parse_response(&client::raw(gw.addr, req("API.example.org.:8080").as_bytes()).await);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(up.count(), 1);
+}
