@@ -114,6 +114,9 @@ pub async fn send(
                         // client's fault, not the upstream's (the upstream never got it whole).
                         return Rejection::BodyTooLarge;
                     }
+                    if body::is_stalled(&e) {
+                        return Rejection::BodyTimeout;
+                    }
                     if body::is_client_failure(&e) {
                         // Malformed chunked framing (or a reset) from the client: its 400. hyper
                         // drops the upstream connection the half-sent request was on.

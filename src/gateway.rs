@@ -52,6 +52,8 @@ pub struct Limits {
     pub max_uri_bytes: usize,
     /// Most query parameters (PHP silently drops those past `max_input_vars`, 1000 by default).
     pub max_params: usize,
+    /// Longest pause in a request body before it is refused (408).
+    pub body_idle_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -60,6 +62,7 @@ impl Default for Limits {
             max_body_bytes: 10 << 20,
             max_uri_bytes: 8192,
             max_params: 1000,
+            body_idle_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -293,7 +296,15 @@ async fn pipeline<'s>(
         match permit.route().route().target {
             Target::Upstream(upstream) => {
                 guard::cookies(&permit, &parts)?;
-                let body = guard::body(&permit, &parts, incoming, gw.limits.max_body_bytes).await?;
+                let limits = &gw.limits;
+                let body = guard::body(
+                    &permit,
+                    &parts,
+                    incoming,
+                    limits.max_body_bytes,
+                    limits.body_idle_timeout,
+                )
+                .await?;
                 let down = Downstream {
                     peer: conn.peer,
                     scheme: conn.scheme,

@@ -69,6 +69,7 @@ pub async fn body(
     parts: &Parts,
     incoming: Incoming,
     max_body_bytes: u64,
+    idle: std::time::Duration,
 ) -> Result<Body, Rejection> {
     // hyper has already refused a malformed or conflicting length.
     let declared =
@@ -80,13 +81,15 @@ pub async fn body(
     let selectors = &route.query_selectors;
     let override_refused = !route.allow_method_override;
     if (selectors.is_empty() && !override_refused) || !is_form(parts)? {
-        return Ok(body::limited(incoming, max_body_bytes as usize));
+        return Ok(body::limited(incoming, max_body_bytes as usize, idle));
     }
-    let bytes = body::limited(incoming, max_body_bytes as usize)
+    let bytes = body::limited(incoming, max_body_bytes as usize, idle)
         .collect()
         .await
         .map_err(|e| {
-            if body::is_client_failure(e.as_ref()) {
+            if body::is_stalled(e.as_ref()) {
+                Rejection::BodyTimeout
+            } else if body::is_client_failure(e.as_ref()) {
                 Rejection::MalformedBody
             } else {
                 Rejection::BodyTooLarge

@@ -91,6 +91,8 @@ pub enum Rejection {
     BadFraming,
     /// The client's body broke off or had malformed chunked framing.
     MalformedBody,
+    /// The client's body paused longer than allowed.
+    BodyTimeout,
     /// Request target longer than allowed.
     UriTooLong,
     /// On a TLS listener that requires it, the Host differs from the server name the client
@@ -269,6 +271,11 @@ impl Rejection {
                 "Transfer-Encoding must be exactly chunked, without Content-Length",
             ),
             MalformedBody => m(bad, "malformed_body", "the request body is malformed"),
+            BodyTimeout => m(
+                StatusCode::REQUEST_TIMEOUT,
+                "body_timeout",
+                "the request body stalled",
+            ),
             UriTooLong => m(
                 StatusCode::URI_TOO_LONG,
                 "uri_too_long",

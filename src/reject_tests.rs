@@ -49,6 +49,7 @@ fn documented(r: &Rejection) -> Want {
         BodyTooLarge => (413, "body_too_large", None),
         BadFraming => (400, "bad_framing", None),
         MalformedBody => (400, "malformed_body", None),
+        BodyTimeout => (408, "body_timeout", None),
         RateLimited(_) => (429, "rate_limited", None),
         QuotaExhausted(_) => (429, "quota_exhausted", None),
         TooManyFailures(_) => (429, "too_many_failures", None),
@@ -98,6 +99,7 @@ fn all() -> Vec<Rejection> {
         BodyTooLarge,
         BadFraming,
         MalformedBody,
+        BodyTimeout,
         RateLimited(Wait::limited(LIMIT, std::time::Duration::from_millis(1500))),
         QuotaExhausted(Wait::quota(Some(60))),
         TooManyFailures(Wait::failures(30)),
@@ -116,7 +118,7 @@ fn every_rejection_maps_to_its_documented_status_and_code() {
     let all = all();
     // `documented` is exhaustive; this count makes sure `all` names every variant it names.
     let kinds: std::collections::HashSet<_> = all.iter().map(std::mem::discriminant).collect();
-    assert_eq!(kinds.len(), 43, "add the new variant to `all()`");
+    assert_eq!(kinds.len(), 44, "add the new variant to `all()`");
     for r in &all {
         let m = r.mapping(StatusCode::NOT_FOUND);
         assert_eq!(

@@ -171,6 +171,9 @@ pub struct RawLimits {
     /// Time allowed for a TLS handshake, in milliseconds, counted from the accepted connection;
     /// a client that connects and sends nothing is dropped after it. Default 10000.
     pub tls_handshake_timeout_ms: Option<u64>,
+    /// Longest pause between bytes of a request body, in milliseconds; a longer one is refused
+    /// with 408 `body_timeout` (nothing of it is forwarded whole). Default 30000.
+    pub body_idle_timeout_ms: Option<u64>,
     /// Most headers in a request head; more is refused with 431. Default 100.
     pub max_headers: Option<usize>,
     /// Most bytes in a request head (and in an HTTP/2 header list); more is refused with 431.
@@ -314,6 +317,10 @@ impl Settings {
             max_body_bytes: self.limits.max_body_bytes.unwrap_or(d.max_body_bytes),
             max_uri_bytes: self.limits.max_uri_bytes.unwrap_or(d.max_uri_bytes),
             max_params: self.limits.max_params.unwrap_or(d.max_params),
+            body_idle_timeout: self
+                .limits
+                .body_idle_timeout_ms
+                .map_or(d.body_idle_timeout, Duration::from_millis),
         }
     }
 

@@ -26,12 +26,15 @@ pub enum FormError {
     Malformed,
 }
 
+/// How long a login or API-token form may pause between bytes.
+const FORM_IDLE: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Read the body as form fields (name, value).
 pub async fn read(
     headers: &HeaderMap,
     incoming: Incoming,
 ) -> Result<Vec<(String, String)>, FormError> {
-    let bytes = body::limited(incoming, MAX_FORM_BYTES)
+    let bytes = body::limited(incoming, MAX_FORM_BYTES, FORM_IDLE)
         .collect()
         .await
         .map_err(|_| FormError::TooLarge)?

@@ -155,3 +155,32 @@ async fn a_listener_naming_its_hosts_answers_421_for_others() {
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(up.count(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_that_stalls_is_408_and_never_arrives_whole() {
+    let up = Upstream::start().await;
+    let opts = Options {
+        limits: portcullis::gateway::Limits {
+            body_idle_timeout: Duration::from_millis(300),
+            ..portcullis::gateway::Limits::default()
+        },
+        ..Options::default()
+    };
+    let gw = Harness::start_with(&policy::standard(&up.url()), opts).await;
+    for ctype in ["text/plain", "application/x-www-form-urlencoded"] {
+        let mut s = TcpStream::connect(gw.addr).await.expect("connect");
+        let head = format!(
+            "POST /api/?module=indicator&action=list HTTP/1.1\r\nHost: a\r\nX-API-Key: {ADMIN}\r\n\
+             Content-Type: {ctype}\r\nContent-Length: 100\r\n\r\nabc"
+        );
+        s.write_all(head.as_bytes()).await.expect("write");
+        let mut out = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut out)).await;
+        let r = parse_response(&out);
+        client::assert_rejected(&r, 408, "body_timeout");
+    }
+    assert!(
+        up.count() == 0 || !up.last().complete,
+        "a stalled body arrived whole"
+    );
+}
