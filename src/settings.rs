@@ -133,6 +133,10 @@ pub struct TlsSettings {
     /// How often the certificate files are checked for changes, in milliseconds. Default 5000.
     #[schemars(range(min = 1))]
     pub check_interval_ms: Option<u64>,
+    /// Require a client certificate issued by a CA in this PEM file (mutual TLS), for listeners
+    /// only the load balancer may reach: a client without one, or with another CA's, does not
+    /// complete the handshake. Absent: no client certificate asked for.
+    pub client_ca: Option<PathBuf>,
 }
 
 /// One certificate: PEM files, relative paths relative to the settings file.
@@ -302,10 +306,14 @@ impl Settings {
         if s.policy.is_relative() {
             s.policy = dir.join(&s.policy);
         }
-        let tls = s.listeners.iter_mut().filter_map(|l| l.tls.as_mut());
-        for c in tls.flat_map(|t| t.certificates.iter_mut()) {
-            c.cert = dir.join(&c.cert);
-            c.key = dir.join(&c.key);
+        for t in s.listeners.iter_mut().filter_map(|l| l.tls.as_mut()) {
+            for c in &mut t.certificates {
+                c.cert = dir.join(&c.cert);
+                c.key = dir.join(&c.key);
+            }
+            if let Some(ca) = &mut t.client_ca {
+                *ca = dir.join(&*ca);
+            }
         }
         Ok(s)
     }

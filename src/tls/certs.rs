@@ -137,3 +137,16 @@ fn read(path: &Path) -> Result<Vec<u8>, CertError> {
         source,
     })
 }
+
+/// The CA certificates of `path` (PEM) as trust roots for client certificates.
+pub fn client_roots(path: &Path) -> Result<rustls::RootCertStore, super::TlsError> {
+    let chain = read_chain(path)?;
+    let mut roots = rustls::RootCertStore::empty();
+    for ca in chain {
+        roots.add(ca).map_err(|e| super::TlsError::ClientCa {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })?;
+    }
+    Ok(roots)
+}

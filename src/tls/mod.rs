@@ -64,6 +64,14 @@ pub enum TlsError {
     /// rustls refused the configuration.
     #[error("tls configuration: {0}")]
     Config(#[from] rustls::Error),
+    /// The client CA file holds no usable CA certificate.
+    #[error("tls client_ca {path}: {reason}")]
+    ClientCa {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
 }
 
 /// Why a connection did not become a TLS connection.
@@ -100,7 +108,10 @@ impl Tls {
         let resolver = Arc::new(Resolver::new(set));
         let status = Arc::new(Status::default());
         let tls = Self {
-            acceptor: TlsAcceptor::from(Arc::new(config(Arc::clone(&resolver) as _)?)),
+            acceptor: TlsAcceptor::from(Arc::new(config(
+                Arc::clone(&resolver) as _,
+                settings.client_ca.as_deref(),
+            )?)),
             require_sni_match: settings.require_sni_match,
             handshake_timeout,
             status: Arc::clone(&status),
@@ -137,15 +148,32 @@ impl Tls {
     }
 }
 
-/// The rustls configuration: TLS 1.3 and 1.2, ALPN `h2` then `http/1.1`, no early data.
+/// The rustls configuration: TLS 1.3 and 1.2, ALPN `h2` then `http/1.1`, no early data, and a
+/// required client certificate from `client_ca` when one is named.
 fn config(
     resolver: Arc<dyn rustls::server::ResolvesServerCert>,
-) -> Result<ServerConfig, rustls::Error> {
+    client_ca: Option<&std::path::Path>,
+) -> Result<ServerConfig, TlsError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = ServerConfig::builder_with_provider(provider)
-        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
-        .with_no_client_auth()
-        .with_cert_resolver(resolver);
+    let builder = ServerConfig::builder_with_provider(Arc::clone(&provider))
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?;
+    let builder = match client_ca {
+        None => builder.with_no_client_auth(),
+        Some(path) => {
+            let roots = certs::client_roots(path)?;
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider,
+            )
+            .build()
+            .map_err(|e| TlsError::ClientCa {
+                path: path.to_owned(),
+                reason: e.to_string(),
+            })?;
+            builder.with_client_cert_verifier(verifier)
+        }
+    };
+    let mut config = builder.with_cert_resolver(resolver);
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     // 0-RTT data can be replayed: refuse it (rustls' default, stated here on purpose).
     config.max_early_data_size = 0;

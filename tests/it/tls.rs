@@ -443,3 +443,65 @@ async fn require_sni_match_answers_421_to_another_host() {
     assert_eq!(up.count(), 1, "the misdirected request was not forwarded");
     let _ = s.stop.send(());
 }
+
+/// A client trusting `ca_pem` and presenting `cert`/`key` (PEM).
+fn client_with_cert(ca_pem: &str, cert: &str, key: &str) -> TlsConnector {
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_slice(ca_pem.as_bytes()).expect("ca pem"))
+        .expect("trust ca");
+    let chain = vec![CertificateDer::from_pem_slice(cert.as_bytes()).expect("client cert")];
+    let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(key.as_bytes()).expect("client key");
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(rustls::DEFAULT_VERSIONS)
+        .expect("versions")
+        .with_root_certificates(roots)
+        .with_client_auth_cert(chain, key)
+        .expect("client cert");
+    TlsConnector::from(Arc::new(config))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mutual_tls_requires_a_client_certificate_from_the_named_ca() {
+    let up = Upstream::start().await;
+    let (ca, clients, strangers) = (
+        Ca::new("server CA"),
+        Ca::new("client CA"),
+        Ca::new("other CA"),
+    );
+    let dir = TempDir::new("mtls");
+    ca.write(&dir, "a.test");
+    ca.write(&dir, "b.test");
+    std::fs::write(dir.join("clients.pem"), &clients.pem).expect("write client ca");
+    let settings = settings(&dir, &up, json!({ "client_ca": "clients.pem" }), json!({}));
+    let s = start(dir, settings);
+    // With a certificate from the client CA: served.
+    let (cert, key, _) = clients.issue("load-balancer");
+    let stream = connect(&client_with_cert(&ca.pem, &cert, &key), s.addr, "a.test")
+        .await
+        .expect("handshake with a client certificate");
+    assert_eq!(get_h1(stream, "a.test").await, 200);
+    // Without one, or with another CA's: no request gets through.
+    let (cert, key, _) = strangers.issue("intruder");
+    for connector in [
+        modern(&ca.pem, &[b"http/1.1"]),
+        client_with_cert(&ca.pem, &cert, &key),
+    ] {
+        let refused = match connect(&connector, s.addr, "a.test").await {
+            Err(_) => true,
+            // TLS 1.3 clients learn of the refusal on their first read.
+            Ok(mut stream) => {
+                use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                let _ = stream
+                    .write_all(b"GET / HTTP/1.1\r\nHost: a.test\r\n\r\n")
+                    .await;
+                let mut buf = [0u8; 16];
+                !matches!(stream.read(&mut buf).await, Ok(n) if n > 0)
+            }
+        };
+        assert!(refused, "a client without a trusted certificate was served");
+    }
+    assert_eq!(up.count(), 1);
+    let _ = s.stop.send(());
+}
