@@ -34,6 +34,11 @@ cargo deny check ${DENY_CHECKS:-bans licenses sources}
 
 cargo test --locked
 
+# Fuzz corpora (fuzz/corpus: seeds and every kept crash) replayed through the fuzz targets' own
+# functions with plain `cargo test`: installing cargo-fuzz took over 10 minutes here, so fuzzing
+# itself is run by hand (fuzz/README.md). Shares the main target directory.
+cargo test --locked --manifest-path fuzz/Cargo.toml --target-dir target
+
 # Python suite (tests/python): SeaTable's official client and schema checks against the debug
 # binary, in a virtualenv of its own.
 [ -x .venv/bin/python ] || python3 -m venv .venv

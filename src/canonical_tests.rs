@@ -349,6 +349,48 @@ proptest! {
     }
 }
 
+/// Target pieces rich in what canonicalization must refuse: dots, slashes, encoded delimiters.
+fn hostile_target() -> impl Strategy<Value = String> {
+    let piece = prop::sample::select(vec![
+        "/", "a", ".", "..", "%2e", "%2E", "%2f", "%2F", "%5c", "%5C", "%3b", "%3F", "%23", "%25",
+        "%41", "+", "~", "%c3%a9", "?", "&", "=", "x=y",
+    ]);
+    prop::collection::vec(piece, 0..10).prop_map(|p| format!("/{}", p.concat()))
+}
+
+/// A decoded path encoded again: only unreserved bytes and `/` stay raw.
+fn reencode(path: &str) -> String {
+    const KEEP: &percent_encoding::AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'/')
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    utf8_percent_encode(path, KEEP).to_string()
+}
+
+proptest! {
+    #[test]
+    fn canonical_output_is_clean_and_idempotent(target in hostile_target()) {
+        let Ok(c) = canon(&target) else { return Ok(()) };
+        let raw = c.raw_path.to_ascii_lowercase();
+        prop_assert!(!raw.contains("%2f") && !raw.contains("%5c"), "encoded delimiter in {}", c.raw_path);
+        prop_assert!(!c.path.contains("//"), "empty segment in {}", c.path);
+        prop_assert!(!c.path.split('/').any(|s| s == "." || s == ".."), "dot segment in {}", c.path);
+        // The forwarded target is canonical and means the same thing again.
+        let forwarded = match c.raw_query {
+            Some(q) => format!("{}?{q}", c.raw_path),
+            None => c.raw_path.to_owned(),
+        };
+        let again = canon(&forwarded).expect("a canonical target stays canonical");
+        prop_assert_eq!(&again.path, &c.path);
+        prop_assert_eq!(&again.query, &c.query);
+        // The decoded path, encoded once more, decodes to itself.
+        let reencoded = canon(&reencode(&c.path)).expect("a re-encoded canonical path is canonical");
+        prop_assert_eq!(&reencoded.path, &c.path);
+    }
+}
+
 fn owned(pairs: &[Pair<'_>]) -> Vec<(String, String)> {
     pairs
         .iter()

@@ -120,3 +120,13 @@ pub fn write_text(path: &Path, text: &str) {
 pub fn fixtures() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
+
+/// Write `policy` to a fresh temporary directory and load + compile it there.
+pub fn compile(
+    policy: &Value,
+) -> Result<portcullis::policy::Snapshot, portcullis::policy::CompileErrors> {
+    let dir = crate::support::tmp::TempDir::new("compile");
+    let path = dir.join("policy.json");
+    write(&path, policy);
+    portcullis::policy::load(&path).and_then(|input| portcullis::policy::compile(&input))
+}
