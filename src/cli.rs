@@ -86,13 +86,29 @@ pub enum Command {
     /// The access a policy change gives or takes (exit 0 nothing widens, 2 access widens, 1 an
     /// error).
     Diff {
-        /// The old policy (file or directory).
+        /// The old policy (file or directory); with `--git REV`, the policy path whose version at
+        /// that git revision is compared with its working copy (NEW is then omitted).
         old: PathBuf,
         /// The new policy (file or directory).
-        new: PathBuf,
+        #[arg(required_unless_present = "git")]
+        new: Option<PathBuf>,
+        /// Compare OLD as it was at this git revision (e.g. `HEAD`, `origin/main`) with OLD now.
+        #[arg(long)]
+        git: Option<String>,
         /// Print JSON instead of the grouped report.
         #[arg(long)]
         json: bool,
+    },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to standard output.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Write the man pages (`portcullis.1` and one per subcommand) into a directory.
+    Man {
+        /// Directory to write into.
+        #[arg(long, default_value = "target/man")]
+        out: PathBuf,
     },
     /// Write the JSON Schemas of the policy and settings files, generated from their types.
     #[command(hide = true)]

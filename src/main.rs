@@ -91,6 +91,70 @@ fn diff_cmd(old: &Path, new: &Path, json: bool) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// Write `portcullis.1` and one page per subcommand into `out`.
+fn man_cmd(out: &Path) -> anyhow::Result<ExitCode> {
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let cmd = <cli::Cli as clap::CommandFactory>::command();
+    clap_mangen::generate_to(cmd, out)
+        .with_context(|| format!("cannot write {}", out.display()))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `diff --git REV PATH`: PATH as committed at REV against PATH now. The whole tree at REV is
+/// extracted (`git archive`), so imports beside the policy resolve as they did then.
+fn diff_git(path: &Path, rev: &str, json: bool) -> anyhow::Result<ExitCode> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let top = std::process::Command::new("git")
+        .args(["rev-parse", "--show-toplevel"])
+        .current_dir(dir)
+        .output()
+        .context("cannot run git")?;
+    anyhow::ensure!(
+        top.status.success(),
+        "{} is not in a git work tree",
+        path.display()
+    );
+    let top = PathBuf::from(String::from_utf8_lossy(&top.stdout).trim());
+    let abs = path
+        .canonicalize()
+        .with_context(|| format!("cannot find {}", path.display()))?;
+    let rel = abs
+        .strip_prefix(&top)
+        .with_context(|| format!("{} is outside the git work tree", path.display()))?;
+    let scratch = std::env::temp_dir().join(format!("portcullis-diff-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch)?;
+    let archive = std::process::Command::new("git")
+        .args(["archive", "--format=tar", rev])
+        .current_dir(&top)
+        .output()
+        .context("cannot run git archive")?;
+    anyhow::ensure!(
+        archive.status.success(),
+        "git archive {rev}: {}",
+        String::from_utf8_lossy(&archive.stderr).trim()
+    );
+    let mut untar = std::process::Command::new("tar")
+        .args(["-x", "-C"])
+        .arg(&scratch)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .context("cannot run tar")?;
+    if let Some(mut stdin) = untar.stdin.take() {
+        std::io::Write::write_all(&mut stdin, &archive.stdout)?;
+    }
+    anyhow::ensure!(
+        untar.wait()?.success(),
+        "cannot unpack {rev}:{}",
+        rel.display()
+    );
+    let result = diff_cmd(&scratch.join(rel), &abs, json);
+    let _ = std::fs::remove_dir_all(&scratch);
+    result
+}
+
 fn schema_cmd(out: &Path) -> anyhow::Result<ExitCode> {
     portcullis::schema::write(out).with_context(|| format!("cannot write {}", out.display()))?;
     Ok(ExitCode::SUCCESS)
@@ -112,7 +176,24 @@ fn main() -> ExitCode {
         } => explain_cmd(config, policy, method, path, host, key_id, secret_stdin),
         Command::User { command } => user_cmd(command),
         Command::Schema { out } => schema_cmd(&out),
-        Command::Diff { old, new, json } => diff_cmd(&old, &new, json),
+        Command::Diff {
+            old,
+            new,
+            git,
+            json,
+        } => match (new, git) {
+            (Some(new), None) => diff_cmd(&old, &new, json),
+            (None, Some(rev)) => diff_git(&old, &rev, json),
+            (Some(_), Some(_)) | (None, None) => {
+                Err(anyhow::anyhow!("give NEW or --git REV, not both"))
+            }
+        },
+        Command::Completions { shell } => {
+            let mut cmd = <cli::Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "portcullis", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man { out } => man_cmd(&out),
         Command::Test {
             config,
             policy,

@@ -1,4 +1,4 @@
-//! `portcullis diff OLD NEW`: the access a change gives or takes, grouped by credential, exit 2
+//! `portcullis diff OLD NEW` (or `--git REV PATH`): the access a change gives or takes, grouped by credential, exit 2
 //! when access widens (so CI can require a review), 0 when it only narrows or nothing changes,
 //! and the same as JSON.
 
@@ -82,4 +82,50 @@ async fn a_route_made_public_widens_and_json_says_so() {
         .iter()
         .any(|c| c["route"] == "inbox-documents" && c["widening"] == true);
     assert!(anyone, "{v}");
+}
+
+#[tokio::test]
+async fn against_a_git_revision() {
+    let dir = TempDir::new("diff-git");
+    let git = |args: &[&str]| {
+        let st = std::process::Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.org"])
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .expect("git");
+        assert!(
+            st.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&st.stderr)
+        );
+    };
+    let path = dir.join("policy.json");
+    let old = policy::standard("builtin:echo");
+    write(&path, &old);
+    git(&["init", "-q"]);
+    git(&["add", "policy.json"]);
+    git(&["commit", "-q", "-m", "policy"]);
+    let mut new = old.clone();
+    new["keys"]["reader"]["permissions"] = json!({ "documents": ["list"] });
+    write(&path, &new);
+    let run = cli::run(&["diff", "--git", "HEAD", cli::s(&path)], None).await;
+    assert_eq!(run.code, Some(2), "{}", run.all());
+    assert!(run.stdout.contains("+ inbox-documents"), "{}", run.all());
+}
+
+#[tokio::test]
+async fn completions_and_man_pages() {
+    let run = cli::run(&["completions", "bash"], None).await;
+    assert_eq!(run.code, Some(0), "{}", run.all());
+    assert!(
+        run.stdout.contains("portcullis") && run.stdout.contains("diff"),
+        "{}",
+        run.all()
+    );
+    let dir = TempDir::new("man");
+    let run = cli::run(&["man", "--out", cli::s(dir.path())], None).await;
+    assert_eq!(run.code, Some(0), "{}", run.all());
+    let page = std::fs::read_to_string(dir.join("portcullis-test.1")).expect("man page");
+    assert!(page.contains(".TH"), "{page}");
 }
