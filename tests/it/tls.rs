@@ -352,6 +352,16 @@ async fn a_changed_certificate_is_served_and_a_broken_one_is_not() {
     let up = Upstream::start().await;
     let ca = Ca::new("Portcullis test CA");
     let s = serve_with(&ca, &up, json!({}), json!({}));
+    // Renew only once the first certificates are loaded and served: a renewal racing the start
+    // could be read half-written (new certificate, old key) and refuse the start.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while connect(&modern(&ca.pem, &[]), s.addr, "a.test")
+        .await
+        .is_err()
+    {
+        assert!(tokio::time::Instant::now() < deadline, "never served");
+        pause().await;
+    }
     let renewed = ca.write(&s.dir, "a.test");
     served_eventually(&s, &ca, "a.test", &renewed).await;
 
