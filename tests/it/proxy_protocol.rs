@@ -20,10 +20,10 @@ fn request() -> String {
 
 async fn exchange(gw: &Harness, prefix: &[u8]) -> Vec<u8> {
     let mut s = TcpStream::connect(gw.addr).await.expect("connect");
-    s.write_all(prefix).await.expect("write header");
-    s.write_all(request().as_bytes())
-        .await
-        .expect("write request");
+    // The gateway may drop a connection with a bad header before the request is written: a
+    // reset there is part of the answer (nothing served), not a test failure.
+    let _ = s.write_all(prefix).await;
+    let _ = s.write_all(request().as_bytes()).await;
     let mut out = Vec::new();
     let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut out)).await;
     out
