@@ -13,6 +13,7 @@ use std::time::Duration;
 use http::header::{AUTHORIZATION, HOST, HeaderName};
 use http::request::Parts;
 use http::{HeaderMap, HeaderValue, Request, Response, Uri, Version};
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use ipnet::IpNet;
@@ -29,15 +30,26 @@ use crate::tunnel;
 use crate::upstream::{Target, Upstream};
 use crate::vouch;
 
-/// The pooled HTTP client every upstream request goes through.
-pub type UpstreamClient = Client<HttpConnector, Body>;
+/// The pooled HTTP(S) client every upstream request goes through.
+pub type UpstreamClient = Client<HttpsConnector<HttpConnector>, Body>;
 
-/// Build the pooled client: keep-alive connections, `connect_timeout` per connection attempt.
+/// Build the pooled client with the system's trust roots for `https://` upstreams.
 pub fn client(connect_timeout: Duration) -> UpstreamClient {
+    client_with_tls(connect_timeout, crate::tls::upstream::default_config())
+}
+
+/// Build the pooled client: keep-alive connections, `connect_timeout` per connection attempt,
+/// `tls` for `https://` upstreams (HTTP/1.1 over TLS).
+pub fn client_with_tls(connect_timeout: Duration, tls: rustls::ClientConfig) -> UpstreamClient {
     let mut connector = HttpConnector::new();
     connector.set_connect_timeout(Some(connect_timeout));
     connector.set_nodelay(true);
-    connector.enforce_http(true);
+    connector.enforce_http(false);
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(connector);
     Client::builder(hyper_util::rt::TokioExecutor::new())
         // Below the keep-alive timeout of common upstream servers (Apache 5 s, nginx 75 s), so the
         // pool drops a connection before the upstream closes it under a request.

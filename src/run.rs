@@ -85,6 +85,9 @@ pub enum ServeError {
     /// The policy watcher could not start.
     #[error("cannot watch the policy: {0}")]
     Watch(#[from] WatchError),
+    /// The TLS settings for upstreams (CA files, client certificate) are unusable.
+    #[error("upstream tls: {0}")]
+    UpstreamTls(#[source] crate::tls::TlsError),
     /// A worker thread could not be started.
     #[error("cannot start worker threads: {0}")]
     Workers(#[source] std::io::Error),
@@ -121,6 +124,11 @@ pub async fn serve(
         return Err(ServeError::Policy(errors));
     }
     let public = nonblocking(listeners.public)?;
+    // A CA or client-certificate file for upstreams that cannot be read refuses the start.
+    let upstream_tls = match &settings.upstream_tls {
+        Some(u) => crate::tls::upstream::config(u).map_err(ServeError::UpstreamTls)?,
+        None => crate::tls::upstream::default_config(),
+    };
     let tls = start_tls(settings)?;
     let admin = listeners.admin.map(tokio_listener).transpose()?;
     let forward_auth = listeners.forward_auth.map(tokio_listener).transpose()?;
@@ -167,7 +175,13 @@ pub async fn serve(
         let until = stopped(admin_stop_rx.clone());
         admin_task.spawn(admin::run(listener, state, until));
     }
-    let make_gateway = gateways(settings, &reloader, world.clock, Arc::clone(&ratelimit));
+    let make_gateway = gateways(
+        settings,
+        &reloader,
+        world.clock,
+        Arc::clone(&ratelimit),
+        &upstream_tls,
+    );
     if let Some(listener) = forward_auth {
         // Sub-requests are small and answered without an upstream: the main runtime serves them.
         log_address(&listener, "forward-auth listening");
@@ -209,6 +223,7 @@ fn gateways(
     reloader: &Arc<Reloader>,
     clock: Arc<dyn Clock>,
     ratelimit: Arc<RateLimiter>,
+    upstream_tls: &rustls::ClientConfig,
 ) -> impl Fn() -> Arc<Gateway> + use<> {
     let issuer = IssuerState {
         store: Some(Arc::new(Store::new(Arc::clone(reloader)))),
@@ -216,6 +231,7 @@ fn gateways(
     };
     let policy = Arc::clone(&reloader.policy);
     let connect_timeout = settings.upstream_connect_timeout();
+    let upstream_tls = upstream_tls.clone();
     let limits = settings.limits();
     let trusted_proxies = settings.trusted_proxies.clone();
     let forward_auth = ForwardAuth {
@@ -229,7 +245,7 @@ fn gateways(
         Arc::new(Gateway {
             policy: Arc::clone(&policy),
             clock: Arc::clone(&clock),
-            client: forward::client(connect_timeout),
+            client: forward::client_with_tls(connect_timeout, upstream_tls.clone()),
             limits: limits.clone(),
             trusted_proxies: trusted_proxies.clone(),
             issuer: IssuerState {

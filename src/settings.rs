@@ -63,9 +63,30 @@ pub struct Settings {
     /// Logging, to standard error. Each field is optional.
     #[serde(default)]
     pub log: LogSettings,
+    /// TLS to `https://` upstreams: extra CA files and a client certificate. Absent: the system's
+    /// trust roots, no client certificate.
+    pub upstream_tls: Option<UpstreamTlsSettings>,
     /// The forward-auth listener: the decision service of a fronting proxy (nginx
     /// `auth_request`, Traefik `ForwardAuth`, Caddy `forward_auth`). Absent: none.
     pub forward_auth: Option<ForwardAuthSettings>,
+}
+
+/// TLS to `https://` upstreams.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamTlsSettings {
+    /// Trust the system's roots (Debian's ca-certificates). Default true.
+    #[serde(default = "yes")]
+    pub system_roots: bool,
+    /// More CA certificates to trust (PEM), e.g. a private CA; relative to this file.
+    #[serde(default)]
+    pub ca_files: Vec<PathBuf>,
+    /// A client certificate to present to upstreams that ask for one.
+    pub client_certificate: Option<CertificateFiles>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// The forward-auth listener and who may use it.
@@ -313,6 +334,15 @@ impl Settings {
             }
             if let Some(ca) = &mut t.client_ca {
                 *ca = dir.join(&*ca);
+            }
+        }
+        if let Some(u) = &mut s.upstream_tls {
+            for ca in &mut u.ca_files {
+                *ca = dir.join(&*ca);
+            }
+            if let Some(c) = &mut u.client_certificate {
+                c.cert = dir.join(&c.cert);
+                c.key = dir.join(&c.key);
             }
         }
         Ok(s)

@@ -44,10 +44,11 @@ pub fn parse_target(url: &str) -> Result<Target, String> {
     }
     let uri: http::Uri = url
         .parse()
-        .map_err(|e| format!("expected an http:// URL or builtin:echo ({e})"))?;
-    if uri.scheme() != Some(&Scheme::HTTP) {
-        return Err("expected an http:// URL or builtin:echo".into());
-    }
+        .map_err(|e| format!("expected an http:// or https:// URL or builtin:echo ({e})"))?;
+    let scheme = match uri.scheme() {
+        Some(s) if *s == Scheme::HTTP || *s == Scheme::HTTPS => s.clone(),
+        _ => return Err("expected an http:// or https:// URL or builtin:echo".into()),
+    };
     let authority = uri
         .authority()
         .cloned()
@@ -57,7 +58,7 @@ pub fn parse_target(url: &str) -> Result<Target, String> {
     }
     let base_path = uri.path().trim_end_matches('/').to_owned();
     Ok(Target::Http {
-        scheme: Scheme::HTTP,
+        scheme,
         authority,
         base_path,
     })
@@ -80,7 +81,10 @@ mod tests {
         };
         assert_eq!(authority.as_str(), "127.0.0.1:8081");
         assert_eq!(base_path, "/app");
-        assert!(parse_target("https://x").is_err());
+        assert!(matches!(
+            parse_target("https://x"),
+            Ok(Target::Http { scheme, .. }) if scheme == Scheme::HTTPS
+        ));
         assert!(parse_target("ftp://x").is_err());
         assert!(parse_target("http://x/?a=1").is_err());
         assert!(parse_target("nonsense").is_err());

@@ -13,6 +13,7 @@
 pub mod certs;
 pub mod reload;
 pub mod resolver;
+pub mod upstream;
 
 use std::sync::Arc;
 use std::time::Duration;

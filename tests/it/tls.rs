@@ -515,3 +515,106 @@ async fn mutual_tls_requires_a_client_certificate_from_the_named_ca() {
     assert_eq!(up.count(), 1);
     let _ = s.stop.send(());
 }
+
+/// An HTTPS upstream presenting a certificate of `ca` for 127.0.0.1, answering `secure` to
+/// every request on a fresh connection.
+async fn https_upstream(ca: &Ca) -> String {
+    let (cert, key, _) = ca.issue("127.0.0.1");
+    let chain = vec![CertificateDer::from_pem_slice(cert.as_bytes()).expect("cert")];
+    let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(key.as_bytes()).expect("key");
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .expect("server config");
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = l.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((s, _)) = l.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                use tokio::io::AsyncWriteExt;
+                let Ok(mut tls) = acceptor.accept(s).await else {
+                    return;
+                };
+                let mut head = Vec::new();
+                let mut b = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    if tls.read(&mut b).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    head.push(b[0]);
+                }
+                let _ = tls
+                    .write_all(
+                        b"HTTP/1.1 200 OK\r\ncontent-length: 6\r\nconnection: close\r\n\r\nsecure",
+                    )
+                    .await;
+                let _ = tls.shutdown().await;
+            });
+        }
+    });
+    format!("https://127.0.0.1:{}", addr.port())
+}
+
+/// `serve` on plain HTTP with `upstream_tls` in its settings, proxying to `upstream`.
+fn serve_proxying(upstream: &str, upstream_tls: Value) -> (Served, std::path::PathBuf) {
+    let dir = TempDir::new("https-upstream");
+    policy::write(&dir.join("policy.json"), &policy::standard(upstream));
+    let path = dir.join("portcullis.json");
+    let mut s = json!({
+        "listeners": [{ "address": "127.0.0.1:0" }],
+        "policy": "policy.json",
+        "reload": { "check_interval_ms": 0 }
+    });
+    if !upstream_tls.is_null() {
+        s["upstream_tls"] = upstream_tls;
+    }
+    policy::write(&path, &s);
+    let settings = Settings::load(&path).expect("settings");
+    let ca = dir.join("ca.pem");
+    (start(dir, settings), ca)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_upstreams_are_verified_against_the_configured_roots() {
+    let ca = Ca::new("upstream CA");
+    let upstream = https_upstream(&ca).await;
+    let list = "/api/?module=indicator&action=list";
+    // Trusting the upstream's CA: forwarded over TLS.
+    let dir = TempDir::new("ca");
+    std::fs::write(dir.join("ca.pem"), &ca.pem).expect("write ca");
+    let ca_file = dir.join("ca.pem").display().to_string();
+    let (s, _) = serve_proxying(&upstream, json!({ "ca_files": [ca_file] }));
+    let r = client::get(
+        &format!("http://{}{list}", s.addr),
+        &[("x-api-key", READER)],
+    )
+    .await;
+    assert_eq!((r.status, r.text()), (200, "secure".to_owned()));
+    let _ = s.stop.send(());
+    // With the system roots only, the private CA is not trusted: 502, nothing sent in clear.
+    let (s, _) = serve_proxying(&upstream, Value::Null);
+    let r = client::get(
+        &format!("http://{}{list}", s.addr),
+        &[("x-api-key", READER)],
+    )
+    .await;
+    client::assert_rejected(&r, 502, "upstream_unreachable");
+    let _ = s.stop.send(());
+    // An unreadable CA file refuses the start.
+    let (s, _) = serve_proxying(&upstream, json!({ "ca_files": ["/nonexistent/ca.pem"] }));
+    let result = tokio::time::timeout(Duration::from_secs(10), s.task)
+        .await
+        .expect("serve returned")
+        .expect("task");
+    assert!(
+        matches!(result, Err(ServeError::UpstreamTls(_))),
+        "{result:?}"
+    );
+}
