@@ -101,9 +101,14 @@ pub fn limited(body: hyper::body::Incoming, max: usize, idle: Duration) -> Body 
 
 /// Whether `e` (or anything in its source chain) is a stalled client body.
 pub fn is_stalled(e: &(dyn std::error::Error + 'static)) -> bool {
+    caused_by::<BodyStalled>(e)
+}
+
+/// Whether `e` or anything in its source chain is a `T`.
+pub fn caused_by<T: std::error::Error + 'static>(e: &(dyn std::error::Error + 'static)) -> bool {
     let mut cause = Some(e);
     while let Some(err) = cause {
-        if err.is::<BodyStalled>() {
+        if err.is::<T>() {
             return true;
         }
         cause = err.source();
@@ -113,12 +118,5 @@ pub fn is_stalled(e: &(dyn std::error::Error + 'static)) -> bool {
 
 /// Whether `e` (or anything in its source chain) is a client body failure.
 pub fn is_client_failure(e: &(dyn std::error::Error + 'static)) -> bool {
-    let mut cause = Some(e);
-    while let Some(err) = cause {
-        if err.is::<ClientBodyError>() {
-            return true;
-        }
-        cause = err.source();
-    }
-    false
+    caused_by::<ClientBodyError>(e)
 }

@@ -163,14 +163,7 @@ pub async fn send(
 /// Whether sending failed because the request body passed the gateway's size limit
 /// (`body::limited`), found anywhere in the error's source chain.
 fn exceeded_body_limit(e: &(dyn std::error::Error + 'static)) -> bool {
-    let mut cause = Some(e);
-    while let Some(err) = cause {
-        if err.is::<http_body_util::LengthLimitError>() {
-            return true;
-        }
-        cause = err.source();
-    }
-    false
+    body::caused_by::<http_body_util::LengthLimitError>(e)
 }
 
 fn build(

@@ -201,17 +201,15 @@ pub fn compare(old: &Snapshot, new: &Snapshot) -> Diff {
         }
         if a.window != b.window {
             what.push(format!("validity {:?} -> {:?}", a.window, b.window));
-            let later = |x: Option<i64>, y: Option<i64>| match (x, y) {
-                (Some(x), Some(y)) => y > x,
+            // A bound that moves outwards, or goes away, widens.
+            let opens = |x: Option<i64>, y: Option<i64>, outwards: std::cmp::Ordering| match (x, y)
+            {
+                (Some(x), Some(y)) => y.cmp(&x) == outwards,
                 (Some(_), None) => true,
                 (None, Some(_)) | (None, None) => false,
             };
-            let earlier = |x: Option<i64>, y: Option<i64>| match (x, y) {
-                (Some(x), Some(y)) => y < x,
-                (Some(_), None) => true,
-                (None, Some(_)) | (None, None) => false,
-            };
-            d.widens |= earlier(a.window.0, b.window.0) || later(a.window.1, b.window.1);
+            d.widens |= opens(a.window.0, b.window.0, std::cmp::Ordering::Less)
+                || opens(a.window.1, b.window.1, std::cmp::Ordering::Greater);
         }
         if !what.is_empty() {
             changed_principals.insert(id.clone());
