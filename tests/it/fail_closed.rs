@@ -161,3 +161,109 @@ async fn a_truncated_upstream_body_is_never_passed_off_as_complete() {
         }
     }
 }
+
+/// A raw upstream that numbers its connections: each request is answered 200 with keep-alive and
+/// recorded as (connection number, request line); a connection that ends inside a body is
+/// recorded as aborted.
+async fn numbering_upstream() -> (
+    String,
+    std::sync::Arc<std::sync::Mutex<Vec<(usize, String)>>>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", l.local_addr().expect("addr"));
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = std::sync::Arc::clone(&log);
+    tokio::spawn(async move {
+        let mut n = 0;
+        while let Ok((mut s, _)) = l.accept().await {
+            n += 1;
+            let (conn, seen) = (n, std::sync::Arc::clone(&seen));
+            tokio::spawn(async move {
+                loop {
+                    let mut head = Vec::new();
+                    let mut b = [0u8; 1];
+                    while !head.ends_with(b"\r\n\r\n") {
+                        if s.read(&mut b).await.unwrap_or(0) == 0 {
+                            return;
+                        }
+                        head.push(b[0]);
+                    }
+                    let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
+                    let line = head.lines().next().unwrap_or_default().to_owned();
+                    let len: usize = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .and_then(|v| v.trim().parse().ok())
+                        .unwrap_or(0);
+                    let mut body = vec![0u8; len];
+                    if s.read_exact(&mut body).await.is_err() {
+                        seen.lock()
+                            .expect("log")
+                            .push((conn, format!("aborted {line}")));
+                        return;
+                    }
+                    seen.lock().expect("log").push((conn, line));
+                    if s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (url, log)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upstream_connection_is_never_reused_after_an_aborted_body() {
+    use tokio::io::AsyncWriteExt;
+    let (url, log) = numbering_upstream().await;
+    let gw = Harness::start(&policy::standard(&url)).await;
+    // A request that warms the pool: connection 1, reusable.
+    let list = gw.url(LIST);
+    assert_eq!(
+        client::get(&list, &[("x-api-key", ADMIN)]).await.status,
+        200
+    );
+    // A client that starts a 1000-byte body, sends 10 bytes and goes away.
+    let mut s = tokio::net::TcpStream::connect(gw.addr)
+        .await
+        .expect("connect");
+    let head = format!(
+        "POST /api/v1/indicator/list HTTP/1.1\r\nHost: a\r\nX-API-Key: {ADMIN}\r\n\
+         Content-Type: text/plain\r\nContent-Length: 1000\r\n\r\n0123456789"
+    );
+    s.write_all(head.as_bytes()).await.expect("write");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    drop(s);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Later requests never land on the connection the aborted body was on.
+    for _ in 0..3 {
+        assert_eq!(
+            client::get(&list, &[("x-api-key", ADMIN)]).await.status,
+            200
+        );
+    }
+    let log = log.lock().expect("log").clone();
+    let aborted: Vec<usize> = log
+        .iter()
+        .filter(|(_, l)| l.starts_with("aborted"))
+        .map(|(c, _)| *c)
+        .collect();
+    assert_eq!(aborted.len(), 1, "{log:?}");
+    let after = log
+        .iter()
+        .skip_while(|(_, l)| !l.starts_with("aborted"))
+        .skip(1);
+    for (conn, line) in after {
+        assert_ne!(
+            *conn, aborted[0],
+            "{line} reused the aborted connection: {log:?}"
+        );
+    }
+}
