@@ -1021,3 +1021,27 @@ async fn override_and_address_headers_never_reach_php() {
     .await;
     assert_eq!(resp.status, 400, "{}", resp.text());
 }
+
+/// Framing a proxy would have to guess at never reaches PHP: `Transfer-Encoding` other than
+/// exactly `chunked` is refused, and a malformed chunked body is the client's 400.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn framing_tricks_never_reach_php() {
+    let php = PhpApp::start(Ini::Builtin).await;
+    let gw = Harness::start(&php_policy(&php)).await;
+    let before = php.count();
+    for (te, body) in [
+        ("gzip, chunked", "5\r\nhello\r\n0\r\n\r\n"),
+        ("chunked, chunked", "5\r\nhello\r\n0\r\n\r\n"),
+        ("chunked", "zz\r\nhello\r\n0\r\n\r\n"),
+    ] {
+        let req = format!(
+            "POST /api/?module=indicator&action=list HTTP/1.1\r\nHost: a\r\nX-API-Key: {ADMIN}\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: {te}\r\n\
+             Connection: close\r\n\r\n{body}"
+        );
+        let raw = client::raw(gw.addr, req.as_bytes()).await;
+        let resp = client::parse_response(&raw);
+        assert_eq!(resp.status, 400, "{te}: {}", resp.text());
+    }
+    assert_eq!(php.count(), before, "a framing trick reached PHP");
+}

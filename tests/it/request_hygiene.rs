@@ -291,3 +291,45 @@ async fn framing_a_proxy_would_have_to_guess_at_is_refused_and_the_connection_cl
         "a malformed body reached the upstream whole"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_http2_authority_and_host_must_agree() {
+    let up = Upstream::start().await;
+    let gw = Harness::start(&policy::standard(&up.url())).await;
+    let port = gw.addr.port();
+    let send = |authority: &str, host: Option<&str>| {
+        let url = format!("http://{authority}:{port}{LIST}");
+        let mut headers = vec![("x-api-key", ADMIN)];
+        if let Some(h) = host {
+            headers.push(("host", h));
+        }
+        let mut req = client::request(http::Method::GET, &url, &headers, client::full(""));
+        // Connect to the gateway whatever the authority says.
+        let addr = gw.addr;
+        async move {
+            let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+            let (mut send, conn) = hyper::client::conn::http2::handshake(
+                hyper_util::rt::TokioExecutor::new(),
+                hyper_util::rt::TokioIo::new(stream),
+            )
+            .await
+            .expect("h2 handshake");
+            tokio::spawn(conn);
+            *req.version_mut() = http::Version::HTTP_2;
+            let resp = send.send_request(req).await.expect("h2 response");
+            resp.status().as_u16()
+        }
+    };
+    assert_eq!(send("127.0.0.1", None).await, 200, ":authority alone");
+    assert_eq!(
+        send("127.0.0.1", Some("127.0.0.1")).await,
+        200,
+        "both agreeing"
+    );
+    assert_eq!(
+        send("127.0.0.1", Some("evil.example")).await,
+        400,
+        "disagreeing"
+    );
+    assert_eq!(up.count(), 2);
+}
