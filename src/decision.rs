@@ -19,6 +19,7 @@ use crate::authz::{self, Permit};
 use crate::canonical::Canonical;
 use crate::credential::{self, Carrier};
 use crate::identity;
+use crate::kinds::CredentialKind;
 use crate::kinds::ErrorStyle;
 use crate::php;
 use crate::policy::Snapshot;
@@ -38,6 +39,8 @@ pub struct Head<'h, 'r> {
     pub headers: &'h HeaderMap,
     /// The canonical target; the permit borrows captured values from it.
     pub target: &'r Canonical<'r>,
+    /// SHA-256 of the verified TLS client certificate of the connection, if any.
+    pub client_certificate: Option<[u8; 32]>,
 }
 
 /// Where the credential comes from.
@@ -130,14 +133,22 @@ pub fn authorize<'s: 'r, 'r>(
             let presented =
                 credential::extract(head.headers, head.target, &s.credential_query_params)?;
             trace.carrier = presented.map(|c| c.carrier);
-            match presented {
-                Some(c) if needed => Some(identity::validate(
+            match (presented, head.client_certificate) {
+                (Some(c), _) if needed => Some(identity::validate(
                     &s.keys,
                     &s.directory,
                     c.secret,
                     &r.accept,
                     now,
                 )?),
+                // No other credential: a verified client certificate may stand for a key.
+                (None, Some(fp))
+                    if needed && r.accept.contains(&CredentialKind::ClientCertificate) =>
+                {
+                    Some(identity::validate_certificate(
+                        &s.keys, &fp, &r.accept, now,
+                    )?)
+                }
                 _ => None,
             }
         }

@@ -85,6 +85,7 @@ fn steps(
         host: host.as_deref(),
         headers: &headers,
         target: &target,
+        client_certificate: None,
     };
     // What the route says, for the report; the decision below resolves it again itself.
     if let Ok(m) = route::resolve(&s.routes, method, head.host, &target) {

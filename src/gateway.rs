@@ -129,6 +129,8 @@ pub struct Conn {
     pub sni: Option<Arc<str>>,
     /// The hosts the listener serves (normalized), when it names them: any other host gets 421.
     pub hosts: Option<Arc<[String]>>,
+    /// SHA-256 of the client certificate a mutual-TLS listener verified, if any.
+    pub client_certificate: Option<[u8; 32]>,
 }
 
 /// What a listener is for. The decision is the same; what is decided and what a permit leads to
@@ -268,6 +270,7 @@ async fn pipeline<'s>(
         host: host.as_deref(),
         headers: &parts.headers,
         target: &target,
+        client_certificate: conn.client_certificate,
     };
     let now = gw.clock.now();
     let client = client_address(gw, &conn, &parts)?;

@@ -45,6 +45,8 @@ pub struct KeyIndex {
     pub by_digest: HashMap<[u8; 32], usize>,
     /// id → index into `keys`.
     pub by_id: HashMap<String, usize>,
+    /// SHA-256 of a client certificate → index into `keys`.
+    pub by_certificate: HashMap<[u8; 32], usize>,
 }
 
 /// What a principal may do.
@@ -170,7 +172,11 @@ fn validate_token<'a>(
             CredentialKind::Account => KeyUse::Account,
             CredentialKind::Base => KeyUse::Base,
             CredentialKind::Temporary => KeyUse::Temporary,
-            CredentialKind::ApiKey | CredentialKind::ApiToken => continue,
+            CredentialKind::ApiKey
+            | CredentialKind::ApiToken
+            | CredentialKind::ClientCertificate => {
+                continue;
+            }
         };
         uses[n] = u;
         n += 1;
@@ -245,6 +251,28 @@ pub fn rejection(e: TokenError) -> Rejection {
         TokenError::Revoked => Rejection::CredentialRevoked,
         TokenError::NoSigningKey => Rejection::Internal,
     }
+}
+
+/// Validate a verified TLS client certificate (its SHA-256) for a route accepting `accept`: the
+/// key that names it, checked like any key, as a `client_certificate` principal.
+pub fn validate_certificate<'a>(
+    keys: &'a KeyIndex,
+    fingerprint: &[u8; 32],
+    accept: &[CredentialKind],
+    now: i64,
+) -> Result<Principal<'a>, Rejection> {
+    let key = keys
+        .by_certificate
+        .get(fingerprint)
+        .map(|&i| &keys.keys[i])
+        .ok_or(Rejection::UnknownCredential)?;
+    if !accept.contains(&CredentialKind::ClientCertificate) {
+        return Err(Rejection::WrongTokenKind);
+    }
+    check(key, now).map(|p| Principal {
+        kind: CredentialKind::ClientCertificate,
+        ..p
+    })
 }
 
 /// Validate an API key, given the digest of its secret, at unix time `now`.

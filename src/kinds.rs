@@ -39,6 +39,9 @@ pub enum CredentialKind {
     /// A SeaTable temporary token. Only the built-in token endpoints take it; a policy route may
     /// not list it.
     Temporary,
+    /// A verified TLS client certificate (mutual TLS) whose SHA-256 fingerprint a key names in
+    /// `client_certificate_sha256`; used only when the request presents no other credential.
+    ClientCertificate,
 }
 
 /// Rejection body styles.

@@ -115,6 +115,7 @@ pub async fn run(
             role: opts.role,
             sni: None,
             hosts: opts.hosts.clone(),
+            client_certificate: None,
         };
         let (gw, builder, watcher) = (Arc::clone(&gw), builder.clone(), graceful.watcher());
         let tls = opts.tls.clone();
@@ -184,6 +185,7 @@ async fn serve_tls(
     };
     conn.scheme = "https";
     conn.sni = accepted.sni;
+    conn.client_certificate = accepted.client_certificate;
     let builder = if accepted.h2 {
         builder.http2_only()
     } else {

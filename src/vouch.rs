@@ -20,6 +20,7 @@ pub fn kind_name(kind: CredentialKind) -> &'static str {
         CredentialKind::Base => "base",
         CredentialKind::ApiToken => "api_token",
         CredentialKind::Temporary => "temporary",
+        CredentialKind::ClientCertificate => "client_certificate",
     }
 }
 

@@ -341,6 +341,7 @@ pub fn decide(policy: &Policy, parts: &Parts) -> Result<Outcome, Rejection> {
         host: host.as_deref(),
         headers: &parts.headers,
         target: &target,
+        client_certificate: None,
     };
     let mut trace = Trace::default();
     let permit = decision::authorize(s, &head, Presenting::Request, NOW, &mut trace)?;

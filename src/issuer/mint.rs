@@ -76,9 +76,10 @@ pub fn app_access_token(cx: &Ctx<'_>, who: &Principal<'_>) -> Response<Body> {
             }
             resp
         }
-        CredentialKind::ApiKey | CredentialKind::Account | CredentialKind::Base => {
-            error_msg(StatusCode::FORBIDDEN, DENIED)
-        }
+        CredentialKind::ApiKey
+        | CredentialKind::Account
+        | CredentialKind::Base
+        | CredentialKind::ClientCertificate => error_msg(StatusCode::FORBIDDEN, DENIED),
     }
 }
 

@@ -105,10 +105,43 @@ pub fn compile(cx: &mut Cx<'_>, input: &Input, roles: &Roles) -> KeyIndex {
                 expires_at: instant(cx, *file, &at.key("expires_at"), raw.expires_at.as_deref()),
                 disabled: raw.disabled,
             };
-            insert(cx, &mut index, &mut places, *file, at, key);
+            let certificate = raw
+                .client_certificate_sha256
+                .as_deref()
+                .and_then(|fp| fingerprint(cx, *file, &at.key("client_certificate_sha256"), fp));
+            insert(cx, &mut index, &mut places, *file, at.clone(), key);
+            if let (Some(fp), Some(&i)) = (certificate, index.by_id.get(id)) {
+                if let Some(&other) = index.by_certificate.get(&fp) {
+                    let other = index.keys[other].id.clone();
+                    cx.error(
+                        *file,
+                        at.key("client_certificate_sha256"),
+                        format!("this client certificate already stands for key `{other}`"),
+                    );
+                } else {
+                    index.by_certificate.insert(fp, i);
+                }
+            }
         }
     }
     index
+}
+
+/// A certificate fingerprint: 64 hex digits, colons allowed (as `openssl x509 -fingerprint
+/// -sha256` prints it).
+fn fingerprint(cx: &mut Cx<'_>, file: usize, at: &JsonPath, text: &str) -> Option<[u8; 32]> {
+    let hex_digits: String = text.chars().filter(|c| *c != ':').collect();
+    let parsed = hex::decode(&hex_digits)
+        .ok()
+        .and_then(|b| <[u8; 32]>::try_from(b).ok());
+    if parsed.is_none() {
+        cx.error(
+            file,
+            at.clone(),
+            "expected a SHA-256 fingerprint: 64 hex digits, colons allowed",
+        );
+    }
+    parsed
 }
 
 /// Add `key` to the index unless its id or digest is taken (an error naming the other place).

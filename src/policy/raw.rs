@@ -295,6 +295,8 @@ enum RouteCredentialKind {
     Account,
     /// A base token (access to one base).
     Base,
+    /// A verified TLS client certificate a key names by fingerprint.
+    ClientCertificate,
 }
 
 /// Permissions: module → actions, where `["all"]` grants every action.
@@ -341,6 +343,10 @@ pub struct RawKey {
     /// A disabled key is refused (401 `credential_disabled`). Default false.
     #[serde(default)]
     pub disabled: bool,
+    /// SHA-256 fingerprint (hex, colons allowed) of a TLS client certificate that stands for this
+    /// key on listeners with `tls.client_ca`, when the request presents no other credential and
+    /// the route accepts `client_certificate`.
+    pub client_certificate_sha256: Option<String>,
     /// How fast this key may go; overrides its roles' limits (`rate_limits.roles`).
     pub rate_limit: Option<RawRateLimit>,
     /// How much this key may use: requests in all and per UTC day (429 `quota_exhausted`).

@@ -171,6 +171,7 @@ fn run_case(
             host: host.as_deref(),
             headers: &headers,
             target: &target,
+            client_certificate: None,
         };
         decision::authorize(s, &head, presenting, now, &mut trace).map(|p| {
             let route = p.route();

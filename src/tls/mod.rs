@@ -15,6 +15,7 @@ pub mod reload;
 pub mod resolver;
 pub mod upstream;
 
+use sha2::Digest as _;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -94,6 +95,8 @@ pub struct Accepted {
     pub h2: bool,
     /// On a listener with `require_sni_match`, the SNI name (empty if none was sent).
     pub sni: Option<Arc<str>>,
+    /// SHA-256 of the client certificate (verified against `client_ca`), if one was presented.
+    pub client_certificate: Option<[u8; 32]>,
 }
 
 impl Tls {
@@ -145,7 +148,16 @@ impl Tls {
             let name = session.server_name().unwrap_or("");
             Arc::from(name.trim_end_matches('.').to_ascii_lowercase())
         });
-        Ok(Accepted { stream, h2, sni })
+        let client_certificate = session
+            .peer_certificates()
+            .and_then(|chain| chain.first())
+            .map(|leaf| sha2::Sha256::digest(leaf.as_ref()).into());
+        Ok(Accepted {
+            stream,
+            h2,
+            sni,
+            client_certificate,
+        })
     }
 }
 

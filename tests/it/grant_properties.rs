@@ -66,6 +66,7 @@ fn allows(s: &Snapshot, (method, module, action): &(Method, String, String)) -> 
         host: None,
         headers: &headers,
         target: &target,
+        client_certificate: None,
     };
     decision::authorize(
         s,

@@ -78,6 +78,7 @@ fn decide(s: &Snapshot, method: &str, target: &str, key: Option<&str>) -> String
         host: None,
         headers: &headers,
         target: &canonical,
+        client_certificate: None,
     };
     let now = fixtures::now();
     match decision::authorize(s, &head, Presenting::Request, now, &mut Trace::default()) {
@@ -173,6 +174,7 @@ async fn a_permit_for_a_key_named_by_id_is_never_forwarded() {
         host: None,
         headers: &headers,
         target: &target,
+        client_certificate: None,
     };
     let now = fixtures::now();
     let permit = decision::authorize(

@@ -618,3 +618,66 @@ async fn https_upstreams_are_verified_against_the_configured_roots() {
         "{result:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_verified_client_certificate_can_stand_for_a_key() {
+    use sha2::Digest as _;
+    let up = Upstream::start().await;
+    let (ca, clients) = (Ca::new("server CA"), Ca::new("client CA"));
+    let dir = TempDir::new("mtls-key");
+    ca.write(&dir, "a.test");
+    ca.write(&dir, "b.test");
+    std::fs::write(dir.join("clients.pem"), &clients.pem).expect("write client ca");
+    let settings = settings(&dir, &up, json!({ "client_ca": "clients.pem" }), json!({}));
+    let (cert, key, der) = clients.issue("batch-job");
+    let (other_cert, other_key, _) = clients.issue("unknown-job");
+    let fingerprint = hex::encode(sha2::Sha256::digest(&der));
+    let mut p = policy::standard(&up.url());
+    p["keys"]["batch"] = policy::key(
+        "batch-secret-0d9f8e7c6b5a4f3e",
+        json!({ "indicator": ["list"] }),
+        json!({ "client_certificate_sha256": fingerprint }),
+    );
+    let routes = p["routes"].as_array_mut().expect("routes");
+    let linea21 = routes
+        .iter_mut()
+        .find(|r| r["id"] == "linea21-api")
+        .expect("route");
+    linea21["accept"] = json!(["api_key", "client_certificate"]);
+    policy::write(&dir.join("policy.json"), &p);
+    let s = start(dir, settings);
+    let get = |connector: TlsConnector, path: &'static str| async move {
+        let stream = connect(&connector, s.addr, "a.test")
+            .await
+            .expect("handshake");
+        let (mut send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .expect("http1");
+        tokio::spawn(conn);
+        let req = Request::get(path)
+            .header("host", "a.test")
+            .body(Empty::<Bytes>::new())
+            .expect("request");
+        send.send_request(req)
+            .await
+            .expect("response")
+            .status()
+            .as_u16()
+    };
+    let known = client_with_cert(&ca.pem, &cert, &key);
+    assert_eq!(get(known.clone(), LIST).await, 200);
+    let seen = up.last();
+    assert_eq!(seen.header("x-portcullis-key-id"), "batch");
+    assert_eq!(seen.header("x-portcullis-credential"), "client_certificate");
+    // The key's grants still decide: no permission, no entry.
+    assert_eq!(
+        get(known.clone(), "/api/?module=level&action=delete").await,
+        403
+    );
+    // A route that does not accept client certificates wants another credential.
+    assert_eq!(get(known, "/api/v1/indicator/list").await, 401);
+    // A certificate of the right CA that no key names is not a credential.
+    let unknown = client_with_cert(&ca.pem, &other_cert, &other_key);
+    assert_eq!(get(unknown, LIST).await, 401);
+    assert_eq!(up.count(), 1);
+}
