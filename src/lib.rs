@@ -32,7 +32,8 @@
 //! - [`forward`]: sends a permitted request upstream ([`tunnel`] joins WebSocket upgrades);
 //!   [`headers`] keeps headers clean;
 //!   [`upstream`] says where; [`echo`] is the built-in demo upstream.
-//! - [`issuer`]: answers a permitted request for a built-in SeaTable token endpoint.
+//! - [`issuer`]: answers a permitted request for a built-in SeaTable token endpoint; [`managed`]
+//!   writes the API tokens it manages to the gateway's own policy file.
 //! - [`forward_auth`]: on its own listener, reads the original request a fronting proxy
 //!   describes and answers the same decision with a status and identity headers; [`vouch`]
 //!   sets those headers for it and for `forward`.
