@@ -15,7 +15,7 @@ use crate::policy::load::{Input, problem};
 use crate::policy::locate::{JsonPath, Seg};
 use crate::policy::raw::Mode;
 use crate::policy::source::SourceFile;
-use crate::policy::{Snapshot, keys, linea21, rate_limits, routes, tokens};
+use crate::policy::{Snapshot, builtin_routes, keys, linea21, rate_limits, routes, tokens};
 use crate::upstream::{self, Upstream};
 
 /// Default time allowed for an upstream's response head.
@@ -120,7 +120,7 @@ pub fn compile(input: &Input) -> Result<Snapshot, CompileErrors> {
             .iter()
             .find(|(_, p)| p.seatable.is_some())
             .map_or(0, |(f, _)| *f);
-        builtins.push(routes::Builtins {
+        builtins.push(builtin_routes::Builtins {
             specs: &crate::builtin::SEATABLE,
             prefix: &st.prefix,
             place: (file, JsonPath::root().key("seatable")),

@@ -5,6 +5,7 @@
 //! (arc-swap): a request loads the current snapshot once and uses it to the end. Only a complete
 //! snapshot is ever published; `reload` drives this at run time.
 
+mod builtin_routes;
 pub mod compile;
 #[cfg(test)]
 mod compile_tests;
@@ -17,6 +18,8 @@ pub mod load;
 pub mod locate;
 mod rate_limits;
 pub mod raw;
+pub mod raw_imports;
+pub mod raw_limits;
 pub mod raw_tokens;
 mod routes;
 mod signing_keys;

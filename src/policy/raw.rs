@@ -11,6 +11,8 @@ use serde::Deserialize;
 
 pub use crate::kinds::{CredentialKind, ErrorStyle, KeyUse, Mode};
 use crate::policy::formats::{Rfc3339, Sha256Hex};
+pub use crate::policy::raw_imports::*;
+pub use crate::policy::raw_limits::*;
 pub use crate::policy::raw_tokens::*;
 
 /// One Portcullis policy file. The policy is one such file, or every *.json file of a directory
@@ -272,16 +274,6 @@ pub struct RawRoute {
     pub rate_limit: Option<RawRateLimit>,
 }
 
-/// Forward-auth answers.
-#[derive(Debug, Clone, Copy, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[schemars(rename = "forward_auth")]
-pub struct RawForwardAuth {
-    /// `Cache-Control: max-age` on allowed decisions, in seconds (default 0: `no-store`). A
-    /// fronting proxy that caches may keep serving an allow for this long after a revocation.
-    pub cache_max_age_s: Option<u32>,
-}
-
 /// The credential kinds a policy route may accept (the schema of `accept`; `CredentialKind` also
 /// has the kinds only built-in endpoints take, which the compiler refuses on policy routes).
 #[derive(JsonSchema)]
@@ -353,74 +345,6 @@ pub struct RawKey {
     pub quota: Option<RawQuota>,
 }
 
-/// A rate limit: `requests` per `per_s` seconds on average, in bursts of at most `burst`
-/// (default `requests`). Decided with GCRA after authentication, before anything is forwarded
-/// (429 `rate_limited` with `Retry-After`).
-#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[schemars(rename = "rate_limit")]
-pub struct RawRateLimit {
-    /// Requests per window (at least 1).
-    #[schemars(range(min = 1))]
-    pub requests: u32,
-    /// The window in seconds (default 1).
-    #[schemars(range(min = 1))]
-    pub per_s: Option<u32>,
-    /// Most requests at once from a rested bucket (default `requests`).
-    #[schemars(range(min = 1))]
-    pub burst: Option<u32>,
-}
-
-/// A usage cap on an API key. Counted per node, in memory: a restart starts again from zero.
-#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[schemars(rename = "quota")]
-pub struct RawQuota {
-    /// Requests in all.
-    pub total: Option<u64>,
-    /// Requests per UTC day.
-    pub per_day: Option<u64>,
-}
-
-/// Rate limits beyond those of keys and users. At most one policy file may set it.
-#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[schemars(rename = "rate_limits")]
-pub struct RawRateLimits {
-    /// Limits by role name, for keys and users that hold the role and have no limit of their
-    /// own (the most generous of their roles' limits applies).
-    #[serde(default)]
-    pub roles: BTreeMap<String, RawRateLimit>,
-    /// Default limits by module, per principal and module, for requests whose principal and
-    /// route set none.
-    #[serde(default)]
-    pub modules: BTreeMap<String, RawRateLimit>,
-    /// The limit per client address (IPv6 grouped by /64) for requests without a principal
-    /// (public routes, `full-access` mode) whose route sets none.
-    pub anonymous: Option<RawRateLimit>,
-    /// Failed-credential throttle: after `max` unknown credentials from one client address
-    /// (IPv6 by /64) within `window_s` seconds, that address gets 429 `too_many_failures`
-    /// without its credentials being looked up, until the window has passed.
-    pub failed_credentials: Option<RawFailedCredentials>,
-    /// Send `RateLimit-Policy` and `RateLimit` headers on allowed responses too (429s always
-    /// carry them). Default false.
-    #[serde(default)]
-    pub headers: bool,
-}
-
-/// The failed-credential throttle.
-#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[schemars(rename = "failed_credentials")]
-pub struct RawFailedCredentials {
-    /// Unknown credentials allowed per window.
-    #[schemars(range(min = 1))]
-    pub max: u32,
-    /// The window, in seconds.
-    #[schemars(range(min = 1))]
-    pub window_s: u32,
-}
-
 /// Linea21 content status scope.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(
@@ -432,51 +356,4 @@ pub enum RawStatus {
     One(String),
     /// Several status codes (`P`, `D`, `PA`, `AA`).
     Many(Vec<String>),
-}
-
-/// A foreign permission file read as it is.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[schemars(rename = "import")]
-pub struct RawImport {
-    /// The file's format. `linea21`: a Linea21 api-permissions*.json (token → {description,
-    /// contact, permissions}); each token becomes an API key with id `l21-` + the first 12 hex
-    /// digits of its SHA-256, its `permissions.status` becomes the key's content status. Plaintext
-    /// tokens are digested at load and never logged; loading warns about them.
-    pub format: ImportFormat,
-    /// Path of the file, relative to the policy file that imports it. It may live outside the
-    /// policy directory; it is watched and re-read like the policy.
-    #[schemars(length(min = 1))]
-    pub path: String,
-}
-
-/// Foreign formats Portcullis reads.
-#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-#[schemars(rename = "import_format")]
-pub enum ImportFormat {
-    /// A Linea21 `api-permissions*.json`.
-    Linea21,
-}
-
-/// One entry of a Linea21 permission file (token → entry).
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Linea21Entry {
-    /// Who the token is for.
-    pub description: Option<String>,
-    /// Whom to call about it.
-    pub contact: Option<String>,
-    /// module → actions, plus the optional `status` member.
-    pub permissions: BTreeMap<String, Linea21Value>,
-}
-
-/// A member of Linea21's `permissions`: an action list, or the `status` string.
-#[derive(Debug, Deserialize)]
-#[serde(untagged, expecting = "a list of actions, or the status string")]
-pub enum Linea21Value {
-    /// Actions of one module.
-    Actions(Vec<String>),
-    /// The `status` scope.
-    Status(String),
 }

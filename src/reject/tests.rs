@@ -1,6 +1,10 @@
 //! Tests of `reject`.
 use super::*;
 use Rejection::*;
+use http::{HeaderValue, Response, header};
+
+use crate::body::Body;
+use crate::kinds::ErrorStyle;
 
 type Want = (u16, &'static str, Option<&'static str>);
 

@@ -10,7 +10,6 @@
 //! [`reload`] and [`watch`] reload the policy.
 
 use std::future::Future;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,8 +30,12 @@ use crate::server::ServeOptions;
 use crate::settings::Settings;
 use crate::tls::reload::{ListenerStatus, Reloader as TlsReloader};
 use crate::tls::{Tls, TlsError};
-use crate::watch::{self, WatchError};
+use crate::watch::WatchError;
 use crate::{admin, forward, server, workers};
+
+mod reloads;
+
+use reloads::{forward_reloads, policy_signals};
 
 /// The sockets to serve, already bound.
 ///
@@ -360,44 +363,4 @@ fn log_address(listener: &tokio::net::TcpListener, message: &'static str) {
 /// A future that resolves when `stop` turns true or its sender is dropped.
 async fn stopped(mut stop: signal::Receiver<bool>) {
     let _ = stop.wait_for(|s| *s).await;
-}
-
-/// Debounced change signals for the policy and the files it imports.
-fn policy_signals(settings: &Settings, policy: &Policy) -> Result<mpsc::Receiver<()>, WatchError> {
-    let r = &settings.reload;
-    // Imported files (a Linea21 permission file) may live outside the policy directory: watch
-    // them too. The periodic check still catches imports added by a later reload.
-    let mut paths = vec![settings.policy.clone()];
-    paths.extend(imports_outside(&settings.policy, policy));
-    watch::spawn_many(
-        &paths,
-        Duration::from_millis(r.debounce_ms),
-        Duration::from_millis(r.poll_interval_ms),
-    )
-}
-
-/// Reload once per request on `requests`, until it closes.
-async fn forward_reloads(reloader: Arc<Reloader>, mut requests: mpsc::Receiver<()>) {
-    while requests.recv().await.is_some() {
-        reloader.reload_async().await;
-    }
-}
-
-/// Files the current snapshot imported from outside the policy directory.
-fn imports_outside(policy_path: &Path, policy: &Policy) -> Vec<PathBuf> {
-    let dir = if policy_path.is_dir() {
-        policy_path
-    } else {
-        policy_path.parent().unwrap_or(Path::new(""))
-    };
-    policy
-        .current()
-        .map(|s| {
-            s.sources
-                .iter()
-                .filter(|p| p.parent() != Some(dir))
-                .cloned()
-                .collect()
-        })
-        .unwrap_or_default()
 }

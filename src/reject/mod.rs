@@ -6,13 +6,15 @@
 //! status; a unit test pins every mapping. Bodies carry a stable reason code and the request id,
 //! never a credential or an internal error text.
 
-use http::{HeaderValue, Response, StatusCode, header};
+use http::StatusCode;
 
-use crate::body::{self, Body};
 use crate::canonical::CanonicalError;
-use crate::kinds::ErrorStyle;
 use crate::php::ParamError;
 use crate::wait::Wait;
+
+mod respond;
+
+pub use respond::{REASON, REQUEST_ID, respond};
 
 /// The methods a path accepts: the `Allow` header of a 405 (`GET, POST`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -330,107 +332,5 @@ impl Rejection {
     }
 }
 
-/// RFC 6750 challenge for a missing or bad credential.
-const INVALID_TOKEN: HeaderValue =
-    HeaderValue::from_static("Bearer realm=\"portcullis\", error=\"invalid_token\"");
-/// RFC 6750 challenge for a valid credential without the permission.
-const INSUFFICIENT_SCOPE: HeaderValue =
-    HeaderValue::from_static("Bearer realm=\"portcullis\", error=\"insufficient_scope\"");
-
-/// Build the response for `rejection`, in the route's error style: status, body, the
-/// `WWW-Authenticate` challenge, the `Allow` list of a 405, `Cache-Control: no-store` and the
-/// request id. The only place a rejection becomes a response.
-pub fn respond(
-    rejection: &Rejection,
-    unmapped: StatusCode,
-    request_id: &str,
-    style: ErrorStyle,
-) -> Response<Body> {
-    let map = rejection.mapping(unmapped);
-    let auth_failure =
-        map.status == StatusCode::UNAUTHORIZED || map.status == StatusCode::FORBIDDEN;
-    let (status, body, challenge) = match style {
-        ErrorStyle::Seatable if auth_failure => {
-            (StatusCode::FORBIDDEN, seatable_body(rejection), false)
-        }
-        ErrorStyle::SeatableWeb if auth_failure || map.status == StatusCode::METHOD_NOT_ALLOWED => {
-            (map.status, seatable_web_body(&map), true)
-        }
-        // Codes and messages are fixed ASCII without quotes or backslashes, and the request id
-        // is hex, so the body is written directly (a test checks it parses as JSON).
-        ErrorStyle::Seatable | ErrorStyle::SeatableWeb | ErrorStyle::Standard => (
-            map.status,
-            format!(
-                r#"{{"error":"{}","message":"{}","request_id":"{}"}}"#,
-                map.code, map.message, request_id
-            ),
-            true,
-        ),
-    };
-    let mut resp = Response::new(body::full(body));
-    *resp.status_mut() = status;
-    let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    match map.bearer_error {
-        Some("invalid_token") if challenge => {
-            drop(h.insert(header::WWW_AUTHENTICATE, INVALID_TOKEN))
-        }
-        Some(_) if challenge => drop(h.insert(header::WWW_AUTHENTICATE, INSUFFICIENT_SCOPE)),
-        Some(_) | None => {}
-    }
-    if let Rejection::MethodNotAllowed(Allow(methods)) = rejection
-        && let Ok(v) = HeaderValue::from_str(methods)
-    {
-        h.insert(header::ALLOW, v);
-    }
-    if let Rejection::RateLimited(w)
-    | Rejection::QuotaExhausted(w)
-    | Rejection::TooManyFailures(w) = rejection
-    {
-        w.write(h);
-    }
-    if let Ok(v) = HeaderValue::from_str(request_id) {
-        h.insert(REQUEST_ID, v);
-    }
-    if *rejection == Rejection::BadFraming {
-        // The framing cannot be trusted, so neither can the rest of the connection.
-        h.insert(header::CONNECTION, HeaderValue::from_static("close"));
-    }
-    // The reason code in a header too, for fronting proxies that log sub-request headers.
-    h.insert(REASON, HeaderValue::from_static(map.code));
-    resp
-}
-
-/// The response header that carries the reason code.
-pub const REASON: &str = "x-portcullis-reason";
-
-/// The response header that names the request (the upstream gets `X-Portcullis-Request-Id`).
-pub const REQUEST_ID: &str = "x-request-id";
-
-/// SeaTable's answer to an authentication or authorization failure: 403 with `error_msg`, which
-/// its Python client turns into `AuthExpiredError` for "Token expired.".
-fn seatable_body(rejection: &Rejection) -> String {
-    let msg = match rejection {
-        Rejection::CredentialExpired => "Token expired.",
-        _ => "Permission denied.",
-    };
-    serde_json::json!({ "error_msg": msg }).to_string()
-}
-
-/// SeaTable's web API (Django REST framework): `{"detail": ...}`.
-fn seatable_web_body(map: &Mapping) -> String {
-    let detail = match map.status {
-        StatusCode::UNAUTHORIZED => "Invalid token",
-        StatusCode::FORBIDDEN => "You do not have permission to perform this action.",
-        _ => "Method not allowed.",
-    };
-    serde_json::json!({ "detail": detail }).to_string()
-}
-
 #[cfg(test)]
-#[path = "reject_tests.rs"]
 mod tests;

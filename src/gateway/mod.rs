@@ -13,12 +13,10 @@
 //! line per request, naming the credential by id only; every error line a step logs names the
 //! request id too (no per-request span: it measurably slowed the denied path).
 
-use std::borrow::Cow;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::header::HOST;
 use http::request::Parts;
 use http::{HeaderValue, Request, Response, Uri};
 use hyper::body::Incoming;
@@ -26,10 +24,8 @@ use ipnet::IpNet;
 
 use crate::authz::Permit;
 use crate::body::Body;
-use crate::canonical::{self, Canonical};
 use crate::clock::Clock;
 use crate::decision::{self, Head, Presenting, Trace};
-use crate::field;
 use crate::forward::{self, Downstream, Outgoing, UpstreamClient};
 use crate::forward_auth::{self, ForwardAuth, Original};
 use crate::grant::Grants;
@@ -40,6 +36,10 @@ use crate::policy::{Policy, Snapshot};
 use crate::ratelimit::RateLimiter;
 use crate::reject::{self, Rejection};
 use crate::route::Target;
+
+mod target;
+
+pub use target::{canonicalize, new_request_id, normalize_host, request_host};
 
 pub use crate::issuer::State as IssuerState;
 
@@ -371,60 +371,6 @@ fn principal_grants<'a>(s: &'a Snapshot, permit: &Permit<'a>) -> Option<&'a Gran
             .and_then(|u| s.directory.users.get(u))
             .map(|u| &u.grants),
     }
-}
-
-/// Step 1: the one parse of the request target, within the URI and parameter limits.
-pub fn canonicalize<'u>(uri: &'u http::Uri, limits: &Limits) -> Result<Canonical<'u>, Rejection> {
-    let len = uri.path_and_query().map_or(0, |pq| pq.as_str().len());
-    if len > limits.max_uri_bytes {
-        return Err(Rejection::UriTooLong);
-    }
-    let target = canonical::canonicalize(uri).map_err(Rejection::NonCanonical)?;
-    if target.query.len() > limits.max_params {
-        return Err(Rejection::TooManyParameters);
-    }
-    Ok(target)
-}
-
-/// The host routes are matched on: `Host` (or `:authority`), lowercased, without port. Refused:
-/// a `Host` given twice or with bytes that cannot be read, an HTTP/1.1 request without one, and
-/// a `Host` that names another host than the target's authority (absolute-form, RFC 9112
-/// §3.2.2) or HTTP/2's `:authority`.
-pub fn request_host(parts: &Parts) -> Result<Option<Cow<'_, str>>, Rejection> {
-    let header = field::single(&parts.headers, HOST)?;
-    let authority = parts.uri.authority().map(|a| a.as_str());
-    match (header, authority) {
-        (Some(h), Some(a)) if normalize_host(h) != normalize_host(a) => {
-            Err(Rejection::HostMismatch)
-        }
-        (Some(h), _) => Ok(Some(normalize_host(h))),
-        (None, Some(a)) => Ok(Some(normalize_host(a))),
-        (None, None) if parts.version == http::Version::HTTP_11 => Err(Rejection::MissingHost),
-        (None, None) => Ok(None),
-    }
-}
-
-/// A `Host` value as routes see it: lowercased, without port or trailing dot.
-pub fn normalize_host(raw: &str) -> Cow<'_, str> {
-    let host = match raw.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or(v6),
-        None => match raw.rsplit_once(':') {
-            Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h,
-            _ => raw,
-        },
-    };
-    // `api.example.` is the same host as `api.example` to every server behind us.
-    let host = host.strip_suffix('.').unwrap_or(host);
-    if host.bytes().any(|b| b.is_ascii_uppercase()) {
-        Cow::Owned(host.to_ascii_lowercase())
-    } else {
-        Cow::Borrowed(host)
-    }
-}
-
-/// A fresh request id: 128 random bits, hex.
-pub fn new_request_id() -> String {
-    hex::encode(rand::random::<[u8; 16]>())
 }
 
 /// How long the server waits for a request head (slow-loris guard); see `server`.

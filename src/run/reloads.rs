@@ -1,0 +1,57 @@
+//! What makes `serve` reload the policy: file changes in the policy directory and in imported
+//! files outside it (debounced, with a polling fallback), and reload requests from outside
+//! (SIGHUP in `main`). The reload itself is `reload::Reloader`'s.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use crate::policy::Policy;
+use crate::reload::Reloader;
+use crate::settings::Settings;
+use crate::watch::{self, WatchError};
+
+/// Debounced change signals for the policy and the files it imports.
+pub(super) fn policy_signals(
+    settings: &Settings,
+    policy: &Policy,
+) -> Result<mpsc::Receiver<()>, WatchError> {
+    let r = &settings.reload;
+    // Imported files (a Linea21 permission file) may live outside the policy directory: watch
+    // them too. The periodic check still catches imports added by a later reload.
+    let mut paths = vec![settings.policy.clone()];
+    paths.extend(imports_outside(&settings.policy, policy));
+    watch::spawn_many(
+        &paths,
+        Duration::from_millis(r.debounce_ms),
+        Duration::from_millis(r.poll_interval_ms),
+    )
+}
+
+/// Reload once per request on `requests`, until it closes.
+pub(super) async fn forward_reloads(reloader: Arc<Reloader>, mut requests: mpsc::Receiver<()>) {
+    while requests.recv().await.is_some() {
+        reloader.reload_async().await;
+    }
+}
+
+/// Files the current snapshot imported from outside the policy directory.
+fn imports_outside(policy_path: &Path, policy: &Policy) -> Vec<PathBuf> {
+    let dir = if policy_path.is_dir() {
+        policy_path
+    } else {
+        policy_path.parent().unwrap_or(Path::new(""))
+    };
+    policy
+        .current()
+        .map(|s| {
+            s.sources
+                .iter()
+                .filter(|p| p.parent() != Some(dir))
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default()
+}
