@@ -68,6 +68,12 @@ pub const CLIENT_ADDRESS: &[&str] = &[
     "x-url-scheme",
 ];
 
+/// Whether byte `b` of a header name reads, to PHP and CGI, as byte `w` of a normalized name
+/// (lowercase, separators as `-`).
+fn reads_as(b: u8, w: u8) -> bool {
+    b.to_ascii_lowercase() == w || (w == b'-' && !b.is_ascii_alphanumeric())
+}
+
 /// A header name as PHP and CGI see it: lowercase, every non-alphanumeric byte as `-`.
 pub fn normalized(name: &str) -> String {
     name.bytes()
@@ -85,10 +91,7 @@ pub fn normalized(name: &str) -> String {
 fn listed<S: AsRef<str>>(name: &str, list: &[S]) -> bool {
     list.iter().any(|l| {
         let l = l.as_ref().as_bytes();
-        name.len() == l.len()
-            && name.bytes().zip(l).all(|(b, &w)| {
-                b.to_ascii_lowercase() == w || (w == b'-' && !b.is_ascii_alphanumeric())
-            })
+        name.len() == l.len() && name.bytes().zip(l).all(|(b, &w)| reads_as(b, w))
     })
 }
 
@@ -122,9 +125,10 @@ pub fn sanitize_request(
 pub fn is_owned(name: &str) -> bool {
     let bytes = name.as_bytes();
     bytes.len() >= OWNED_PREFIX.len()
-        && bytes.iter().zip(OWNED_PREFIX.as_bytes()).all(|(&b, &p)| {
-            b.to_ascii_lowercase() == p || (p == b'-' && !b.is_ascii_alphanumeric())
-        })
+        && bytes
+            .iter()
+            .zip(OWNED_PREFIX.as_bytes())
+            .all(|(&b, &p)| reads_as(b, p))
 }
 
 /// Remove hop-by-hop headers, headers named in `Connection`, and owned headers. A `Connection`

@@ -81,11 +81,7 @@ pub fn load_all(files: &[CertificateFiles]) -> Result<Vec<Loaded>, CertError> {
 
 /// Read one certificate chain and its key, and prove they belong together.
 pub fn load(files: &CertificateFiles) -> Result<Loaded, CertError> {
-    let chain = read_chain(&files.cert)?;
-    let der = read(&files.key)?;
-    let key = PrivateKeyDer::from_pem_slice(&der).map_err(|_| CertError::NoKey {
-        path: files.key.clone(),
-    })?;
+    let (chain, key) = read_pair(files)?;
     let signer = any_supported_type(&key).map_err(|_| CertError::UnsupportedKey {
         path: files.key.clone(),
     })?;
@@ -101,8 +97,20 @@ pub fn load(files: &CertificateFiles) -> Result<Loaded, CertError> {
     })
 }
 
+/// A certificate chain and its private key, from PEM files (not yet checked to match).
+pub fn read_pair(
+    files: &CertificateFiles,
+) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), CertError> {
+    let chain = read_chain(&files.cert)?;
+    let der = read(&files.key)?;
+    let key = PrivateKeyDer::from_pem_slice(&der).map_err(|_| CertError::NoKey {
+        path: files.key.clone(),
+    })?;
+    Ok((chain, key))
+}
+
 /// The certificates of a PEM file, at least one.
-fn read_chain(path: &Path) -> Result<Vec<CertificateDer<'static>>, CertError> {
+pub fn read_chain(path: &Path) -> Result<Vec<CertificateDer<'static>>, CertError> {
     let text = read(path)?;
     let chain = CertificateDer::pem_slice_iter(&text)
         .collect::<Result<Vec<_>, _>>()

@@ -3,15 +3,14 @@
 //! for a private CA), and an optional client certificate the gateway presents to upstreams that
 //! ask for one. TLS 1.2 and 1.3 on `ring`.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use rustls::ClientConfig;
-use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 use crate::settings::UpstreamTlsSettings;
 use crate::tls::TlsError;
+use crate::tls::certs::{self, CertError};
 
 /// System roots only, no client certificate.
 pub fn default_config() -> ClientConfig {
@@ -28,17 +27,15 @@ pub fn config(settings: &UpstreamTlsSettings) -> Result<ClientConfig, TlsError> 
         rustls::RootCertStore::empty()
     };
     for path in &settings.ca_files {
-        for ca in read_pem_certs(path)? {
-            roots.add(ca).map_err(|e| ca_error(path, e.to_string()))?;
+        for ca in certs::read_chain(path)? {
+            roots.add(ca).map_err(|e| CertError::Certificate {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?;
         }
     }
     let client = match &settings.client_certificate {
-        Some(files) => {
-            let chain = read_pem_certs(&files.cert)?;
-            let key = PrivateKeyDer::from_pem_file(&files.key)
-                .map_err(|e| ca_error(&files.key, e.to_string()))?;
-            Some((chain, key))
-        }
+        Some(files) => Some(certs::read_pair(files)?),
         None => None,
     };
     build(&roots, client)
@@ -71,22 +68,4 @@ fn system_roots() -> rustls::RootCertStore {
         tracing::debug!(ignored, "system trust roots rustls cannot use");
     }
     roots
-}
-
-fn read_pem_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
-    let certs: Result<Vec<_>, _> = CertificateDer::pem_file_iter(path)
-        .map_err(|e| ca_error(path, e.to_string()))?
-        .collect();
-    let certs = certs.map_err(|e| ca_error(path, e.to_string()))?;
-    if certs.is_empty() {
-        return Err(ca_error(path, "no certificate in the file".into()));
-    }
-    Ok(certs)
-}
-
-fn ca_error(path: &Path, reason: String) -> TlsError {
-    TlsError::ClientCa {
-        path: path.to_owned(),
-        reason,
-    }
 }

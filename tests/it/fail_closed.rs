@@ -183,15 +183,10 @@ async fn numbering_upstream() -> (
             let (conn, seen) = (n, std::sync::Arc::clone(&seen));
             tokio::spawn(async move {
                 loop {
-                    let mut head = Vec::new();
-                    let mut b = [0u8; 1];
-                    while !head.ends_with(b"\r\n\r\n") {
-                        if s.read(&mut b).await.unwrap_or(0) == 0 {
-                            return;
-                        }
-                        head.push(b[0]);
-                    }
-                    let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
+                    let Some(head) = client::read_head(&mut s).await else {
+                        return;
+                    };
+                    let head = head.to_ascii_lowercase();
                     let line = head.lines().next().unwrap_or_default().to_owned();
                     let len: usize = head
                         .lines()

@@ -68,19 +68,10 @@ async fn a_key_over_its_limit_gets_429_with_headers_and_nothing_is_forwarded() {
 
 /// Send `bytes` and read until the end of a response head, leaving the connection open.
 async fn raw_until_head(addr: std::net::SocketAddr, bytes: &[u8]) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::AsyncWriteExt;
     let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
     s.write_all(bytes).await.expect("write");
-    let mut out = Vec::new();
-    let mut buf = [0u8; 1024];
-    while !out.windows(4).any(|w| w == b"\r\n\r\n") {
-        let n = s.read(&mut buf).await.expect("read");
-        if n == 0 {
-            break;
-        }
-        out.extend_from_slice(&buf[..n]);
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    client::read_head(&mut s).await.unwrap_or_default()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

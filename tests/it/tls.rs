@@ -542,13 +542,8 @@ async fn https_upstream(ca: &Ca) -> String {
                 let Ok(mut tls) = acceptor.accept(s).await else {
                     return;
                 };
-                let mut head = Vec::new();
-                let mut b = [0u8; 1];
-                while !head.ends_with(b"\r\n\r\n") {
-                    if tls.read(&mut b).await.unwrap_or(0) == 0 {
-                        return;
-                    }
-                    head.push(b[0]);
+                if client::read_head(&mut tls).await.is_none() {
+                    return;
                 }
                 let _ = tls
                     .write_all(

@@ -9,6 +9,7 @@ use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
+use crate::support::client;
 use crate::support::policy::{self, ADMIN};
 use crate::support::{Harness, Upstream};
 
@@ -26,15 +27,9 @@ async fn ws_upstream() -> (String, tokio::sync::mpsc::UnboundedReceiver<String>)
         while let Ok((mut s, _)) = l.accept().await {
             let tx = tx.clone();
             tokio::spawn(async move {
-                let mut head = Vec::new();
-                let mut b = [0u8; 1];
-                while !head.ends_with(b"\r\n\r\n") {
-                    if s.read(&mut b).await.unwrap_or(0) == 0 {
-                        return;
-                    }
-                    head.push(b[0]);
-                }
-                let head = String::from_utf8_lossy(&head).into_owned();
+                let Some(head) = client::read_head(&mut s).await else {
+                    return;
+                };
                 let upgrade = head.to_ascii_lowercase().contains("upgrade: websocket");
                 let _ = tx.send(head);
                 if !upgrade {
@@ -66,17 +61,9 @@ fn upgrade(path: &str, key: Option<&str>) -> String {
     )
 }
 
-/// Read a response head from `s`.
+/// Read a response head from `s` (empty if none comes).
 async fn head(s: &mut TcpStream) -> String {
-    let mut out = Vec::new();
-    let mut b = [0u8; 1];
-    while !out.ends_with(b"\r\n\r\n") {
-        match tokio::time::timeout(Duration::from_secs(5), s.read(&mut b)).await {
-            Ok(Ok(1)) => out.push(b[0]),
-            _ => break,
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    client::read_head(s).await.unwrap_or_default()
 }
 
 fn with_websocket_route(up: &str, on: bool) -> serde_json::Value {

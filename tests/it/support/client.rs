@@ -284,3 +284,17 @@ pub fn pattern(n: usize) -> Bytes {
         .collect::<Vec<u8>>()
         .into()
 }
+
+/// Read one message head (through the blank line) from `s`, byte by byte so nothing after it is
+/// consumed; `None` if the stream ends (or stalls past `LIMIT`) first.
+pub async fn read_head<S: tokio::io::AsyncRead + Unpin>(s: &mut S) -> Option<String> {
+    let mut head = Vec::new();
+    let mut b = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        match tokio::time::timeout(LIMIT, s.read(&mut b)).await {
+            Ok(Ok(1)) => head.push(b[0]),
+            _ => return None,
+        }
+    }
+    Some(String::from_utf8_lossy(&head).into_owned())
+}
