@@ -13,6 +13,7 @@ use http::Method;
 use crate::grant::Grants;
 use crate::identity::{Authority, Principal};
 use crate::kinds::Mode;
+use crate::registry;
 use crate::reject::Rejection;
 use crate::route::{Admits, RouteMatch};
 
@@ -42,9 +43,18 @@ pub fn needs_credential(route: &RouteMatch<'_>, mode: Mode) -> bool {
     match route.route().admits {
         Admits::Anyone => false,
         // Built-in endpoints act for the principal: they need one whatever the API mode.
-        Admits::AnyPrincipal => true,
+        Admits::AnyPrincipal | Admits::Management => true,
         Admits::Grants => mode == Mode::LimitedAccess,
     }
+}
+
+/// Authorisation records, and the time they are judged at.
+#[derive(Debug, Clone, Copy)]
+pub struct Delegated<'a> {
+    /// The registry holding them.
+    pub registry: &'a registry::Index,
+    /// Unix seconds now.
+    pub now: i64,
 }
 
 /// Decide. `principal` is `None` when no credential was presented (or none is needed).
@@ -53,6 +63,7 @@ pub fn decide<'a>(
     principal: Option<Principal<'a>>,
     method: &Method,
     mode: Mode,
+    delegated: Delegated<'_>,
 ) -> Result<Permit<'a>, Rejection> {
     // A catch-all SeaTable route whose path names no base: nothing is in scope, in any mode.
     if route.unresolved() {
@@ -67,6 +78,21 @@ pub fn decide<'a>(
         }
         Admits::AnyPrincipal => {
             let principal = principal.ok_or(Rejection::MissingCredential)?;
+            return Ok(Permit {
+                route,
+                principal: Some(principal),
+            });
+        }
+        Admits::Management => {
+            // Management endpoints need the permission whatever the API mode.
+            let principal = principal.ok_or(Rejection::MissingCredential)?;
+            let (Some(module), Some(action)) = (route.module(), route.action()) else {
+                return Err(Rejection::MissingSelector);
+            };
+            match principal.authority() {
+                Authority::Grants(g) => check_grants(g, &route, module, action, method)?,
+                _ => return Err(Rejection::PermissionDenied),
+            }
             return Ok(Permit {
                 route,
                 principal: Some(principal),
@@ -88,25 +114,77 @@ pub fn decide<'a>(
     let (Some(module), Some(action)) = (route.module(), route.action()) else {
         return Err(Rejection::MissingSelector);
     };
-    match principal.authority() {
-        Authority::Grants(grants) => check_grants(grants, &route, module, action, method)?,
+    let own = match principal.authority() {
+        Authority::Grants(grants) => check_grants(grants, &route, module, action, method),
+        Authority::Scoped(entries) => check_scoped(entries, &route, module, action),
         Authority::Base { uuid, read_only } => {
             let in_base = route
                 .resources()
                 .iter()
                 .any(|(name, value)| *name == BASE_RESOURCE && value == uuid);
             if !in_base {
-                return Err(Rejection::OutOfScope);
+                Err(Rejection::OutOfScope)
+            } else if *read_only && !is_read(method) {
+                Err(Rejection::ReadOnly)
+            } else {
+                Ok(())
             }
-            if *read_only && !is_read(method) {
-                return Err(Rejection::ReadOnly);
-            }
+        }
+    };
+    if let Err(denied) = own {
+        // What the principal cannot do itself, an active authorisation record may grant it.
+        if !delegation_allows(delegated, &principal, &route, module, action) {
+            return Err(denied);
         }
     }
     Ok(Permit {
         route,
         principal: Some(principal),
     })
+}
+
+/// A contract.fit key: some role entry holds (module, action) on the captured inbox/document.
+fn check_scoped(
+    entries: &[registry::Scoped],
+    route: &RouteMatch<'_>,
+    module: &str,
+    action: &str,
+) -> Result<(), Rejection> {
+    if entries
+        .iter()
+        .any(|e| e.allows(module, action, route.resources()))
+    {
+        Ok(())
+    } else if entries.iter().any(|e| e.grants.permits(module, action)) {
+        Err(Rejection::OutOfScope)
+    } else {
+        Err(Rejection::PermissionDenied)
+    }
+}
+
+/// Whether an authorisation record active at `now` grants the principal (module, action) on
+/// the route's resources: its subject is the user the principal acts for (`User` subjects) or
+/// the principal's own id (any other subject type), its type's role holds the permission, and
+/// the route captured the type's resource with the record's object value.
+fn delegation_allows(
+    d: Delegated<'_>,
+    principal: &Principal<'_>,
+    route: &RouteMatch<'_>,
+    module: &str,
+    action: &str,
+) -> bool {
+    let holds = |subject: &str, user_subject: bool| {
+        d.registry.delegations_to(subject).iter().any(|g| {
+            g.user_subject == user_subject
+                && g.active(d.now)
+                && g.binding.grants.permits(module, action)
+                && route
+                    .resources()
+                    .iter()
+                    .any(|(n, v)| *n == g.binding.resource && *v == g.object)
+        })
+    };
+    principal.user().is_some_and(|u| holds(u, true)) || holds(principal.id(), false)
 }
 
 fn check_grants(

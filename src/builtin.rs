@@ -33,6 +33,53 @@ pub enum Endpoint {
     UpdateApiToken,
     /// `DELETE .../api-tokens/{app}/`: delete one.
     DeleteApiToken,
+    /// contract.fit and Trivore management endpoints.
+    Manage(Manage),
+}
+
+/// The management endpoints (`manage`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Manage {
+    /// `POST /admin/auth`: a token for an admin user's username and password.
+    Login,
+    /// `GET /admin/roles`.
+    ListRoles,
+    /// `POST /admin/roles`.
+    CreateRole,
+    /// `GET /admin/users`.
+    ListUsers,
+    /// `POST /admin/users`.
+    CreateUser,
+    /// `GET /admin/users/{user_id}`.
+    GetUser,
+    /// `GET /admin/auth/api-key`.
+    ListKeys,
+    /// `POST /admin/auth/api-key`.
+    CreateKey,
+    /// `GET /admin/auth/api-key/{key}`.
+    GetKey,
+    /// `PATCH /admin/auth/api-key/{key}`.
+    UpdateKey,
+    /// `DELETE /admin/auth/api-key/{key}`.
+    DeleteKey,
+    /// `GET /admin/auth/api-key/inbox/{inbox}`.
+    ListInboxKeys,
+    /// `POST /admin/auth/api-key/inbox/{inbox}`.
+    CreateInboxKey,
+    /// `GET /api/rest/v1/authorisation`.
+    ListRecords,
+    /// `POST /api/rest/v1/authorisation`.
+    CreateRecord,
+    /// `GET /api/rest/v1/authorisation/{id}`.
+    GetRecord,
+    /// `PUT /api/rest/v1/authorisation/{id}`.
+    UpdateRecord,
+    /// `DELETE /api/rest/v1/authorisation/{id}`.
+    DeleteRecord,
+    /// `POST /api/rest/v1/authorisation/{id}/revoke`.
+    RevokeRecord,
+    /// `GET` or `POST /api/rest/v1/user/{user}/authorisation/subject`.
+    SubjectRecords,
 }
 
 /// Who may call an endpoint.
@@ -44,6 +91,8 @@ pub enum Access {
     /// Any valid credential of the accepted kinds: the endpoint narrows further by resource (the
     /// base a user may use, the base an API token belongs to).
     AnyPrincipal,
+    /// A credential whose grants hold the endpoint's (module, action), whatever the API mode.
+    Grants,
 }
 
 /// The route of one built-in endpoint.
@@ -198,6 +247,242 @@ pub static SEATABLE: [Spec; 9] = {
             "api_token_delete",
             AnyPrincipal,
             ACCOUNT,
+        ),
+    ]
+};
+
+const MANAGERS: &[CredentialKind] = &[
+    CredentialKind::Account,
+    CredentialKind::ApiKey,
+    CredentialKind::ManagementClient,
+];
+const CLIENTS: &[CredentialKind] = &[CredentialKind::ManagementClient];
+
+/// One management endpoint: its grants decide, in the standard error style.
+const fn manage_spec(
+    m: Manage,
+    id: &'static str,
+    template: &'static str,
+    method: &'static str,
+    module: &'static str,
+    action: &'static str,
+) -> Spec {
+    Spec {
+        endpoint: Endpoint::Manage(m),
+        id,
+        template,
+        method,
+        module,
+        action,
+        access: Access::Grants,
+        accept: MANAGERS,
+        error_style: ErrorStyle::Standard,
+        secret_in_path: false,
+    }
+}
+
+/// contract.fit's management endpoints, below `management.contractfit.prefix`.
+pub static CONTRACTFIT: [Spec; 13] = {
+    use Manage::*;
+    let s = manage_spec;
+    [
+        Spec {
+            access: Access::Public,
+            accept: &[],
+            ..s(
+                Login,
+                "builtin:contractfit:auth",
+                "/auth",
+                "POST",
+                "management",
+                "login",
+            )
+        },
+        s(
+            ListRoles,
+            "builtin:contractfit:roles:list",
+            "/roles",
+            "GET",
+            "role",
+            "view",
+        ),
+        s(
+            CreateRole,
+            "builtin:contractfit:roles:create",
+            "/roles",
+            "POST",
+            "role",
+            "create",
+        ),
+        s(
+            ListUsers,
+            "builtin:contractfit:users:list",
+            "/users",
+            "GET",
+            "user",
+            "view",
+        ),
+        s(
+            CreateUser,
+            "builtin:contractfit:users:create",
+            "/users",
+            "POST",
+            "user",
+            "create",
+        ),
+        s(
+            GetUser,
+            "builtin:contractfit:users:get",
+            "/users/{user_id}",
+            "GET",
+            "user",
+            "view",
+        ),
+        s(
+            ListKeys,
+            "builtin:contractfit:api-key:list",
+            "/auth/api-key",
+            "GET",
+            "api_key",
+            "view",
+        ),
+        s(
+            CreateKey,
+            "builtin:contractfit:api-key:create",
+            "/auth/api-key",
+            "POST",
+            "api_key",
+            "create",
+        ),
+        Spec {
+            secret_in_path: true,
+            ..s(
+                GetKey,
+                "builtin:contractfit:api-key:get",
+                "/auth/api-key/{key}",
+                "GET",
+                "api_key",
+                "view",
+            )
+        },
+        Spec {
+            secret_in_path: true,
+            ..s(
+                UpdateKey,
+                "builtin:contractfit:api-key:update",
+                "/auth/api-key/{key}",
+                "PATCH",
+                "api_key",
+                "update",
+            )
+        },
+        Spec {
+            secret_in_path: true,
+            ..s(
+                DeleteKey,
+                "builtin:contractfit:api-key:delete",
+                "/auth/api-key/{key}",
+                "DELETE",
+                "api_key",
+                "delete",
+            )
+        },
+        s(
+            ListInboxKeys,
+            "builtin:contractfit:api-key:inbox:list",
+            "/auth/api-key/inbox/{inbox}",
+            "GET",
+            "api_key",
+            "view",
+        ),
+        s(
+            CreateInboxKey,
+            "builtin:contractfit:api-key:inbox:create",
+            "/auth/api-key/inbox/{inbox}",
+            "POST",
+            "api_key",
+            "create",
+        ),
+    ]
+};
+
+/// One Trivore endpoint: management clients only, onePortal's error style.
+const fn trivore_spec(
+    m: Manage,
+    id: &'static str,
+    template: &'static str,
+    method: &'static str,
+    action: &'static str,
+) -> Spec {
+    Spec {
+        accept: CLIENTS,
+        error_style: ErrorStyle::Trivore,
+        ..manage_spec(m, id, template, method, "authorisation", action)
+    }
+}
+
+/// Trivore onePortal's authorisation endpoints, below `management.trivore.prefix`.
+pub static TRIVORE: [Spec; 8] = {
+    use Manage::*;
+    let s = trivore_spec;
+    const ONE: &str = "/api/rest/v1/authorisation/{id}";
+    const SUBJECT: &str = "/api/rest/v1/user/{user}/authorisation/subject";
+    [
+        s(
+            ListRecords,
+            "builtin:trivore:authorisation:list",
+            "/api/rest/v1/authorisation",
+            "GET",
+            "view",
+        ),
+        s(
+            CreateRecord,
+            "builtin:trivore:authorisation:create",
+            "/api/rest/v1/authorisation",
+            "POST",
+            "create",
+        ),
+        s(
+            GetRecord,
+            "builtin:trivore:authorisation:get",
+            ONE,
+            "GET",
+            "view",
+        ),
+        s(
+            UpdateRecord,
+            "builtin:trivore:authorisation:update",
+            ONE,
+            "PUT",
+            "update",
+        ),
+        s(
+            DeleteRecord,
+            "builtin:trivore:authorisation:delete",
+            ONE,
+            "DELETE",
+            "delete",
+        ),
+        s(
+            RevokeRecord,
+            "builtin:trivore:authorisation:revoke",
+            "/api/rest/v1/authorisation/{id}/revoke",
+            "POST",
+            "revoke",
+        ),
+        s(
+            SubjectRecords,
+            "builtin:trivore:subject:list",
+            SUBJECT,
+            "GET",
+            "view",
+        ),
+        s(
+            SubjectRecords,
+            "builtin:trivore:subject:filter",
+            SUBJECT,
+            "POST",
+            "view",
         ),
     ]
 };

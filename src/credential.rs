@@ -23,8 +23,12 @@ static API_KEY: http::HeaderName = http::HeaderName::from_static(API_KEY_HEADER)
 /// Where the credential was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Carrier<'a> {
-    /// `Authorization: Bearer` or `Token`.
+    /// `Authorization: Bearer` or `Token` (on management endpoints also a bare token, as the
+    /// contract.fit client sends it).
     Authorization,
+    /// `Authorization: Basic` (management endpoints only): the secret is the base64 of
+    /// `client_id:client_secret`.
+    Basic,
     /// `X-API-Key`.
     ApiKeyHeader,
     /// A query parameter with this name.
@@ -49,11 +53,14 @@ impl std::fmt::Debug for Credential<'_, '_> {
     }
 }
 
-/// Find the request's credential, if any.
+/// Find the request's credential, if any. On `management` endpoints `Authorization` may also
+/// carry HTTP Basic client credentials or a bare token; elsewhere those are the upstream's
+/// business and are not read.
 pub fn extract<'a, 'p>(
     headers: &'a HeaderMap,
     query: &'a Canonical,
     query_params: &'p [String],
+    management: bool,
 ) -> Result<Option<Credential<'a, 'p>>, Rejection> {
     let mut found: Option<Credential<'a, 'p>> = None;
     let mut put = |c: Credential<'a, 'p>| {
@@ -74,6 +81,20 @@ pub fn extract<'a, 'p>(
                 secret,
                 carrier: Carrier::Authorization,
             })?;
+        } else if management {
+            let v = value.trim();
+            let carrier = match v.split_once(' ') {
+                Some((scheme, rest)) if scheme.eq_ignore_ascii_case("basic") => {
+                    put(Credential {
+                        secret: rest.trim(),
+                        carrier: Carrier::Basic,
+                    })?;
+                    continue;
+                }
+                Some(_) => continue,
+                None => Carrier::Authorization,
+            };
+            put(Credential { secret: v, carrier })?;
         }
     }
     for value in field::all(headers, &API_KEY)? {
@@ -141,7 +162,7 @@ mod tests {
         for (h, q, want) in cases {
             let h = headers(h);
             let c = canon(q);
-            let got = extract(&h, if q.is_empty() { &none } else { &c }, &params).unwrap();
+            let got = extract(&h, if q.is_empty() { &none } else { &c }, &params, false).unwrap();
             assert_eq!(got.map(|c| c.secret), *want, "{h:?} {q}");
         }
     }
@@ -163,7 +184,7 @@ mod tests {
             let h = headers(h);
             let c = canon(q);
             assert_eq!(
-                extract(&h, &c, &params).unwrap_err(),
+                extract(&h, &c, &params, false).unwrap_err(),
                 Rejection::MultipleCredentials
             );
         }

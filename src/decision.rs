@@ -130,13 +130,18 @@ pub fn authorize<'s: 'r, 'r>(
     let needed = authz::needs_credential(&matched, s.mode);
     let principal = match presenting {
         Presenting::Request => {
-            let presented =
-                credential::extract(head.headers, head.target, &s.credential_query_params)?;
+            let management = r.accept.contains(&CredentialKind::ManagementClient);
+            let presented = credential::extract(
+                head.headers,
+                head.target,
+                &s.credential_query_params,
+                management,
+            )?;
             trace.carrier = presented.map(|c| c.carrier);
             match (presented, head.client_certificate) {
                 (Some(c), _) if needed => Some(identity::validate(
-                    &s.keys,
-                    &s.directory,
+                    sources(s),
+                    c.carrier,
                     c.secret,
                     &r.accept,
                     now,
@@ -156,5 +161,19 @@ pub fn authorize<'s: 'r, 'r>(
         Presenting::KeyId(_) => None,
     };
     trace.principal = principal.as_ref().map(|p| p.id_cow());
-    authz::decide(matched, principal, head.method, s.mode)
+    let delegated = authz::Delegated {
+        registry: &s.managed,
+        now,
+    };
+    authz::decide(matched, principal, head.method, s.mode, delegated)
+}
+
+/// Where `identity` looks credentials up in snapshot `s`.
+pub fn sources(s: &Snapshot) -> identity::Sources<'_> {
+    identity::Sources {
+        keys: &s.keys,
+        directory: &s.directory,
+        clients: &s.management.clients,
+        registry: &s.managed,
+    }
 }

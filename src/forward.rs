@@ -196,7 +196,7 @@ fn build(
     headers::sanitize_request(h, trusted, never_forward)?;
     if !keep {
         match carrier {
-            Some(Carrier::Authorization) => drop(h.remove(AUTHORIZATION)),
+            Some(Carrier::Authorization | Carrier::Basic) => drop(h.remove(AUTHORIZATION)),
             Some(Carrier::ApiKeyHeader) => {
                 // Also `X_API_Key` and other spellings PHP and CGI read as the same header.
                 let same: Vec<HeaderName> = h

@@ -11,8 +11,10 @@ use std::collections::HashMap;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::credential::Carrier;
 use crate::grant::Grants;
 use crate::kinds::{CredentialKind, KeyUse};
+use crate::registry;
 use crate::reject::Rejection;
 use crate::token::directory::Perm;
 use crate::token::{self, Directory, TokenError};
@@ -49,11 +51,44 @@ pub struct KeyIndex {
     pub by_certificate: HashMap<[u8; 32], usize>,
 }
 
+/// A management API client (HTTP Basic).
+#[derive(Debug)]
+pub struct Client {
+    /// The client id.
+    pub id: String,
+    /// SHA-256 of the client secret.
+    pub digest: [u8; 32],
+    /// What it may do (management modules).
+    pub grants: Grants,
+    /// Namespaces whose authorisation records it sees and writes; the first is its default.
+    pub namespaces: Vec<String>,
+    /// Disabled by the operator.
+    pub disabled: bool,
+}
+
+/// Management clients by id.
+pub type ClientIndex = HashMap<String, Client>;
+
+/// Where credentials are looked up: the policy's keys, tokens and clients, and the registry.
+#[derive(Debug, Clone, Copy)]
+pub struct Sources<'a> {
+    /// API keys of the policy.
+    pub keys: &'a KeyIndex,
+    /// Users, bases, API tokens and token keys.
+    pub directory: &'a Directory,
+    /// Management clients.
+    pub clients: &'a ClientIndex,
+    /// What the management APIs recorded (contract.fit API keys).
+    pub registry: &'a registry::Index,
+}
+
 /// What a principal may do.
 #[derive(Debug, Clone)]
 pub enum Authority<'a> {
-    /// The grants of an API key or of a user (account token).
+    /// The grants of an API key, a user (account token) or a management client.
     Grants(&'a Grants),
+    /// A contract.fit API key: role entries, each limited to an inbox or a document.
+    Scoped(&'a [registry::Scoped]),
     /// A base token: every action on one base, or only reads.
     Base {
         /// The base uuid routes must capture as the `base` resource.
@@ -114,16 +149,21 @@ pub fn digest(secret: &str) -> [u8; 32] {
 
 /// Validate a presented secret for a route accepting `accept`, at unix time `now`.
 ///
-/// Opaque secrets are looked up by digest, API keys first, then SeaTable API tokens; a signed
-/// token is verified as one of the accepted token kinds. A valid credential of a kind the route
-/// does not accept is `WrongTokenKind`.
+/// HTTP Basic credentials are management clients. Opaque secrets are looked up by digest: API
+/// keys of the policy first, then SeaTable API tokens, then contract.fit API keys of the
+/// registry; a signed token is verified as one of the accepted token kinds. A valid credential
+/// of a kind the route does not accept is `WrongTokenKind`.
 pub fn validate<'a>(
-    keys: &'a KeyIndex,
-    directory: &'a Directory,
+    src: Sources<'a>,
+    carrier: Carrier<'_>,
     secret: &str,
     accept: &[CredentialKind],
     now: i64,
 ) -> Result<Principal<'a>, Rejection> {
+    let (keys, directory) = (src.keys, src.directory);
+    if carrier == Carrier::Basic {
+        return validate_client(src.clients, secret, accept);
+    }
     let d = digest(secret);
     if token::looks_like_jwt(secret) && !keys.by_digest.contains_key(&d) {
         return validate_token(directory, secret, accept, now);
@@ -139,9 +179,9 @@ pub fn validate<'a>(
         Err(Rejection::UnknownCredential) => {}
         other => return accepts(CredentialKind::ApiKey).and(other),
     }
-    let tok = directory
-        .api_token(&d)
-        .ok_or(Rejection::UnknownCredential)?;
+    let Some(tok) = directory.api_token(&d) else {
+        return validate_registry_key(src.registry, &d, accept, now);
+    };
     if tok.disabled {
         return Err(Rejection::CredentialDisabled);
     }
@@ -174,7 +214,8 @@ fn validate_token<'a>(
             CredentialKind::Temporary => KeyUse::Temporary,
             CredentialKind::ApiKey
             | CredentialKind::ApiToken
-            | CredentialKind::ClientCertificate => {
+            | CredentialKind::ClientCertificate
+            | CredentialKind::ManagementClient => {
                 continue;
             }
         };
@@ -239,6 +280,67 @@ fn validate_token<'a>(
             })
         }
     }
+}
+
+/// A contract.fit API key of the registry, by the digest of its token.
+fn validate_registry_key<'a>(
+    registry: &'a registry::Index,
+    d: &[u8; 32],
+    accept: &[CredentialKind],
+    now: i64,
+) -> Result<Principal<'a>, Rejection> {
+    let key = registry
+        .key_by_digest(d)
+        .ok_or(Rejection::UnknownCredential)?;
+    if !accept.contains(&CredentialKind::ApiKey) {
+        return Err(Rejection::WrongTokenKind);
+    }
+    if !key.usable {
+        return Err(Rejection::CredentialDisabled);
+    }
+    if key.expires_at.is_some_and(|t| now >= t) {
+        return Err(Rejection::CredentialExpired);
+    }
+    Ok(Principal {
+        id: Cow::Borrowed(&key.id),
+        kind: CredentialKind::ApiKey,
+        user: Some(registry.key_user(key)),
+        authority: Authority::Scoped(&key.grants),
+        status: "P",
+        assumed: false,
+    })
+}
+
+/// A management client from the base64 of an HTTP Basic `client_id:client_secret`.
+fn validate_client<'a>(
+    clients: &'a ClientIndex,
+    basic: &str,
+    accept: &[CredentialKind],
+) -> Result<Principal<'a>, Rejection> {
+    use base64::Engine;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(basic.trim())
+        .map_err(|_| Rejection::UnknownCredential)?;
+    let text = String::from_utf8(decoded).map_err(|_| Rejection::UnknownCredential)?;
+    let (id, secret) = text.split_once(':').ok_or(Rejection::UnknownCredential)?;
+    let client = clients.get(id).ok_or(Rejection::UnknownCredential)?;
+    if !bool::from(client.digest.ct_eq(&digest(secret))) {
+        return Err(Rejection::UnknownCredential);
+    }
+    if !accept.contains(&CredentialKind::ManagementClient) {
+        return Err(Rejection::WrongTokenKind);
+    }
+    if client.disabled {
+        return Err(Rejection::CredentialDisabled);
+    }
+    Ok(Principal {
+        id: Cow::Borrowed(&client.id),
+        kind: CredentialKind::ManagementClient,
+        user: None,
+        authority: Authority::Grants(&client.grants),
+        status: "P",
+        assumed: false,
+    })
 }
 
 /// The rejection for a token failure.

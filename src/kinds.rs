@@ -42,6 +42,9 @@ pub enum CredentialKind {
     /// A verified TLS client certificate (mutual TLS) whose SHA-256 fingerprint a key names in
     /// `client_certificate_sha256`; used only when the request presents no other credential.
     ClientCertificate,
+    /// A management API client (HTTP Basic `client_id:client_secret`). Only the built-in
+    /// management endpoints take it; a policy route may not list it.
+    ManagementClient,
 }
 
 /// Rejection body styles.
@@ -58,6 +61,8 @@ pub enum ErrorStyle {
     /// credential, `403 {"detail": ...}` without the permission, `405 {"detail": ...}`; other
     /// rejections as `standard`.
     SeatableWeb,
+    /// onePortal's Management API: `{"errorMessage": ...}` (with the reason code beside it).
+    Trivore,
 }
 
 /// Which tokens a signing key is for. Each kind has its own keys, so a token signed for one

@@ -1,33 +1,31 @@
-//! The gateway's own policy file: where management APIs persist what they create (per-base API
-//! tokens), as SHA-256 digests only.
+//! The gateway's own file (`portcullis-managed.json` in the policy directory): where the
+//! management APIs persist what they create — SeaTable API tokens, and the registry of
+//! contract.fit roles, users and API keys and Trivore authorisation records — secrets as digests
+//! only.
 //!
-//! It lives inside the policy directory under a name of its own, so an API write never rewrites
-//! a file a person edits, and takes effect through the normal reload. Writes are atomic: temp
-//! file, fsync, rename, fsync of the directory. A write that the reload rejects is rolled back.
+//! One write at a time, each durable before it is acknowledged: the file is replaced atomically
+//! (temp file, fsync, rename, fsync of the directory) while the reload lock is held, so a reload
+//! never interleaves with a write. A registry write compiles only the registry (against the
+//! running policy's rules) and publishes it beside the unchanged compiled policy; a state that
+//! does not compile is refused before anything is written. A SeaTable API token write changes
+//! the policy itself, so it goes through the full reload, and is rolled back if that fails.
+//!
+//! Where the file lives is behind `Backend`, so a shared database can take its place for a fleet
+//! without touching the endpoints.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
-
-use crate::policy::raw::RawApiToken;
+use crate::policy::raw_managed::RawManagedFile;
+use crate::policy::{CompileErrors, Snapshot};
+use crate::registry::{Fault, Index};
 use crate::reload::{Outcome, Reloader};
 
-/// The managed file's name inside the policy directory.
-pub const FILE_NAME: &str = "portcullis-managed.json";
+pub use crate::policy::raw_managed::MANAGED_FILE as FILE_NAME;
 
 /// What the managed file holds.
-#[derive(Debug, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Managed {
-    /// A note for people who open it.
-    #[serde(rename = "$comment", default)]
-    pub comment: String,
-    /// Per-base API tokens.
-    #[serde(default)]
-    pub api_tokens: Vec<RawApiToken>,
-}
+pub type Managed = RawManagedFile;
 
 /// Why a management write failed.
 #[derive(Debug, thiserror::Error)]
@@ -46,86 +44,166 @@ pub enum ManagedError {
     /// The managed file is not valid.
     #[error("portcullis-managed.json is not valid: {0}")]
     Invalid(String),
+    /// The change would not compile; nothing was written.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Refused(Vec<Fault>),
     /// The reload rejected the change (it was rolled back).
     #[error("the change did not compile and was rolled back: {0}")]
     Rejected(String),
+    /// No policy is loaded yet.
+    #[error("no policy is loaded")]
+    NoPolicy,
 }
 
-/// Writes the managed file of one policy directory, one change at a time.
+/// Where the managed state is kept.
+pub trait Backend: Send + Sync + std::fmt::Debug {
+    /// The stored state (`None`: nothing stored yet).
+    fn load(&self) -> Result<Option<Managed>, ManagedError>;
+    /// Store `state` durably: when this returns `Ok`, the state survives a crash.
+    fn persist(&self, state: &Managed) -> Result<(), ManagedError>;
+    /// Remove the stored state.
+    fn clear(&self) -> Result<(), ManagedError>;
+}
+
+/// The managed file of a policy directory.
+#[derive(Debug)]
+pub struct FileBackend {
+    /// The file.
+    pub path: PathBuf,
+}
+
+impl FileBackend {
+    fn io(&self, source: std::io::Error) -> ManagedError {
+        ManagedError::Io {
+            path: self.path.clone(),
+            source,
+        }
+    }
+}
+
+impl Backend for FileBackend {
+    fn load(&self) -> Result<Option<Managed>, ManagedError> {
+        match std::fs::read_to_string(&self.path) {
+            Ok(t) => serde_json::from_str(&t)
+                .map(Some)
+                .map_err(|e| ManagedError::Invalid(e.to_string())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(self.io(e)),
+        }
+    }
+
+    fn persist(&self, state: &Managed) -> Result<(), ManagedError> {
+        let text = serde_json::to_string_pretty(state)
+            .map_err(|e| ManagedError::Invalid(e.to_string()))?;
+        write_atomic(&self.path, text.as_bytes()).map_err(|e| self.io(e))
+    }
+
+    fn clear(&self) -> Result<(), ManagedError> {
+        match std::fs::remove_file(&self.path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(self.io(e)),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Writes the managed state of one policy directory, one change at a time.
 #[derive(Debug)]
 pub struct Store {
     reloader: Arc<Reloader>,
+    backend: Option<Arc<dyn Backend>>,
     lock: tokio::sync::Mutex<()>,
 }
 
 impl Store {
-    /// A store for `reloader`'s policy directory.
+    /// A store for `reloader`'s policy directory (the file backend).
     pub fn new(reloader: Arc<Reloader>) -> Self {
+        let backend: Option<Arc<dyn Backend>> = reloader.path.is_dir().then(|| {
+            Arc::new(FileBackend {
+                path: reloader.path.join(FILE_NAME),
+            }) as Arc<dyn Backend>
+        });
         Self {
             reloader,
+            backend,
             lock: tokio::sync::Mutex::new(()),
         }
     }
 
-    fn path(&self) -> Result<PathBuf, ManagedError> {
-        let dir = &self.reloader.path;
-        if !dir.is_dir() {
-            return Err(ManagedError::NotADirectory);
-        }
-        Ok(dir.join(FILE_NAME))
-    }
-
-    /// Apply `change` to the managed file, write it atomically and reload. Returns what `change`
-    /// returned once the new policy is live.
-    pub async fn update<T>(
+    /// Apply `change` to the managed state and, unless it returns `Err` (then nothing is
+    /// written), make the result durable and live. Returns what `change` returned once the new
+    /// state is live: the very next request sees it.
+    pub async fn update<T, E>(
         &self,
-        change: impl FnOnce(&mut Managed) -> T,
-    ) -> Result<T, ManagedError> {
+        change: impl FnOnce(&mut Managed) -> Result<T, E> + Send + 'static,
+    ) -> Result<Result<T, E>, ManagedError>
+    where
+        T: Send + 'static,
+        E: Send + 'static,
+    {
         let _one_at_a_time = self.lock.lock().await;
-        let path = self.path()?;
-        let io = |source| ManagedError::Io {
-            path: path.clone(),
-            source,
-        };
-        // File reads, writes and fsyncs run on the blocking pool, never on a request worker.
-        let before = match blocking(&path, |p| std::fs::read_to_string(p)).await {
-            Ok(t) => Some(t),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => return Err(io(e)),
-        };
-        let mut managed: Managed = match &before {
-            Some(t) => serde_json::from_str(t).map_err(|e| ManagedError::Invalid(e.to_string()))?,
-            None => Managed::default(),
-        };
-        let out = change(&mut managed);
-        managed.comment = "Written by Portcullis management APIs. Do not edit by hand.".into();
-        let text = serde_json::to_string_pretty(&managed)
-            .map_err(|e| ManagedError::Invalid(e.to_string()))?;
-        blocking(&path, move |p| write_atomic(p, text.as_bytes()))
-            .await
-            .map_err(io)?;
-        if let Outcome::Rejected(errors) = self.reloader.reload_async().await {
-            match before {
-                Some(t) => blocking(&path, move |p| write_atomic(p, t.as_bytes())).await,
-                None => blocking(&path, |p| std::fs::remove_file(p)).await,
+        let backend = self.backend.clone().ok_or(ManagedError::NotADirectory)?;
+        let reloader = Arc::clone(&self.reloader);
+        let tokens_changed = tokio::task::spawn_blocking(move || {
+            // Held across read, write and publish: a reload never sees half of a write.
+            let _serial = reloader.serial();
+            let before = backend.load()?;
+            let mut state = before.clone().unwrap_or_default();
+            let out = match change(&mut state) {
+                Ok(t) => t,
+                Err(e) => return Ok((Err(e), None)),
+            };
+            state.comment = "Written by Portcullis management APIs. Do not edit by hand.".into();
+            let old_tokens = before
+                .as_ref()
+                .map(|b| b.api_tokens.as_slice())
+                .unwrap_or(&[]);
+            if state.api_tokens != old_tokens {
+                backend.persist(&state)?;
+                return Ok((Ok(out), Some(before)));
             }
-            .map_err(io)?;
-            self.reloader.reload_async().await;
+            let current = reloader.policy.current().ok_or(ManagedError::NoPolicy)?;
+            let index = current
+                .management
+                .with_rules(|rules| Index::build(Arc::new(state.registry.clone()), rules))
+                .map_err(ManagedError::Refused)?;
+            backend.persist(&state)?;
+            let next = Snapshot {
+                generation: 0,
+                compiled: Arc::clone(&current.compiled),
+                managed: Arc::new(index),
+            };
+            reloader.policy.publish(next, reloader.clock.now());
+            Ok((Ok(out), None))
+        })
+        .await
+        .map_err(|e| ManagedError::Invalid(e.to_string()))??;
+        let (out, full_reload) = tokens_changed;
+        let Some(before) = full_reload else {
+            return Ok(out);
+        };
+        // SeaTable API tokens are part of the policy: apply them through the full reload.
+        if let Outcome::Rejected(errors) = self.reloader.reload_async().await {
+            self.roll_back(before, &errors).await?;
             return Err(ManagedError::Rejected(errors.to_string()));
         }
         Ok(out)
     }
-}
 
-/// Run file I/O on `path` on tokio's blocking pool.
-async fn blocking<T: Send + 'static>(
-    path: &Path,
-    f: impl FnOnce(&Path) -> std::io::Result<T> + Send + 'static,
-) -> std::io::Result<T> {
-    let path = path.to_owned();
-    tokio::task::spawn_blocking(move || f(&path))
+    async fn roll_back(
+        &self,
+        before: Option<Managed>,
+        _errors: &CompileErrors,
+    ) -> Result<(), ManagedError> {
+        let backend = self.backend.clone().ok_or(ManagedError::NotADirectory)?;
+        tokio::task::spawn_blocking(move || match before {
+            Some(b) => backend.persist(&b),
+            None => backend.clear(),
+        })
         .await
-        .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+        .map_err(|e| ManagedError::Invalid(e.to_string()))??;
+        self.reloader.reload_async().await;
+        Ok(())
+    }
 }
 
 /// Write `bytes` to `path` so that readers see the old or the new content, never a mix:

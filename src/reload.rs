@@ -74,15 +74,26 @@ impl Reloader {
         })
     }
 
+    /// Hold the reload lock: no reload runs until the guard drops (management writes hold it
+    /// while they write and publish).
+    pub fn serial(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.lock.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Reload now (blocking: call from `spawn_blocking` inside a runtime).
+    ///
+    /// When the policy files are unchanged but the registry part of the managed file is not
+    /// what is running, only the registry is recompiled.
     pub fn reload(&self) -> Outcome {
-        let _serial = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        let _serial = self.serial();
         let now = self.clock.now();
         let outcome = policy::load_with(&self.path, &*self.env).and_then(|input| {
-            if self.policy.status().sha256.as_deref() == Some(input.fingerprint().as_str()) {
-                return Ok(None);
+            match self.policy.current() {
+                Some(cur) if cur.sha256 == input.fingerprint() => {
+                    policy::compile::registry_only(&input, &cur)
+                }
+                _ => policy::compile(&input).map(Some),
             }
-            policy::compile(&input).map(Some)
         });
         match outcome {
             Ok(None) => {

@@ -62,6 +62,9 @@ pub enum Admits {
     /// Any valid principal of an accepted kind (built-in self-service endpoints, which check the
     /// resource themselves).
     AnyPrincipal,
+    /// A principal whose grants hold the route's (module, action), whatever the API mode
+    /// (built-in management endpoints).
+    Management,
 }
 
 impl From<Access> for Admits {
@@ -69,6 +72,7 @@ impl From<Access> for Admits {
         match a {
             Access::Public => Admits::Anyone,
             Access::AnyPrincipal => Admits::AnyPrincipal,
+            Access::Grants => Admits::Management,
         }
     }
 }

@@ -21,6 +21,7 @@ pub fn kind_name(kind: CredentialKind) -> &'static str {
         CredentialKind::ApiToken => "api_token",
         CredentialKind::Temporary => "temporary",
         CredentialKind::ClientCertificate => "client_certificate",
+        CredentialKind::ManagementClient => "management_client",
     }
 }
 

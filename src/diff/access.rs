@@ -66,7 +66,7 @@ pub fn access(route: &Route, who: Who<'_>, mode: Mode) -> Access {
                 scoped: false,
             };
         }
-        Admits::AnyPrincipal | Admits::Grants => {}
+        Admits::AnyPrincipal | Admits::Grants | Admits::Management => {}
     }
     if route.admits == Admits::Grants {
         match mode {

@@ -24,6 +24,7 @@ use ipnet::IpNet;
 
 use crate::authz::Permit;
 use crate::body::Body;
+use crate::builtin::Endpoint;
 use crate::clock::Clock;
 use crate::decision::{self, Head, Presenting, Trace};
 use crate::forward::{self, Downstream, Outgoing, UpstreamClient};
@@ -32,6 +33,7 @@ use crate::grant::Grants;
 use crate::guard;
 use crate::identity::Authority;
 use crate::issuer;
+use crate::manage;
 use crate::policy::{Policy, Snapshot};
 use crate::ratelimit::RateLimiter;
 use crate::reject::{self, Rejection};
@@ -324,6 +326,20 @@ async fn pipeline<'s>(
                 };
                 forward::send(&gw.client, permit, out, &down).await?
             }
+            Target::Builtin(Endpoint::Manage(m)) => {
+                if permit.principal().is_some_and(|p| p.is_assumed()) {
+                    return Err(Rejection::Internal);
+                }
+                let cx = manage::Ctx {
+                    s,
+                    store: gw.issuer.store.as_ref(),
+                    throttle: &gw.issuer.throttle,
+                    request_id,
+                    now,
+                    client,
+                };
+                manage::serve(cx, m, &permit, parts, incoming).await
+            }
             Target::Builtin(endpoint) => {
                 if permit.principal().is_some_and(|p| p.is_assumed()) {
                     return Err(Rejection::Internal);
@@ -366,6 +382,8 @@ fn principal_grants<'a>(s: &'a Snapshot, permit: &Permit<'a>) -> Option<&'a Gran
     let p = permit.principal()?;
     match p.authority() {
         Authority::Grants(g) => Some(*g),
+        // A contract.fit key has no limits of its own: the route's apply.
+        Authority::Scoped(_) => None,
         Authority::Base { .. } => p
             .user()
             .and_then(|u| s.directory.users.get(u))

@@ -98,24 +98,25 @@ pub async fn create(
         return unavailable();
     };
     let uuid = base.uuid.clone();
+    let u = uuid.clone();
     let added = store
-        .update(|m| {
+        .update(move |m| {
             if m.api_tokens
                 .iter()
-                .any(|t| t.base == uuid && t.app_name == record.app_name)
+                .any(|t| t.base == u && t.app_name == record.app_name)
             {
-                return false;
+                return Err(());
             }
             m.api_tokens.push(record);
-            true
+            Ok(())
         })
         .await;
     match added {
-        Ok(true) => {
+        Ok(Ok(())) => {
             tracing::info!(user = %user, base = %uuid, app = %app, "API credential created");
             respond_json(StatusCode::CREATED, shown)
         }
-        Ok(false) => error_msg(StatusCode::BAD_REQUEST, &format!("api token {app} exists.")),
+        Ok(Err(())) => error_msg(StatusCode::BAD_REQUEST, &format!("api token {app} exists.")),
         Err(e) => failed(cx, e),
     }
 }
@@ -140,18 +141,20 @@ pub async fn update(
         return unavailable();
     };
     let uuid = base.uuid.clone();
+    let (u, a) = (uuid.clone(), app.clone());
     let updated = store
-        .update(|m| {
+        .update(move |m| {
             let t = m
                 .api_tokens
                 .iter_mut()
-                .find(|t| t.base == uuid && t.app_name == app)?;
+                .find(|t| t.base == u && t.app_name == a)
+                .ok_or(())?;
             t.permission = perm.as_str().to_owned();
-            Some(t.clone())
+            Ok(t.clone())
         })
         .await;
     match updated {
-        Ok(Some(t)) => {
+        Ok(Ok(t)) => {
             tracing::info!(user = %user, base = %uuid, app = %app, "API credential updated");
             respond_json(
                 StatusCode::OK,
@@ -164,7 +167,7 @@ pub async fn update(
                 ),
             )
         }
-        Ok(None) => error_msg(
+        Ok(Err(())) => error_msg(
             StatusCode::NOT_FOUND,
             &format!("api token {app} not found."),
         ),
@@ -183,20 +186,24 @@ pub async fn delete(cx: &Ctx<'_>, call: &Call<'_>, user: &str) -> Response<Body>
         return unavailable();
     };
     let uuid = base.uuid.clone();
+    let (u, a) = (uuid.clone(), app.clone());
     let removed = store
-        .update(|m| {
+        .update(move |m| {
             let before = m.api_tokens.len();
-            m.api_tokens
-                .retain(|t| !(t.base == uuid && t.app_name == app));
-            m.api_tokens.len() < before
+            m.api_tokens.retain(|t| !(t.base == u && t.app_name == a));
+            if m.api_tokens.len() < before {
+                Ok(())
+            } else {
+                Err(())
+            }
         })
         .await;
     match removed {
-        Ok(true) => {
+        Ok(Ok(())) => {
             tracing::info!(user = %user, base = %uuid, app = %app, "API credential deleted");
             respond_json(StatusCode::OK, json!({ "success": true }))
         }
-        Ok(false) => error_msg(
+        Ok(Err(())) => error_msg(
             StatusCode::NOT_FOUND,
             &format!("api token {app} not found."),
         ),

@@ -5,6 +5,8 @@
 //! for unknown users too (against a fixed hash) so timing does not tell which users exist.
 //! Failures are throttled per username and per client address (`throttle`).
 
+use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::LazyLock;
 
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
@@ -13,9 +15,11 @@ use hyper::body::Incoming;
 
 use crate::body::Body;
 use crate::field;
+use crate::issuer::throttle::Throttle;
 use crate::issuer::{Ctx, form, json, sign};
 use crate::kinds::KeyUse;
 use crate::token::Claims;
+use crate::token::directory::User;
 
 /// The header SeaTable clients send the 2FA code in.
 pub const OTP_HEADER: &str = "x-seafile-otp";
@@ -50,13 +54,83 @@ pub async fn login(
             serde_json::json!({"non_field_errors": ["Must include \"username\" and \"password\"."]}),
         );
     };
-    let addr = cx.client;
-    let throttle = &cx.state.throttle;
+    let gate = Gate {
+        users: &cx.s.directory.users,
+        throttle: &cx.state.throttle,
+        per_user: cx.st.failures_per_user,
+        per_address: cx.st.failures_per_address,
+        client: cx.client,
+        now: cx.now,
+    };
+    let user = match verify(&gate, &parts.headers, username, password).await {
+        Ok(u) => u,
+        Err(Failure::Throttled(secs)) => return throttled(secs),
+        Err(Failure::Bad) => return non_field(BAD_LOGIN),
+        Err(Failure::OtpMissing) => {
+            let mut r = non_field("Two factor auth token is missing.");
+            r.headers_mut()
+                .insert("x-seafile-otp", HeaderValue::from_static("required"));
+            return r;
+        }
+        Err(Failure::OtpInvalid) => return non_field("Two factor auth token is invalid."),
+    };
+    let claims = Claims::new(
+        KeyUse::Account,
+        &user.name,
+        cx.now,
+        cx.st.account_ttl.as_secs(),
+    );
+    match sign(cx, &claims) {
+        Ok(token) => json(StatusCode::OK, serde_json::json!({ "token": token })),
+        Err(r) => *r,
+    }
+}
+
+/// What a password check needs: the users, the shared throttle and its limits, who asks, when.
+pub struct Gate<'a> {
+    /// Users by login name.
+    pub users: &'a HashMap<String, User>,
+    /// Failed-login throttle.
+    pub throttle: &'a Throttle,
+    /// Failures per username per minute before throttling.
+    pub per_user: u32,
+    /// Failures per client address per minute before throttling.
+    pub per_address: u32,
+    /// The client's address.
+    pub client: IpAddr,
+    /// Unix seconds now.
+    pub now: i64,
+}
+
+/// Why a login failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// Too many failures: retry after this many seconds.
+    Throttled(u64),
+    /// Unknown user, wrong password or disabled user (indistinguishable on purpose).
+    Bad,
+    /// The user has 2FA and no code was sent.
+    OtpMissing,
+    /// The 2FA code is wrong or already used.
+    OtpInvalid,
+}
+
+/// Check `username` and `password` (and the `X-SEAFILE-OTP` code of a 2FA user), throttled per
+/// username and per client address. Logs the outcome (never the password).
+pub async fn verify<'u>(
+    gate: &Gate<'u>,
+    headers: &http::HeaderMap,
+    username: &str,
+    password: &str,
+) -> Result<&'u User, Failure> {
+    let (addr, throttle) = (gate.client, gate.throttle);
     if let Some(wait) = throttle.locked_for(username, addr) {
         // Round up, so a client that obeys Retry-After is not still locked out.
-        return throttled(wait.as_millis().div_ceil(1000).max(1) as u64);
+        return Err(Failure::Throttled(
+            wait.as_millis().div_ceil(1000).max(1) as u64
+        ));
     }
-    let user = cx.s.directory.users.get(username);
+    let user = gate.users.get(username);
     let phc = user.map_or_else(|| DUMMY_HASH.clone(), |u| u.password_phc.clone());
     let pw = password.to_owned();
     let verified = tokio::task::spawn_blocking(move || {
@@ -66,51 +140,30 @@ pub async fn login(
     })
     .await
     .unwrap_or(false);
-    let fail = || {
-        throttle.failed(
-            username,
-            addr,
-            cx.st.failures_per_user,
-            cx.st.failures_per_address,
-        )
-    };
+    let fail = || throttle.failed(username, addr, gate.per_user, gate.per_address);
     let Some(user) = user.filter(|u| verified && !u.disabled) else {
         fail();
         tracing::info!(user = %username, "login failed");
-        return non_field(BAD_LOGIN);
+        return Err(Failure::Bad);
     };
     if let Some(totp) = &user.totp {
         // An unreadable code is no code: the login fails closed either way.
-        let code = field::single(&parts.headers, OTP_HEADER)
+        let code = field::single(headers, OTP_HEADER)
             .ok()
             .flatten()
             .map(str::trim);
         let Some(code) = code.filter(|c| !c.is_empty()) else {
-            let mut r = non_field("Two factor auth token is missing.");
-            r.headers_mut()
-                .insert("x-seafile-otp", HeaderValue::from_static("required"));
-            return r;
+            return Err(Failure::OtpMissing);
         };
-        let step = totp.check(code, cx.now.max(0) as u64);
+        let step = totp.check(code, gate.now.max(0) as u64);
         if !step.is_some_and(|s| throttle.used_codes.claim(&user.name, s)) {
             fail();
             tracing::info!(user = %username, "login failed: bad 2FA code");
-            return non_field("Two factor auth token is invalid.");
+            return Err(Failure::OtpInvalid);
         }
     }
-    let claims = Claims::new(
-        KeyUse::Account,
-        &user.name,
-        cx.now,
-        cx.st.account_ttl.as_secs(),
-    );
-    match sign(cx, &claims) {
-        Ok(token) => {
-            tracing::info!(user = %username, "login succeeded");
-            json(StatusCode::OK, serde_json::json!({ "token": token }))
-        }
-        Err(r) => *r,
-    }
+    tracing::info!(user = %username, "login succeeded");
+    Ok(user)
 }
 
 /// The argon2id PHC string of `password` (for `portcullis user hash-password`).

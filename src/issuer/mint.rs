@@ -79,7 +79,8 @@ pub fn app_access_token(cx: &Ctx<'_>, who: &Principal<'_>) -> Response<Body> {
         CredentialKind::ApiKey
         | CredentialKind::Account
         | CredentialKind::Base
-        | CredentialKind::ClientCertificate => error_msg(StatusCode::FORBIDDEN, DENIED),
+        | CredentialKind::ClientCertificate
+        | CredentialKind::ManagementClient => error_msg(StatusCode::FORBIDDEN, DENIED),
     }
 }
 

@@ -116,6 +116,8 @@ pub async fn serve(
             | DeleteApiToken,
             None,
         ) => invalid_token(),
+        // The gateway hands management endpoints to `manage`, never here.
+        (Manage(_), _) => error_msg(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
     }
 }
 

@@ -6,6 +6,7 @@
 //! in `keys`, routes in `routes`, Linea21 imports in `linea21`.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::StatusCode;
@@ -15,7 +16,9 @@ use crate::policy::load::{Input, problem};
 use crate::policy::locate::{JsonPath, Seg};
 use crate::policy::raw::Mode;
 use crate::policy::source::SourceFile;
-use crate::policy::{Snapshot, builtin_routes, keys, linea21, rate_limits, routes, tokens};
+use crate::policy::{
+    Compiled, Snapshot, builtin_routes, keys, linea21, management, rate_limits, routes, tokens,
+};
 use crate::upstream::{self, Upstream};
 
 /// Default time allowed for an upstream's response head.
@@ -126,12 +129,28 @@ pub fn compile(input: &Input) -> Result<Snapshot, CompileErrors> {
             place: (file, JsonPath::root().key("seatable")),
         });
     }
+    let management = management::compile(&mut cx, input, &roles);
+    let place = (management.file, JsonPath::root().key("management"));
+    if let Some(cf) = &management.contractfit {
+        builtins.push(builtin_routes::Builtins {
+            specs: &crate::builtin::CONTRACTFIT,
+            prefix: &cf.prefix,
+            place: (place.0, place.1.key("contractfit")),
+        });
+    }
+    if let Some(prefix) = &management.trivore {
+        builtins.push(builtin_routes::Builtins {
+            specs: &crate::builtin::TRIVORE,
+            prefix,
+            place: (place.0, place.1.key("trivore")),
+        });
+    }
     let routes = routes::compile(&mut cx, input, &upstream_ix, &builtins);
+    let registry = management::registry(&mut cx, input, &management);
     if !cx.errors.is_empty() {
         return Err(CompileErrors(cx.errors));
     }
-    Ok(Snapshot {
-        generation: 0,
+    let compiled = Compiled {
         sha256: input.fingerprint(),
         mode,
         unmapped_status,
@@ -146,7 +165,41 @@ pub fn compile(input: &Input) -> Result<Snapshot, CompileErrors> {
         directory,
         sources: input.files.iter().map(|f| f.path.clone()).collect(),
         warnings: cx.warnings,
+        management,
+    };
+    Ok(Snapshot {
+        generation: 0,
+        compiled: Arc::new(compiled),
+        managed: Arc::new(registry),
     })
+}
+
+/// Recompile only the registry of `input` beside `current`'s compiled policy (whose input must
+/// be the same); `None` when the registry is what `current` runs.
+pub fn registry_only(input: &Input, current: &Snapshot) -> Result<Option<Snapshot>, CompileErrors> {
+    let state = input
+        .registry
+        .as_ref()
+        .map(|(_, s)| s.clone())
+        .unwrap_or_default();
+    if crate::registry::index::fingerprint(&state) == current.managed.sha256 {
+        return Ok(None);
+    }
+    let mut cx = Cx {
+        files: &input.files,
+        errors: Vec::new(),
+        warnings: Vec::new(),
+        redact: HashMap::new(),
+    };
+    let registry = management::registry(&mut cx, input, &current.management);
+    if !cx.errors.is_empty() {
+        return Err(CompileErrors(cx.errors));
+    }
+    Ok(Some(Snapshot {
+        generation: 0,
+        compiled: Arc::clone(&current.compiled),
+        managed: Arc::new(registry),
+    }))
 }
 
 /// The methods the gateway accepts before routing: the policy's list or the default.

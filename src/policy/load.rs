@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use crate::policy::error::{CompileErrors, Problem};
 use crate::policy::locate::{self, JsonPath, Seg};
 use crate::policy::raw::{ImportFormat, Linea21Entry, RawPolicy, SecretRef};
+use crate::policy::raw_managed::{RawManagedFile, is_managed};
 use crate::policy::source::{self, SourceFile};
 
 /// A parsed Linea21 file.
@@ -40,13 +41,33 @@ pub struct Input {
     /// Secret material referenced by the policy, resolved: (file index, JSON path) → bytes or
     /// why it could not be read. Never displayed.
     pub secrets: HashMap<(usize, String), Result<Vec<u8>, String>>,
+    /// The registry section of the managed file (file index, state), when there is one.
+    pub registry: Option<(usize, crate::registry::State)>,
 }
 
 impl Input {
     /// SHA-256 over every file read and every secret resolved (so rotating a key file reloads).
+    ///
+    /// The managed file counts by its SeaTable API tokens only: its registry section is compiled
+    /// apart, and a management write to it must not look like a policy edit.
     pub fn fingerprint(&self) -> String {
         let mut h = Sha256::new();
-        h.update(source::fingerprint(&self.files).as_bytes());
+        let managed = self.registry.as_ref().map(|(f, _)| *f);
+        let files = match managed {
+            None => source::fingerprint(&self.files),
+            Some(f) => {
+                let mut files = self.files.clone();
+                let tokens = self
+                    .policies
+                    .iter()
+                    .find(|(i, _)| *i == f)
+                    .map(|(_, p)| serde_json::to_string(&p.api_tokens).unwrap_or_default())
+                    .unwrap_or_default();
+                files[f].text = tokens;
+                source::fingerprint(&files)
+            }
+        };
+        h.update(files.as_bytes());
         let mut keys: Vec<_> = self.secrets.keys().collect();
         keys.sort();
         for k in keys {
@@ -95,9 +116,27 @@ pub fn load_with(path: &Path, env: Env<'_>) -> Result<Input, CompileErrors> {
         policies: Vec::new(),
         imports: Vec::new(),
         secrets: HashMap::new(),
+        registry: None,
     };
     let mut problems = Vec::new();
+    let is_dir = path.is_dir();
     for i in 0..input.files.len() {
+        if is_dir && is_managed(&input.files[i].path) {
+            match parse::<RawManagedFile>(&input.files[i]) {
+                Ok(m) => {
+                    input.policies.push((
+                        i,
+                        RawPolicy {
+                            api_tokens: m.api_tokens,
+                            ..RawPolicy::default()
+                        },
+                    ));
+                    input.registry = Some((i, m.registry));
+                }
+                Err(e) => problems.push(e),
+            }
+            continue;
+        }
         match parse::<RawPolicy>(&input.files[i]) {
             Ok(p) => input.policies.push((i, p)),
             Err(e) => problems.push(e),

@@ -16,10 +16,13 @@ pub(crate) mod keys;
 pub mod linea21;
 pub mod load;
 pub mod locate;
+pub mod management;
 mod rate_limits;
 pub mod raw;
 pub mod raw_imports;
 pub mod raw_limits;
+pub mod raw_managed;
+pub mod raw_management;
 pub mod raw_tokens;
 mod routes;
 mod signing_keys;
@@ -40,11 +43,29 @@ pub use compile::compile;
 pub use error::{CompileErrors, Problem};
 pub use load::{Env, Input, load, load_with, no_env};
 
-/// A compiled policy: immutable, every index built.
-#[derive(Debug)]
+/// What requests are decided with: the compiled policy files and the compiled managed state
+/// (what the management APIs wrote), published together. A management write replaces only
+/// `managed` and shares `compiled`; a policy edit recompiles both. Derefs to the compiled policy.
+#[derive(Debug, Clone)]
 pub struct Snapshot {
     /// Reload counter value this snapshot was published under (0 until published).
     pub generation: u64,
+    /// The compiled policy files.
+    pub compiled: Arc<Compiled>,
+    /// The compiled managed state.
+    pub managed: Arc<crate::registry::Index>,
+}
+
+impl std::ops::Deref for Snapshot {
+    type Target = Compiled;
+    fn deref(&self) -> &Compiled {
+        &self.compiled
+    }
+}
+
+/// A compiled policy: immutable, every index built.
+#[derive(Debug)]
+pub struct Compiled {
     /// SHA-256 of the policy input (see `source::fingerprint`).
     pub sha256: String,
     /// API mode.
@@ -74,6 +95,8 @@ pub struct Snapshot {
     pub sources: Vec<std::path::PathBuf>,
     /// Warnings found while compiling (e.g. plaintext secrets in an imported file).
     pub warnings: Vec<Problem>,
+    /// Management APIs: who may call them and what authorisation records grant.
+    pub management: management::Management,
 }
 
 /// What the admin listener and metrics show about the policy.

@@ -13,6 +13,7 @@ pub use crate::kinds::{CredentialKind, ErrorStyle, KeyUse, Mode};
 use crate::policy::formats::{Rfc3339, Sha256Hex};
 pub use crate::policy::raw_imports::*;
 pub use crate::policy::raw_limits::*;
+pub use crate::policy::raw_management::*;
 pub use crate::policy::raw_tokens::*;
 
 /// One Portcullis policy file. The policy is one such file, or every *.json file of a directory
@@ -120,6 +121,9 @@ pub struct RawPolicy {
     /// More request headers never forwarded (compared case-insensitively, `_` as `-`), besides
     /// the built-in list of method and URL override headers. At most one policy file may set it.
     pub never_forward: Option<Vec<String>>,
+    /// contract.fit and Trivore management APIs, their clients, and what authorisation records
+    /// grant. At most one policy file may set it.
+    pub management: Option<RawManagement>,
 }
 
 /// An upstream application.

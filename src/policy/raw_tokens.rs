@@ -182,7 +182,7 @@ pub struct RawLink {
 
 /// A per-base API token, exchanged at /api/v2.1/dtable/app-access-token/ for a base token. Written
 /// by the management endpoints.
-#[derive(Debug, Deserialize, serde::Serialize, JsonSchema, Clone)]
+#[derive(Debug, Deserialize, serde::Serialize, JsonSchema, Clone, PartialEq)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "api_token")]
 pub struct RawApiToken {

@@ -36,6 +36,15 @@ pub fn respond(
         }
         // Codes and messages are fixed ASCII without quotes or backslashes, and the request id
         // is hex, so the body is written directly (a test checks it parses as JSON).
+        // onePortal's clients read `errorMessage`; the reason code and request id come along.
+        ErrorStyle::Trivore => (
+            map.status,
+            format!(
+                r#"{{"errorMessage":"{}","error":"{}","request_id":"{}"}}"#,
+                map.message, map.code, request_id
+            ),
+            true,
+        ),
         ErrorStyle::Seatable | ErrorStyle::SeatableWeb | ErrorStyle::Standard => (
             map.status,
             format!(
