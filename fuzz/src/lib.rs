@@ -13,6 +13,7 @@
 //! - [`token`]: strings → signed-token verification against a policy with an HS256 key.
 //! - [`policy`]: policy file bytes → `policy::load` + `compile`; every error located.
 //! - [`linea21`]: Linea21 import bytes → the same, through a fixed policy importing them.
+//! - [`scim_filter`]: SCIM filter strings → `scim::parse` and `Filter::matches`.
 //! - [`scratch`]: the per-process directory the policy targets write their files to.
 
 pub mod canonicalize;
@@ -20,5 +21,6 @@ pub mod credential;
 pub mod linea21;
 pub mod php_name;
 pub mod policy;
+pub mod scim_filter;
 pub mod scratch;
 pub mod token;

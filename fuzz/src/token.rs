@@ -5,6 +5,7 @@
 
 use std::sync::OnceLock;
 
+use portcullis::credential::Carrier;
 use portcullis::identity;
 use portcullis::kinds::{CredentialKind, KeyUse};
 use portcullis::policy::{self, Snapshot};
@@ -70,7 +71,13 @@ pub fn run(data: &[u8]) {
         CredentialKind::Base,
         CredentialKind::ApiToken,
     ];
-    let _ = identity::validate(&s.keys, &s.directory, text, &kinds, NOW);
+    let _ = identity::validate(
+        portcullis::decision::sources(&s),
+        Carrier::Authorization,
+        text,
+        &kinds,
+        NOW,
+    );
     if verified {
         assert!(
             minted().iter().any(|m| m == text),

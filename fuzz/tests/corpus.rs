@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use portcullis::kinds::KeyUse;
-use portcullis_fuzz::{canonicalize, credential, linea21, php_name, policy, token};
+use portcullis_fuzz::{canonicalize, credential, linea21, php_name, policy, scim_filter, token};
 
 /// Run `run` on every file under `corpus/<target>`; there must be at least one.
 fn replay(target: &str, run: fn(&[u8])) {
@@ -51,6 +51,11 @@ fn policy_corpus() {
 #[test]
 fn linea21_corpus() {
     replay("linea21", linea21::run);
+}
+
+#[test]
+fn scim_filter_corpus() {
+    replay("scim_filter", scim_filter::run);
 }
 
 #[test]

@@ -22,8 +22,7 @@ pub const DEFAULT_COUNT: usize = 20;
 /// Largest page.
 pub const MAX_COUNT: usize = 1000;
 
-/// SCIM names of record attributes that differ from the stored field names.
-pub const ALIASES: &[(&str, &str)] = &[("authType", "type"), ("authSource", "source")];
+use crate::scim::AUTHORISATION_ALIASES as ALIASES;
 
 /// Attributes a filter may name.
 const FILTERABLE: &[&str] = &[
@@ -171,5 +170,5 @@ fn lookup<'v>(v: &'v Value, name: &str) -> Option<&'v Value> {
         .iter()
         .find(|(a, _)| *a == name)
         .map_or(name, |(_, real)| real);
-    name.split('.').try_fold(v, |v, part| v.get(part))
+    crate::scim::resolve_path(v, name)
 }

@@ -56,14 +56,19 @@ impl Input {
         let files = match managed {
             None => source::fingerprint(&self.files),
             Some(f) => {
-                let mut files = self.files.clone();
+                // No tokens is the same input as no managed file.
                 let tokens = self
                     .policies
                     .iter()
                     .find(|(i, _)| *i == f)
-                    .map(|(_, p)| serde_json::to_string(&p.api_tokens).unwrap_or_default())
+                    .map(|(_, p)| p.api_tokens.as_slice())
                     .unwrap_or_default();
-                files[f].text = tokens;
+                let mut files = self.files.clone();
+                if tokens.is_empty() {
+                    files.remove(f);
+                } else {
+                    files[f].text = serde_json::to_string(tokens).unwrap_or_default();
+                }
                 source::fingerprint(&files)
             }
         };

@@ -8,7 +8,7 @@
 use super::lex::{Error, Tok, Token, lex, quote};
 use super::{CompareOp, Expr, Filter, FilterError, Literal, MAX_DEPTH};
 
-/// Parse a SCIM filter.
+/// Parse a SCIM filter. Never panics; an error says where (in characters) and what.
 pub fn parse(input: &str) -> Result<Filter, FilterError> {
     let at_char = |byte: usize| input.get(..byte).map_or(byte, |s| s.chars().count());
     let result = lex(input).and_then(|tokens| {
@@ -28,7 +28,12 @@ pub fn parse(input: &str) -> Result<Filter, FilterError> {
         })
 }
 
+/// The attribute operator `word` names, in any case: `Some(None)` for `pr`, `None` if it is
+/// none.
 fn operator(word: &str) -> Option<Option<CompareOp>> {
+    if word.len() != 2 {
+        return None;
+    }
     let op = match word.to_ascii_lowercase().as_str() {
         "pr" => return Some(None),
         "eq" => CompareOp::Eq,

@@ -29,6 +29,7 @@ mod haproxy_rolling;
 mod hot_reload;
 mod invalid_edits;
 mod linea21;
+mod manage;
 mod nginx_forward_auth;
 mod one_decision;
 mod owned_headers;

@@ -59,7 +59,11 @@ class Recorder(BaseHTTPRequestHandler):
         self.server.seen.append(
             {"method": self.command, "path": self.path, "headers": dict(self.headers), "body": body}
         )
-        payload = {"rows": ROWS} if self.command == "GET" else {"ok": True}
+        answers = getattr(self.server, "answers", {})
+        if self.path.split("?")[0] in answers:
+            payload = answers[self.path.split("?")[0]]
+        else:
+            payload = {"rows": ROWS} if self.command == "GET" else {"ok": True}
         data = json.dumps(payload).encode()
         self.send_response(200)
         self.send_header("content-type", "application/json")
@@ -67,18 +71,20 @@ class Recorder(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    do_GET = do_POST = do_PUT = do_DELETE = _answer
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _answer
 
     def log_message(self, *args):
         pass
 
 
 class Upstream:
-    """A recording HTTP server in a thread on a free port."""
+    """A recording HTTP server in a thread on a free port; `answers` maps a path (without its
+    query) to the JSON it answers instead of the default."""
 
-    def __init__(self):
+    def __init__(self, answers=None):
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
         self.server.seen = []
+        self.server.answers = dict(answers or {})
         self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
@@ -111,12 +117,21 @@ class Gateway:
         (tmp / "settings.json").write_text(json.dumps(self.settings()))
         self.log_path = tmp / "gateway.log"
         self.log = open(self.log_path, "w")
+        self.start()
+
+    def start(self):
+        """Start the binary (again, after `kill`: same ports, policy and log) and wait for it."""
         env = dict(os.environ, **self.keys, RUST_LOG="info,portcullis=trace")
         self.proc = subprocess.Popen(
-            [str(BIN), "serve", "--config", str(tmp / "settings.json")],
+            [str(BIN), "serve", "--config", str(self.dir / "settings.json")],
             stdout=self.log, stderr=subprocess.STDOUT, env=env,
         )
         self.wait_ready()
+
+    def kill(self):
+        """SIGKILL the process (no shutdown of any kind) and reap it."""
+        self.proc.kill()
+        self.proc.wait()
 
     def settings(self):
         return {
@@ -198,6 +213,13 @@ class Gateway:
         self.log.flush()
         return self.log_path.read_text()
 
+    def assert_no_secret_logged(self):
+        """No secret this gateway's tests used appears in its log."""
+        log = self.log_text()
+        assert log, "the gateway logged nothing"
+        leaked = [i for i, secret in enumerate(self.secrets) if secret and secret in log]
+        assert not leaked, "secrets #%s reached the log" % leaked
+
     def close(self):
         self.proc.terminate()
         try:
@@ -227,3 +249,141 @@ def gateway(tmp_path_factory, upstream):
 @pytest.fixture(scope="module")
 def account_token(gateway):
     return gateway.account_token()
+
+
+# --- Management APIs (issue #7): contract.fit scoped API keys and Trivore authorisation records.
+
+import hashlib  # noqa: E402
+
+ADMIN = "timothe@example.org"  # the seed's `admin`, with its own password
+ADMIN_PASSWORD = "admin-python-pw-4f1d8a"
+VIEWER = "viewer@example.org"  # may only view API keys
+VIEWER_PASSWORD = "viewer-python-pw-93be27"
+CAROL = "carol@example.org"  # no roles of her own; Trivore records delegate to her
+CAROL_PASSWORD = "carol-python-pw-0d5c61"
+# Management clients (HTTP Basic), as onePortal's: id → (secret, namespaces, permissions).
+CLIENTS = {
+    "1248769513590337": ("client-root-%s" % os.urandom(6).hex(), ["root"],
+                         {"authorisation": ["all"]}),
+    "3430986450301641": ("client-other-%s" % os.urandom(6).hex(), ["other"],
+                         {"authorisation": ["all"]}),
+    "5500000000000007": ("client-viewer-%s" % os.urandom(6).hex(), ["root"],
+                         {"authorisation": ["view"]}),
+}
+ROOT_CLIENT, OTHER_CLIENT, VIEW_CLIENT = CLIENTS
+INVOICE_INBOX = "5f0c0ffee0000000000000a1"
+OTHER_INBOX = "5f0c0ffee0000000000000b2"
+INBOXES = [{"id": "5f0c0ffee0000000000000c3", "name": "receipts"},
+           {"id": INVOICE_INBOX, "name": "invoice"},
+           {"id": OTHER_INBOX, "name": "contracts"}]
+
+
+class ManagementGateway(Gateway):
+    """The gateway with a `management` policy: contract.fit endpoints under `/admin`, Trivore's
+    under `/api/rest/v1`, inbox/document/permit routes to the recording upstream (which answers
+    `GET /admin/inboxes` with `INBOXES`), and `?api_key=` as a credential."""
+
+    def __init__(self, tmp, upstream):
+        upstream.server.answers["/admin/inboxes"] = INBOXES
+        self.clients = CLIENTS
+        super().__init__(tmp, upstream)
+        self.secrets += [ADMIN_PASSWORD, VIEWER_PASSWORD, CAROL_PASSWORD]
+        self.secrets += [secret for secret, _, _ in CLIENTS.values()]
+
+    @property
+    def managed_path(self):
+        return self.dir / "policy" / "portcullis-managed.json"
+
+    def managed(self):
+        """The managed file, parsed (`{}` if absent)."""
+        if not self.managed_path.exists():
+            return {}
+        return json.loads(self.managed_path.read_text())
+
+    def policy(self):
+        def route(rid, path, module, action, resources=(), methods=("GET",)):
+            return {
+                "id": rid, "path": path, "methods": list(methods),
+                "module": module, "action": action, "upstream": "app",
+                "resources": {r: {"path": r} for r in resources},
+            }
+
+        def pw(p):
+            return cli("user", "hash-password", stdin=p + "\n").strip()
+
+        return {
+            "mode": "limited-access",
+            "upstreams": {"app": {"url": self.upstream.url}},
+            "credential_query_params": ["api_key"],
+            "roles": {
+                "edit_backend_settings": {
+                    "role": ["view", "create"], "user": ["view", "create"],
+                    "api_key": ["view", "create", "update", "delete"],
+                },
+                "view_api_keys": {"api_key": ["view"]},
+                "inbox_reader": {"inbox": ["view"], "document": ["view"]},
+                "permit_filer": {"permit": ["view", "file"]},
+            },
+            "routes": [
+                route("inboxes", "/admin/inboxes", "inbox", "view"),
+                route("inbox-documents", "/inboxes/{inbox}/documents", "document", "view",
+                      ["inbox"]),
+                route("document", "/inboxes/{inbox}/documents/{document}", "document", "view",
+                      ["inbox", "document"]),
+                route("document-by-query", "/documents", "document", "view"),
+                route("permit", "/permits/{permit}", "permit", "file", ["permit"],
+                      ("GET", "POST")),
+            ],
+            "users": {
+                ADMIN: {"password": pw(ADMIN_PASSWORD),
+                        "roles": ["edit_backend_settings", "view_api_keys", "inbox_reader"]},
+                VIEWER: {"password": pw(VIEWER_PASSWORD), "roles": ["view_api_keys"]},
+                CAROL: {"password": pw(CAROL_PASSWORD)},
+            },
+            "signing_keys": {
+                "acct-1": {"use": "account", "alg": "HS256", "secret": {"env": "PC_ACCT_KEY"}},
+            },
+            "management": {
+                "contractfit": {"prefix": "/admin", "login_failures_per_user_per_minute": 50,
+                                "login_failures_per_address_per_minute": 200},
+                "trivore": {},
+                "clients": {
+                    cid: {"sha256": hashlib.sha256(secret.encode()).hexdigest(),
+                          "permissions": perms, "namespaces": ns}
+                    for cid, (secret, ns, perms) in CLIENTS.items()
+                },
+                "authorisation_types": {
+                    "file_for_permit": {"role": "permit_filer", "resource": "permit"},
+                },
+            },
+        }
+
+    def basic(self, client_id=ROOT_CLIENT):
+        """`requests` auth for a management client."""
+        return (client_id, self.clients[client_id][0])
+
+    def admin_token(self, username=ADMIN, password=ADMIN_PASSWORD):
+        """`POST /admin/auth` → the authentication token (remembered as a secret)."""
+        r = requests.post(self.url + "/admin/auth",
+                          json={"username": username, "password": password}, timeout=30)
+        assert r.status_code == 200, r.text
+        token = r.json()["authentication_token"]
+        self.secrets.append(token)
+        return token
+
+
+@pytest.fixture(scope="module")
+def mgmt_upstream():
+    up = Upstream({"/admin/inboxes": INBOXES})
+    yield up
+    up.close()
+
+
+@pytest.fixture(scope="module")
+def mgmt(tmp_path_factory, mgmt_upstream):
+    """A `ManagementGateway` for one test module; its log is scanned for secrets at the end."""
+    if not BIN.exists():
+        pytest.fail("no portcullis binary at %s (run `cargo build`)" % BIN)
+    gw = ManagementGateway(tmp_path_factory.mktemp("portcullis-mgmt"), mgmt_upstream)
+    yield gw
+    gw.close()

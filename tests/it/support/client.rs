@@ -229,8 +229,12 @@ pub fn assert_rejected(resp: &Resp, status: u16, code: &str) {
     assert_eq!(resp.status, status, "status for {code}: {}", resp.text());
     let body = resp.json();
     assert_eq!(body["error"], code, "{body}");
+    // `message`, or `errorMessage` in onePortal's style.
+    let message = body.get("message").or_else(|| body.get("errorMessage"));
     assert!(
-        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        message
+            .and_then(|m| m.as_str())
+            .is_some_and(|m| !m.is_empty()),
         "{body}"
     );
     let rid = body["request_id"].as_str().expect("request_id");

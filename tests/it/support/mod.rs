@@ -7,6 +7,7 @@ pub mod cli;
 pub mod client;
 pub mod gateway;
 pub mod logs;
+pub mod manage;
 pub mod nginx;
 pub mod php;
 pub mod policy;
