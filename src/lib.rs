@@ -32,8 +32,9 @@
 //! - [`forward`]: sends a permitted request upstream ([`tunnel`] joins WebSocket upgrades);
 //!   [`headers`] keeps headers clean;
 //!   [`upstream`] says where; [`echo`] is the built-in demo upstream.
-//! - [`issuer`]: answers a permitted request for a built-in SeaTable token endpoint; [`managed`]
-//!   writes the API tokens it manages to the gateway's own policy file.
+//! - [`issuer`]: answers a permitted request for a built-in SeaTable token endpoint; [`manage`]
+//!   for a contract.fit or Trivore management endpoint ([`scim`] parses onePortal's listing
+//!   filters); both write through [`managed`], the store of the gateway's own file.
 //! - [`forward_auth`]: on its own listener, reads the original request a fronting proxy
 //!   describes and answers the same decision with a status and identity headers; [`vouch`]
 //!   sets those headers for it and for `forward`.
@@ -42,7 +43,9 @@
 //!
 //! Around the request path:
 //!
-//! - [`policy`]: raw → compiled → published policy snapshots.
+//! - [`policy`]: raw → compiled → published policy snapshots; [`registry`] is the managed
+//!   counterpart (roles, users, contract.fit keys, authorisation records as stored and compiled),
+//!   published in the same snapshot and rebuilt alone by a management write.
 //! - [`reload`] and [`watch`]: hot reload on file change, SIGHUP or admin request.
 //! - [`admin`]: health, readiness, status, reload.
 //! - [`run`]: `serve`, the whole gateway on sockets, clock, environment and shutdown it is
