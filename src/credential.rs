@@ -191,6 +191,34 @@ mod tests {
     }
 
     #[test]
+    fn basic_and_bare_tokens_only_on_management_endpoints() {
+        let none = canon("");
+        let cases: &[(&str, Option<(&str, Carrier)>)] = &[
+            ("Basic YTpi", Some(("YTpi", Carrier::Basic))),
+            ("basic   YTpi ", Some(("YTpi", Carrier::Basic))),
+            ("eyJ.a.b", Some(("eyJ.a.b", Carrier::Authorization))),
+            ("Bearer t", Some(("t", Carrier::Authorization))),
+            ("Digest x=1", None),
+        ];
+        for (value, want) in cases {
+            let h = headers(&[(
+                "authorization",
+                Box::leak(value.to_string().into_boxed_str()),
+            )]);
+            let got = extract(&h, &none, &[], true).unwrap();
+            assert_eq!(got.map(|c| (c.secret, c.carrier)), *want, "{value}");
+            // Elsewhere only Bearer and Token are credentials: the rest is the upstream's.
+            let plain = extract(&h, &none, &[], false).unwrap();
+            assert_eq!(plain.is_some(), value.starts_with("Bearer"), "{value}");
+        }
+        let h = headers(&[("authorization", "Basic YTpi"), ("x-api-key", "k")]);
+        assert_eq!(
+            extract(&h, &none, &[], true).unwrap_err(),
+            Rejection::MultipleCredentials
+        );
+    }
+
+    #[test]
     fn debug_never_shows_the_secret() {
         let c = Credential {
             secret: "hunter2",

@@ -181,6 +181,26 @@ fn unauthorized_carries_rfc6750_challenge_and_json_body() {
 }
 
 #[test]
+fn trivore_style_carries_error_message_with_the_code() {
+    use http_body_util::BodyExt;
+    let r = respond(
+        &PermissionDenied,
+        StatusCode::NOT_FOUND,
+        "0123abcd",
+        ErrorStyle::Trivore,
+    );
+    assert_eq!(r.status(), 403);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let b = rt.block_on(r.into_body().collect()).unwrap().to_bytes();
+    let v: serde_json::Value = serde_json::from_slice(&b).unwrap();
+    assert_eq!(v["error"], "permission_denied");
+    assert_eq!(v["request_id"], "0123abcd");
+    assert!(v["errorMessage"].as_str().is_some_and(|m| !m.is_empty()));
+}
+
+#[test]
 fn seatable_style_turns_auth_failures_into_403_error_msg() {
     use http_body_util::BodyExt;
     let body = |r: Response<Body>| {
