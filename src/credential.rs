@@ -53,14 +53,23 @@ impl std::fmt::Debug for Credential<'_, '_> {
     }
 }
 
-/// Find the request's credential, if any. On `management` endpoints `Authorization` may also
-/// carry HTTP Basic client credentials or a bare token; elsewhere those are the upstream's
-/// business and are not read.
+/// Which `Authorization` forms besides `Bearer` and `Token` a request may use.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Forms {
+    /// HTTP Basic client credentials (management endpoints only).
+    pub basic: bool,
+    /// A bare token without a scheme word, as contract.fit's client sends its login token
+    /// (management endpoints, and every route of a policy serving the contract.fit API).
+    pub bare: bool,
+}
+
+/// Find the request's credential, if any. `Authorization` forms other than `Bearer` and
+/// `Token` are read only where `forms` says; elsewhere they are the upstream's business.
 pub fn extract<'a, 'p>(
     headers: &'a HeaderMap,
     query: &'a Canonical,
     query_params: &'p [String],
-    management: bool,
+    forms: Forms,
 ) -> Result<Option<Credential<'a, 'p>>, Rejection> {
     let mut found: Option<Credential<'a, 'p>> = None;
     let mut put = |c: Credential<'a, 'p>| {
@@ -81,20 +90,21 @@ pub fn extract<'a, 'p>(
                 secret,
                 carrier: Carrier::Authorization,
             })?;
-        } else if management {
+        } else {
             let v = value.trim();
-            let carrier = match v.split_once(' ') {
-                Some((scheme, rest)) if scheme.eq_ignore_ascii_case("basic") => {
+            match v.split_once(' ') {
+                Some((scheme, rest)) if forms.basic && scheme.eq_ignore_ascii_case("basic") => {
                     put(Credential {
                         secret: rest.trim(),
                         carrier: Carrier::Basic,
                     })?;
-                    continue;
                 }
-                Some(_) => continue,
-                None => Carrier::Authorization,
-            };
-            put(Credential { secret: v, carrier })?;
+                None if forms.bare => put(Credential {
+                    secret: v,
+                    carrier: Carrier::Authorization,
+                })?,
+                _ => {}
+            }
         }
     }
     for value in field::all(headers, &API_KEY)? {
@@ -162,7 +172,13 @@ mod tests {
         for (h, q, want) in cases {
             let h = headers(h);
             let c = canon(q);
-            let got = extract(&h, if q.is_empty() { &none } else { &c }, &params, false).unwrap();
+            let got = extract(
+                &h,
+                if q.is_empty() { &none } else { &c },
+                &params,
+                Forms::default(),
+            )
+            .unwrap();
             assert_eq!(got.map(|c| c.secret), *want, "{h:?} {q}");
         }
     }
@@ -184,11 +200,16 @@ mod tests {
             let h = headers(h);
             let c = canon(q);
             assert_eq!(
-                extract(&h, &c, &params, false).unwrap_err(),
+                extract(&h, &c, &params, Forms::default()).unwrap_err(),
                 Rejection::MultipleCredentials
             );
         }
     }
+
+    const MANAGEMENT: Forms = Forms {
+        basic: true,
+        bare: true,
+    };
 
     #[test]
     fn basic_and_bare_tokens_only_on_management_endpoints() {
@@ -205,15 +226,15 @@ mod tests {
                 "authorization",
                 Box::leak(value.to_string().into_boxed_str()),
             )]);
-            let got = extract(&h, &none, &[], true).unwrap();
+            let got = extract(&h, &none, &[], MANAGEMENT).unwrap();
             assert_eq!(got.map(|c| (c.secret, c.carrier)), *want, "{value}");
             // Elsewhere only Bearer and Token are credentials: the rest is the upstream's.
-            let plain = extract(&h, &none, &[], false).unwrap();
+            let plain = extract(&h, &none, &[], Forms::default()).unwrap();
             assert_eq!(plain.is_some(), value.starts_with("Bearer"), "{value}");
         }
         let h = headers(&[("authorization", "Basic YTpi"), ("x-api-key", "k")]);
         assert_eq!(
-            extract(&h, &none, &[], true).unwrap_err(),
+            extract(&h, &none, &[], MANAGEMENT).unwrap_err(),
             Rejection::MultipleCredentials
         );
     }

@@ -131,12 +131,12 @@ pub fn authorize<'s: 'r, 'r>(
     let principal = match presenting {
         Presenting::Request => {
             let management = r.accept.contains(&CredentialKind::ManagementClient);
-            let presented = credential::extract(
-                head.headers,
-                head.target,
-                &s.credential_query_params,
-                management,
-            )?;
+            let forms = credential::Forms {
+                basic: management,
+                bare: management || s.management.contractfit.is_some(),
+            };
+            let presented =
+                credential::extract(head.headers, head.target, &s.credential_query_params, forms)?;
             trace.carrier = presented.map(|c| c.carrier);
             match (presented, head.client_certificate) {
                 (Some(c), _) if needed => Some(identity::validate(

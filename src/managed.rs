@@ -112,20 +112,31 @@ pub struct Store {
     reloader: Arc<Reloader>,
     backend: Option<Arc<dyn Backend>>,
     lock: tokio::sync::Mutex<()>,
+    /// The state as last written, with what it runs as (`running_key`): reused by the next
+    /// write while that is what runs (a reload of a hand edit makes it stale).
+    last: std::sync::Mutex<Option<(Managed, String)>>,
 }
 
 impl Store {
-    /// A store for `reloader`'s policy directory (the file backend).
+    /// A store for `reloader`'s policy directory (the file backend). Temp files a killed
+    /// process left behind are removed.
     pub fn new(reloader: Arc<Reloader>) -> Self {
         let backend: Option<Arc<dyn Backend>> = reloader.path.is_dir().then(|| {
+            remove_leftovers(&reloader.path);
             Arc::new(FileBackend {
                 path: reloader.path.join(FILE_NAME),
             }) as Arc<dyn Backend>
         });
+        Self::with_backend(reloader, backend)
+    }
+
+    /// A store writing through `backend` (`None`: writes answer "not available").
+    pub fn with_backend(reloader: Arc<Reloader>, backend: Option<Arc<dyn Backend>>) -> Self {
         Self {
             reloader,
             backend,
             lock: tokio::sync::Mutex::new(()),
+            last: std::sync::Mutex::new(None),
         }
     }
 
@@ -143,14 +154,20 @@ impl Store {
         let _one_at_a_time = self.lock.lock().await;
         let backend = self.backend.clone().ok_or(ManagedError::NotADirectory)?;
         let reloader = Arc::clone(&self.reloader);
-        let tokens_changed = tokio::task::spawn_blocking(move || {
+        let cached = self.last.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let done = tokio::task::spawn_blocking(move || {
             // Held across read, write and publish: a reload never sees half of a write.
             let _serial = reloader.serial();
-            let before = backend.load()?;
+            let running = reloader.policy.current().map(|c| running_key(&c));
+            let before = match cached {
+                Some((m, sha)) if Some(&sha) == running.as_ref() => Some(m),
+                _ => backend.load()?,
+            };
             let mut state = before.clone().unwrap_or_default();
             let out = match change(&mut state) {
                 Ok(t) => t,
-                Err(e) => return Ok((Err(e), None)),
+                // Nothing written: what was read is still what runs.
+                Err(e) => return Ok((Err(e), None, before.zip(running))),
             };
             state.comment = "Written by Portcullis management APIs. Do not edit by hand.".into();
             let old_tokens = before
@@ -159,7 +176,7 @@ impl Store {
                 .unwrap_or(&[]);
             if state.api_tokens != old_tokens {
                 backend.persist(&state)?;
-                return Ok((Ok(out), Some(before)));
+                return Ok((Ok(out), Some(before), None));
             }
             let current = reloader.policy.current().ok_or(ManagedError::NoPolicy)?;
             let index = current
@@ -172,12 +189,16 @@ impl Store {
                 compiled: Arc::clone(&current.compiled),
                 managed: Arc::new(index),
             };
+            let sha = running_key(&next);
             reloader.policy.publish(next, reloader.clock.now());
-            Ok((Ok(out), None))
+            Ok((Ok(out), None, Some((state, sha))))
         })
         .await
         .map_err(|e| ManagedError::Invalid(e.to_string()))??;
-        let (out, full_reload) = tokens_changed;
+        let (out, full_reload, written) = done;
+        if let Some(w) = written {
+            *self.last.lock().unwrap_or_else(|p| p.into_inner()) = Some(w);
+        }
         let Some(before) = full_reload else {
             return Ok(out);
         };
@@ -203,6 +224,27 @@ impl Store {
         .map_err(|e| ManagedError::Invalid(e.to_string()))??;
         self.reloader.reload_async().await;
         Ok(())
+    }
+}
+
+/// What a snapshot runs of the managed file: the policy input (with its API tokens) and the
+/// registry, by fingerprint.
+fn running_key(s: &Snapshot) -> String {
+    format!("{}/{}", s.sha256, s.managed.sha256)
+}
+
+/// Remove the temp files of writes a killed process did not finish (`.portcullis-managed.json.*.tmp`).
+fn remove_leftovers(dir: &Path) {
+    let prefix = format!(".{FILE_NAME}.");
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(&prefix) && name.ends_with(".tmp") {
+            let _ = std::fs::remove_file(e.path());
+        }
     }
 }
 

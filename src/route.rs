@@ -178,6 +178,27 @@ pub struct RouteMatch<'a> {
     unresolved: bool,
 }
 
+impl RouteTable {
+    /// How the access log shows `path`: the matched route's template when its path holds a
+    /// secret; when no route matched, a path under the static start of such a template shows
+    /// only that start (a token in a mistyped or wrong-method request stays out of the logs).
+    pub fn loggable_path<'p>(&'p self, matched: Option<&'p Route>, path: &'p str) -> &'p str {
+        match matched {
+            Some(r) if r.secret_in_path => r.template.as_str(),
+            Some(_) => path,
+            None => self
+                .routes
+                .iter()
+                .filter(|r| r.secret_in_path)
+                .find(|r| {
+                    let fixed = r.template.split('{').next().unwrap_or("");
+                    path.len() > fixed.len() && path.starts_with(fixed)
+                })
+                .map_or(path, |r| r.template.as_str()),
+        }
+    }
+}
+
 impl<'a> RouteMatch<'a> {
     /// The matched route.
     pub fn route(&self) -> &'a Route {

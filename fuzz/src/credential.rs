@@ -30,7 +30,11 @@ pub fn run(data: &[u8]) {
         return;
     };
     let params: Vec<String> = QUERY_PARAMS.iter().map(|p| (*p).to_owned()).collect();
-    if let Ok(Some(c)) = extract(&headers, &canonical, &params, false) {
+    let forms = portcullis::credential::Forms {
+        basic: true,
+        bare: true,
+    };
+    if let Ok(Some(c)) = extract(&headers, &canonical, &params, forms) {
         assert!(!c.secret.is_empty(), "empty secret accepted");
         let sent = String::from_utf8_lossy(data);
         let decoded = canonical.query.iter().any(|(_, v)| v == c.secret);

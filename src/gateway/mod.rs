@@ -201,10 +201,10 @@ pub async fn handle(gw: &Gateway, conn: Conn, req: Request<Incoming>) -> Respons
         }
     };
     let route = trace.route;
-    // A secret in the path (a link token) is never logged: the route's template stands in.
-    let path = match route {
-        Some(r) if r.secret_in_path => r.template.as_str(),
-        _ => uri.path(),
+    // A secret in the path (a link token, a contract.fit key) is never logged.
+    let path = match &snapshot {
+        Some(s) => s.routes.loggable_path(route, uri.path()),
+        None => uri.path(),
     };
     tracing::info!(
         target: "portcullis::access",

@@ -34,6 +34,7 @@ const READ_ONLY: &[&str] = &[
     "revocationDetails",
     "effectiveValidTo",
     "active",
+    "createdAt",
 ];
 
 /// A record as shown at `now`: the stored fields, `authType` beside `type`, and the computed
@@ -51,6 +52,10 @@ pub fn show(r: &Record, now: i64) -> Value {
     let active = !r.revoked && from.is_none_or(|f| now >= f) && to.is_none_or(|t| now < t);
     if let Value::Object(o) = &mut v {
         o.insert("authType".into(), Value::String(r.kind.clone()));
+        o.insert(
+            "authSource".into(),
+            r.source.clone().map_or(Value::Null, Value::String),
+        );
         o.insert(
             "effectiveValidTo".into(),
             effective.map_or(Value::Null, Value::String),
@@ -77,6 +82,7 @@ struct Fields {
     valid_to: Option<String>,
     ns_code: Option<String>,
     source: Option<String>,
+    author: Option<String>,
 }
 
 fn bad(msg: impl Into<String>) -> Refusal {
@@ -138,6 +144,7 @@ fn fields(body: &Map<String, Value>) -> Result<Fields, Refusal> {
             "validTo" => f.valid_to = time(name, v)?,
             "nsCode" => f.ns_code = text(name, v)?,
             "authSource" | "source" => f.source = text(name, v)?,
+            "author" => f.author = text(name, v)?,
             n if READ_ONLY.contains(&n) => {}
             n => return Err(bad(format!("unknown field `{n}`"))),
         }
@@ -201,6 +208,7 @@ pub async fn create(cx: &Ctx<'_>, call: &Call<'_>, incoming: Incoming) -> Respon
             valid_to: f.valid_to,
             ns_code,
             source: f.source,
+            author: f.author,
             meta: Meta {
                 created: now.clone(),
                 last_modified: now,
@@ -320,6 +328,9 @@ pub async fn update(
         }
         if f.source.is_some() {
             r.source = f.source;
+        }
+        if f.author.is_some() {
+            r.author = f.author;
         }
         let from = r.valid_from.as_deref().and_then(instant::parse);
         let to = r.valid_to.as_deref().and_then(instant::parse);

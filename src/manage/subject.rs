@@ -46,6 +46,7 @@ const FILTERABLE: &[&str] = &[
     "meta.lastModified",
     "creator.type",
     "creator.id",
+    "author",
 ];
 
 struct Query {

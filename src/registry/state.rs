@@ -167,6 +167,9 @@ pub struct Record {
     /// Where the record came from (SCIM `authSource`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    /// Free-form author, as the client gives it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
     /// Times.
     pub meta: Meta,
     /// Who created it.

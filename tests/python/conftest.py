@@ -4,9 +4,11 @@ Nothing is built here: the binary comes from `PORTCULLIS_BIN` (default `target/d
 under the repository root). A `Gateway` gets a temporary settings file and policy directory, free
 ports (bound on 127.0.0.1:0, then released), HS256 signing keys passed in its environment, and a
 recording upstream standing in for dtable-server. Its log (stderr) goes to a file that tests scan
-for secrets.
+for secrets. `ManagementGateway` (fixture `mgmt`) is the same with a `management` policy
+(contract.fit API keys, Trivore authorisation records), and can be SIGKILLed and restarted.
 """
 
+import hashlib
 import json
 import os
 import socket
@@ -252,8 +254,6 @@ def account_token(gateway):
 
 
 # --- Management APIs (issue #7): contract.fit scoped API keys and Trivore authorisation records.
-
-import hashlib  # noqa: E402
 
 ADMIN = "timothe@example.org"  # the seed's `admin`, with its own password
 ADMIN_PASSWORD = "admin-python-pw-4f1d8a"

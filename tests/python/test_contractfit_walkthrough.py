@@ -285,10 +285,6 @@ def test_login_and_token_forms(mgmt):
     assert r.status_code == 401, r.text
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "gateway bug: the bare admin token (`Authorization: <token>`, as contract.fit's client sends "
-    "it) is accepted on the management endpoints but not on the proxied `/admin/inboxes` "
-    "(401 missing_credential); `Bearer <token>` works there"))
 def test_bare_admin_token_on_the_proxied_inboxes_route(mgmt):
     token = mgmt.admin_token()
     r = requests.get(mgmt.url + "/admin/inboxes", headers={"Authorization": "Bearer " + token})
@@ -420,12 +416,8 @@ def test_permissions_of_admin_users(mgmt, admin):
 
 
 @pytest.mark.parametrize("method, path", [
-    pytest.param("PUT", "/admin/auth/api-key/{token}", marks=pytest.mark.xfail(strict=True, reason=(
-        "gateway bug: a 405 on the secret-path route logs the raw path "
-        "(access log path=\"/admin/auth/api-key/<token>\" reason=method_not_allowed)"))),
-    pytest.param("GET", "/admin/auth/api-key/{token}/", marks=pytest.mark.xfail(strict=True, reason=(
-        "gateway bug: an unmatched path under the key route (trailing slash, 404 no_route) is "
-        "logged raw, token included"))),
+    ("PUT", "/admin/auth/api-key/{token}"),
+    ("GET", "/admin/auth/api-key/{token}/"),
     ("PATCH", "/admin/auth/api-key/{token}"),
     ("GET", "/admin/auth/api-key/{token}"),
     ("GET", "/admin/auth/api-key/{token}x"),

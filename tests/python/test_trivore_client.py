@@ -72,14 +72,6 @@ def client_authorisation(subject, obj):
     return a
 
 
-CLIENT_CREATE_REFUSED = (
-    "gateway bug: the client's create body (Authorisation.serialize()) carries `author` and "
-    "`createdAt` (null); the gateway answers 400 `unknown field `author`` (records.rs `fields` "
-    "knows neither; `author` is a writable free-form field in onePortal, `createdAt` read-only)"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=CLIENT_CREATE_REFUSED, raises=TrivoreIDException)
 def test_client_create_list_get_revoke_delete(mgmt, tid):
     svc = tid.authorization_service
     subject, obj = "subj-" + tag(), "permit-" + tag()
@@ -101,9 +93,6 @@ def test_client_create_list_get_revoke_delete(mgmt, tid):
     assert e.value.resporse_code == 404
 
 
-@pytest.mark.xfail(strict=True, raises=TrivoreIDException, reason=(
-    "gateway bug: the client's update (PUT) body (Authorisation.serialize()) carries `author` and "
-    "`createdAt` (null); the gateway answers 400 `unknown field `author``"))
 def test_client_update(mgmt, tid):
     made = create(mgmt, record("subj-" + tag(), "permit-" + tag()))
     svc = tid.authorization_service
@@ -113,9 +102,6 @@ def test_client_update(mgmt, tid):
     assert changed.validTo.startswith("2098-01-01") and changed.id == made["id"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "gateway bug: a record's source is accepted as `authSource` but shown as `source`; the client "
-    "reads `authSource` (Authorisation.__init__: data.pop('authSource')), so it reads None back"))
 def test_client_reads_auth_source_back(mgmt, tid):
     made = create(mgmt, record("subj-" + tag(), "permit-" + tag(), authSource="registry"))
     got = tid.authorization_service.get(made["id"])

@@ -208,6 +208,14 @@ async fn patch_changes_state_not_roles_and_delete_refuses_the_next_request() {
     mg.as_admin(&k.admin, Method::GET, &one, None)
         .await
         .expect(404);
+    // Mistyped calls naming the token: a wrong method (405), a trailing slash (no route).
+    let by_token = format!("/admin/auth/api-key/{}", k.token);
+    mg.as_admin(&k.admin, Method::PUT, &by_token, None)
+        .await
+        .expect(405);
+    mg.as_admin(&k.admin, Method::GET, &format!("{by_token}/"), None)
+        .await
+        .expect(404);
     crate::support::logs::assert_absent(&k.token, "a key token in a path");
 }
 
@@ -260,15 +268,41 @@ async fn the_inbox_endpoints_serve_callers_limited_to_that_inbox() {
 async fn the_admin_token_is_accepted_without_a_scheme_word() {
     let mg = Mg::start().await;
     let admin = mg.login(ADMIN, ADMIN_PW).await;
+    // The management API and, with contract.fit served, the application's routes too.
+    for path in ["/admin/roles", "/admin/inboxes"] {
+        mg.call(
+            Method::GET,
+            path,
+            &[
+                ("authorization", &admin),
+                ("content-type", "application/json"),
+            ],
+            None,
+        )
+        .await
+        .expect(200);
+    }
+}
+
+#[tokio::test]
+async fn bare_authorization_values_are_the_applications_without_contractfit() {
+    let mg = Mg::start_with(|p| {
+        p["management"]
+            .as_object_mut()
+            .unwrap()
+            .remove("contractfit");
+        p["routes"].as_array_mut().unwrap().push(json!({
+            "id": "open", "path": "/open", "public": true, "upstream": "app"
+        }));
+    })
+    .await;
     mg.call(
         Method::GET,
-        "/admin/roles",
-        &[
-            ("authorization", &admin),
-            ("content-type", "application/json"),
-        ],
+        "/open",
+        &[("authorization", "app-own-token")],
         None,
     )
     .await
     .expect(200);
+    assert_eq!(mg.upstream.last().header("authorization"), "app-own-token");
 }
