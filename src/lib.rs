@@ -44,7 +44,10 @@
 //!
 //! - [`policy`]: raw → compiled → published policy snapshots.
 //! - [`reload`] and [`watch`]: hot reload on file change, SIGHUP or admin request.
-//! - [`admin`]: health, readiness, status, reload.
+//! - [`metrics`]: request counters, latencies and the rest, lock-free on the request path,
+//!   served as Prometheus text; [`access_log`]: one JSON (or text) line per request, written by
+//!   a thread of its own.
+//! - [`admin`]: health, readiness, status, reload, metrics, log reopening.
 //! - [`run`]: `serve`, the whole gateway on sockets, clock, environment and shutdown it is
 //!   given (`main.rs` supplies the real ones).
 //! - [`settings`]: boot settings; [`clock`]: injected time; [`keygen`], [`explain`] and
@@ -53,6 +56,7 @@
 //!   policy names and the request path acts on.
 //! - [`schema`]: JSON Schemas of the policy and settings files, generated from the raw types.
 
+pub mod access_log;
 pub mod admin;
 pub mod authz;
 pub mod base_uuid;
@@ -77,6 +81,7 @@ pub mod issuer;
 pub mod keygen;
 pub mod kinds;
 pub mod managed;
+pub mod metrics;
 pub mod php;
 pub mod policy;
 pub mod proxy_protocol;

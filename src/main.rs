@@ -251,6 +251,7 @@ async fn serve_with_signals(settings: Settings) -> anyhow::Result<ExitCode> {
         clock: Arc::new(SystemClock),
         env: Arc::new(process_env),
         reloads: hangups()?,
+        log_reopens: usr1()?,
     };
     let shutdown = terminated()?;
     let listeners = bind(&settings).await?;
@@ -309,6 +310,18 @@ fn hangups() -> std::io::Result<mpsc::Receiver<()>> {
     tokio::spawn(async move {
         while hup.recv().await.is_some() {
             tracing::info!("SIGHUP: reloading policy");
+            let _ = tx.try_send(());
+        }
+    });
+    Ok(rx)
+}
+
+/// An access-log reopen request for every SIGUSR1 (logrotate's `postrotate`).
+fn usr1() -> std::io::Result<mpsc::Receiver<()>> {
+    let mut usr1 = signal(SignalKind::user_defined1())?;
+    let (tx, rx) = mpsc::channel(1);
+    tokio::spawn(async move {
+        while usr1.recv().await.is_some() {
             let _ = tx.try_send(());
         }
     });

@@ -11,6 +11,7 @@
 
 mod support;
 
+mod access_log;
 mod admin;
 mod builtin_routes;
 mod canonical_targets;
@@ -29,6 +30,7 @@ mod haproxy_rolling;
 mod hot_reload;
 mod invalid_edits;
 mod linea21;
+mod metrics;
 mod nginx_forward_auth;
 mod one_decision;
 mod owned_headers;
