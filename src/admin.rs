@@ -135,18 +135,7 @@ async fn route(admin: &Admin, req: Request<Incoming>) -> Response<Body> {
                 serde_json::json!({"ready": false}),
             ),
         },
-        (&Method::GET, "/status") => {
-            let status = policy.status();
-            let warnings: Vec<String> = policy
-                .current()
-                .map(|s| s.warnings.iter().map(|w| w.to_string()).collect())
-                .unwrap_or_default();
-            let mut v = serde_json::to_value(status).unwrap_or_default();
-            v["policy_path"] = reloader.path.display().to_string().into();
-            v["warnings"] = warnings.into();
-            v["tls"] = tls.iter().map(ListenerStatus::report).collect();
-            json(StatusCode::OK, v)
-        }
+        (&Method::GET, "/status") => json(StatusCode::OK, status(reloader, tls)),
         (&Method::POST, "/reload") => match reloader.reload_async().await {
             Outcome::Applied { generation } => json(
                 StatusCode::OK,
@@ -186,6 +175,39 @@ async fn route(admin: &Admin, req: Request<Incoming>) -> Response<Body> {
             serde_json::json!({"error": "not_found"}),
         ),
     }
+}
+
+/// `GET /status`: the policy's generation, SHA-256 and load time, the last reload's errors (the
+/// shape `POST /reload` answers), warnings, and each TLS listener's certificate state. Times are
+/// RFC 3339.
+fn status(reloader: &Reloader, tls: &[ListenerStatus]) -> serde_json::Value {
+    let policy = &reloader.policy;
+    let status = policy.status();
+    let warnings: Vec<String> = policy
+        .current()
+        .map(|s| s.warnings.iter().map(|w| w.to_string()).collect())
+        .unwrap_or_default();
+    serde_json::json!({
+        "generation": status.generation,
+        "sha256": status.sha256,
+        "loaded_at": status.loaded_at.map(rfc3339),
+        "errors": reloader.errors(),
+        "last_error_at": status.last_error_at.map(rfc3339),
+        "policy_path": reloader.path.display().to_string(),
+        "warnings": warnings,
+        "tls": tls.iter().map(ListenerStatus::report).collect::<Vec<_>>(),
+    })
+}
+
+/// Unix seconds as RFC 3339 UTC.
+fn rfc3339(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
 }
 
 /// `POST /logs/reopen`: flush the access log and reopen its file.

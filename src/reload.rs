@@ -47,6 +47,8 @@ pub struct Reloader {
     pub metrics: Arc<Metrics>,
     /// Serializes reloads so two triggers never interleave; holds what was last logged.
     lock: Mutex<Logged>,
+    /// Every error of the last reload, while it stands (for `/status`), each with its place.
+    errors: Mutex<Vec<String>>,
 }
 
 /// What the reloader has logged already, so it says each thing once.
@@ -86,7 +88,17 @@ impl Reloader {
             env,
             metrics: Metrics::new(),
             lock: Mutex::default(),
+            errors: Mutex::default(),
         })
+    }
+
+    /// Every error of the last reload attempt, each with its file, JSON path and line/column;
+    /// empty unless that attempt was rejected.
+    pub fn errors(&self) -> Vec<String> {
+        self.errors
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Reload now (blocking: call from `spawn_blocking` inside a runtime).
@@ -133,6 +145,10 @@ impl Reloader {
                 logged.rejected = Some(text);
                 Outcome::Rejected(errors)
             }
+        };
+        *self.errors.lock().unwrap_or_else(|p| p.into_inner()) = match &outcome {
+            Outcome::Rejected(e) => e.0.iter().map(|p| p.to_string()).collect(),
+            Outcome::Applied { .. } | Outcome::Unchanged => Vec::new(),
         };
         self.metrics.reload(match &outcome {
             Outcome::Applied { .. } => "applied",

@@ -325,13 +325,14 @@ pub enum LogFormat {
 /// Why the settings could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
-    /// Unreadable file.
-    #[error("cannot read {}: {source}", path.display())]
+    /// Unreadable file. (The I/O error is part of the message, not a separate source, so a
+    /// report that prints the source chain says it once.)
+    #[error("cannot read {}: {error}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
         /// Why.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// Invalid JSON or shape.
     #[error("{}:{line}:{column}: {message}", path.display())]
@@ -350,9 +351,9 @@ pub enum SettingsError {
 impl Settings {
     /// Read `path` and resolve the policy path relative to it.
     pub fn load(path: &Path) -> Result<Self, SettingsError> {
-        let text = std::fs::read_to_string(path).map_err(|source| SettingsError::Io {
+        let text = std::fs::read_to_string(path).map_err(|error| SettingsError::Io {
             path: path.to_owned(),
-            source,
+            error,
         })?;
         let mut de = serde_json::Deserializer::from_str(&text);
         let mut s: Settings = serde_path_to_error::deserialize(&mut de).map_err(|e| {

@@ -387,6 +387,9 @@ async fn pipeline<'s>(
             if let (Some(f), Rejection::UnknownCredential) = (failed, r) {
                 gw.ratelimit.failures.failed(f, client, now);
             }
+            if record::names_a_credential(r) {
+                rec.refused(record::refused_credential(s, &head));
+            }
         })?;
     rec.permit(&permit);
     // Limits: after the decision, before any body is read or anything forwarded.

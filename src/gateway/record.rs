@@ -20,6 +20,11 @@ use tokio::time::Instant;
 use crate::access_log::{Line, Writer};
 use crate::authz::Permit;
 use crate::body::{Body, BoxError};
+use crate::credential;
+use crate::decision::Head;
+use crate::identity;
+use crate::policy::Snapshot;
+use crate::reject::Rejection;
 use crate::vouch;
 
 /// One request's record.
@@ -62,6 +67,18 @@ impl Record {
         l.opt_str("credential_kind", p.map(|p| vouch::kind_name(p.kind())));
         l.opt_str("credential_id", p.map(|p| p.id()));
         l.opt_str("user", p.and_then(|p| p.user()));
+        self.credential_logged = true;
+    }
+
+    /// Write the credential a refusal names (`kind`, `id`), if any; the permit's fields stay
+    /// empty.
+    pub fn refused(&mut self, named: Option<(&'static str, &str)>) {
+        let Some(l) = &mut self.line else { return };
+        l.null("module");
+        l.null("action");
+        l.opt_str("credential_kind", named.map(|n| n.0));
+        l.opt_str("credential_id", named.map(|n| n.1));
+        l.null("user");
         self.credential_logged = true;
     }
 
@@ -169,4 +186,35 @@ impl Drop for Finishing {
     fn drop(&mut self) {
         self.commit();
     }
+}
+
+/// Refusals of a credential the policy knows (its secret matched, its state did not): the log
+/// names it by id.
+pub fn names_a_credential(r: &Rejection) -> bool {
+    matches!(
+        r,
+        Rejection::CredentialExpired
+            | Rejection::CredentialNotYetValid
+            | Rejection::CredentialDisabled
+            | Rejection::CredentialRevoked
+            | Rejection::WrongTokenKind
+    )
+}
+
+/// The kind and id of the key or API token whose secret `head` presents, found by digest (one
+/// SHA-256, on refused requests only). Signed tokens are not looked into.
+pub fn refused_credential<'s>(
+    s: &'s Snapshot,
+    head: &Head<'_, '_>,
+) -> Option<(&'static str, &'s str)> {
+    let presented = credential::extract(head.headers, head.target, &s.credential_query_params)
+        .ok()
+        .flatten()?;
+    let d = identity::digest(presented.secret);
+    if let Some(&i) = s.keys.by_digest.get(&d) {
+        return Some(("api_key", s.keys.keys[i].id.as_str()));
+    }
+    s.directory
+        .api_token(&d)
+        .map(|t| ("api_token", t.id.as_str()))
 }

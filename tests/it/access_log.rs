@@ -160,3 +160,55 @@ async fn no_line_holds_a_secret_the_test_used() {
         assert!(text.iter().all(|l| !l.contains(s)));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_keys_are_named_by_id() {
+    let up = Upstream::start().await;
+    let gw = Harness::start(&policy::standard(&up.url())).await;
+    let list = gw.url("/api/?module=indicator&action=list");
+    for (secret, key, reason) in [
+        (EXPIRED, "expired", "credential_expired"),
+        (DISABLED, "disabled", "credential_disabled"),
+    ] {
+        let r = client::get(&list, &[("x-api-key", secret)]).await;
+        assert_eq!(r.status, 401);
+        let line = gw.access_line(&id(&r)).await;
+        assert_shape(&line);
+        assert_eq!(
+            (
+                &line["credential_kind"],
+                &line["credential_id"],
+                &line["reason"]
+            ),
+            (&json!("api_key"), &json!(key), &json!(reason)),
+            "{line}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upstream_failures_are_logged_with_request_id_address_and_cause() {
+    let up = Upstream::start().await;
+    let mut p = policy::standard(&up.url());
+    p["upstreams"]["down"] = json!({ "url": "http://127.0.0.1:1" });
+    p["routes"].as_array_mut().expect("routes").push(json!({
+        "id": "down", "methods": ["GET"], "path": "/down", "upstream": "down", "public": true
+    }));
+    let gw = Harness::start(&p).await;
+    let r = client::get(&gw.url("/down"), &[]).await;
+    assert_eq!(r.status, 502);
+    let rid = id(&r);
+    let logged = crate::support::logs::wait_for(|t| t.contains(&rid)).await;
+    let line = logged
+        .lines()
+        .find(|l| l.contains(&rid) && l.contains("upstream failed"))
+        .unwrap_or_else(|| panic!("no upstream failure line for {rid}"));
+    for part in ["upstream=down", "address=127.0.0.1:1", "cause=\"refused\""] {
+        assert!(line.contains(part), "{part} in {line}");
+    }
+    let access = gw.access_line(&rid).await;
+    assert_eq!(
+        (&access["reason"], &access["decision"]),
+        (&json!("upstream_unreachable"), &json!("error"))
+    );
+}

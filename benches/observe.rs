@@ -1,0 +1,136 @@
+//! Criterion bench of what the gateway records per request, next to the decision it follows:
+//! `Metrics::request` (per-route atomic counters and two histograms) and one access-log line
+//! (the twenty fields the gateway writes, built into one buffer and committed to a worker's
+//! batch; the writer thread writes to `io::sink()`). Same 1,000-route, 10-key workload as the
+//! decision bench (`scenario`), allowed requests.
+//!
+//! Run with `cargo bench --bench observe`. Nothing is asserted about time.
+#![expect(clippy::print_stdout, reason = "a bench reports its numbers")]
+
+#[expect(
+    dead_code,
+    reason = "the decision bench's workload; this bench uses the allowed mix only"
+)]
+mod scenario;
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::Criterion;
+use http::StatusCode;
+use portcullis::access_log::{AccessLog, Destination, Format, Writer};
+use portcullis::decision::{self, Head, Presenting, Trace};
+use portcullis::gateway::Limits;
+use portcullis::metrics::{self, Metrics};
+use scenario::{ALL_KEYS, Fixture, Mix, NOW, Req};
+
+/// Decide `req`, then (if `m`) count it and (if `log`) write its access line.
+fn observe(fx: &Fixture, req: &Req, m: Option<&Metrics>, log: Option<&Writer>) -> bool {
+    let snapshot = fx.policy.current().expect("policy");
+    let s = &*snapshot;
+    let parts = &req.parts;
+    let Ok(target) = portcullis::gateway::canonicalize(&parts.uri, &Limits::default()) else {
+        return false;
+    };
+    let host = scenario::request_host(parts).ok().flatten();
+    let head = Head {
+        method: &parts.method,
+        host: host.as_deref(),
+        headers: &parts.headers,
+        target: &target,
+        client_certificate: None,
+    };
+    let mut trace = Trace::default();
+    let result = decision::authorize(s, &head, Presenting::Request, NOW, &mut trace);
+    let reason = result
+        .as_ref()
+        .err()
+        .map(|r| r.mapping(StatusCode::NOT_FOUND).code);
+    if let Some(m) = m {
+        m.request(&metrics::Request {
+            snapshot: Some(s),
+            route: trace.route,
+            reason,
+            status: StatusCode::OK,
+            total: Duration::from_micros(250),
+            upstream: Some(Duration::from_micros(200)),
+        });
+    }
+    if let Some(w) = log {
+        let mut l = w.line();
+        l.now("time");
+        l.str("request_id", "0123456789abcdef0123456789abcdef");
+        l.str("listener", "proxy");
+        l.str("method", parts.method.as_str());
+        l.str("client", &std::net::Ipv4Addr::LOCALHOST.to_string());
+        match &result {
+            Ok(p) => {
+                l.opt_str("module", p.route().module());
+                l.opt_str("action", p.route().action());
+                l.str("credential_kind", "api_key");
+                l.opt_str("credential_id", p.principal().map(|p| p.id()));
+                l.opt_str("user", p.principal().and_then(|p| p.user()));
+            }
+            Err(_) => {
+                for k in [
+                    "module",
+                    "action",
+                    "credential_kind",
+                    "credential_id",
+                    "user",
+                ] {
+                    l.null(k);
+                }
+            }
+        }
+        l.str("path", parts.uri.path());
+        l.opt_str("route", trace.route.map(|r| r.id.as_str()));
+        l.str("decision", if reason.is_none() { "allow" } else { "deny" });
+        l.opt_str("reason", reason);
+        l.num("status", 200);
+        l.opt_num("upstream_us", Some(200));
+        l.num("generation", s.generation);
+        l.num("bytes_in", 0);
+        l.num("bytes_out", 19);
+        l.num("total_us", 250);
+        w.commit(l);
+    }
+    result.is_ok()
+}
+
+fn main() {
+    let mut c = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .sample_size(50)
+        .configure_from_args();
+    let fx = scenario::fixture(10);
+    let reqs = scenario::workload(&fx, Mix::Allowed, ALL_KEYS);
+    let m = Metrics::default();
+    let log = AccessLog::start(Format::Json, Destination::Writer(Box::new(std::io::sink())))
+        .expect("access log");
+    let w = log.writer();
+    let text = AccessLog::start(Format::Text, Destination::Writer(Box::new(std::io::sink())))
+        .expect("access log");
+    let tw = text.writer();
+    let cases: [(&str, Option<&Metrics>, Option<&Writer>); 5] = [
+        ("decide", None, None),
+        ("decide+metrics", Some(&m), None),
+        ("decide+json_log", None, Some(&w)),
+        ("decide+text_log", None, Some(&tw)),
+        ("decide+metrics+json_log", Some(&m), Some(&w)),
+    ];
+    let mut g = c.benchmark_group("observe");
+    for (name, m, log) in cases {
+        let mut i = 0;
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                i = (i + 1) % reqs.len();
+                black_box(observe(&fx, &reqs[i], m, log))
+            })
+        });
+    }
+    g.finish();
+    c.final_summary();
+    println!("compare each case with `decide`: the difference is the cost per request");
+}
