@@ -4,6 +4,8 @@
 //! batch; the writer thread writes to `io::sink()`). Same 1,000-route, 10-key workload as the
 //! decision bench (`scenario`), allowed requests.
 //!
+//! A last case decides each request a second time under a shadow policy (`shadow::compare`).
+//!
 //! Run with `cargo bench --bench observe`. Nothing is asserted about time.
 #![expect(clippy::print_stdout, reason = "a bench reports its numbers")]
 
@@ -22,10 +24,25 @@ use portcullis::access_log::{AccessLog, Destination, Format, Writer};
 use portcullis::decision::{self, Head, Presenting, Trace};
 use portcullis::gateway::Limits;
 use portcullis::metrics::{self, Metrics};
+use portcullis::policy::Policy;
 use scenario::{ALL_KEYS, Fixture, Mix, NOW, Req};
 
-/// Decide `req`, then (if `m`) count it and (if `log`) write its access line.
-fn observe(fx: &Fixture, req: &Req, m: Option<&Metrics>, log: Option<&Writer>) -> bool {
+/// What is recorded besides the decision.
+#[derive(Clone, Copy)]
+struct With<'a> {
+    metrics: Option<&'a Metrics>,
+    log: Option<&'a Writer>,
+    /// A shadow policy decided beside the live one (here: the same policy, so they agree).
+    shadow: Option<(&'a Policy, &'a Metrics)>,
+}
+
+/// Decide `req`, then (if asked) count it, write its access line, decide it under a shadow.
+fn observe(fx: &Fixture, req: &Req, with: With<'_>) -> bool {
+    let With {
+        metrics: m,
+        log,
+        shadow,
+    } = with;
     let snapshot = fx.policy.current().expect("policy");
     let s = &*snapshot;
     let parts = &req.parts;
@@ -42,6 +59,10 @@ fn observe(fx: &Fixture, req: &Req, m: Option<&Metrics>, log: Option<&Writer>) -
     };
     let mut trace = Trace::default();
     let result = decision::authorize(s, &head, Presenting::Request, NOW, &mut trace);
+    if let Some((p, m)) = shadow {
+        let (route, u) = (trace.route, StatusCode::NOT_FOUND);
+        portcullis::shadow::compare(p, m, &head, NOW, &result, route, u, "bench");
+    }
     let reason = result
         .as_ref()
         .err()
@@ -113,20 +134,57 @@ fn main() {
     let text = AccessLog::start(Format::Text, Destination::Writer(Box::new(std::io::sink())))
         .expect("access log");
     let tw = text.writer();
-    let cases: [(&str, Option<&Metrics>, Option<&Writer>); 5] = [
-        ("decide", None, None),
-        ("decide+metrics", Some(&m), None),
-        ("decide+json_log", None, Some(&w)),
-        ("decide+text_log", None, Some(&tw)),
-        ("decide+metrics+json_log", Some(&m), Some(&w)),
+    let none = With {
+        metrics: None,
+        log: None,
+        shadow: None,
+    };
+    let cases = [
+        ("decide", none),
+        (
+            "decide+metrics",
+            With {
+                metrics: Some(&m),
+                ..none
+            },
+        ),
+        (
+            "decide+json_log",
+            With {
+                log: Some(&w),
+                ..none
+            },
+        ),
+        (
+            "decide+text_log",
+            With {
+                log: Some(&tw),
+                ..none
+            },
+        ),
+        (
+            "decide+metrics+json_log",
+            With {
+                metrics: Some(&m),
+                log: Some(&w),
+                ..none
+            },
+        ),
+        (
+            "decide+shadow",
+            With {
+                shadow: Some((&fx.policy, &m)),
+                ..none
+            },
+        ),
     ];
     let mut g = c.benchmark_group("observe");
-    for (name, m, log) in cases {
+    for (name, with) in cases {
         let mut i = 0;
         g.bench_function(name, |b| {
             b.iter(|| {
                 i = (i + 1) % reqs.len();
-                black_box(observe(&fx, &reqs[i], m, log))
+                black_box(observe(&fx, &reqs[i], with))
             })
         });
     }

@@ -71,6 +71,8 @@ pub struct Admin {
     pub metrics: Arc<Metrics>,
     /// The access log `POST /logs/reopen` reopens, when it is on.
     pub access_log: Option<Arc<AccessLog>>,
+    /// The shadow policy's reloader, when one is configured (`/status` shows it).
+    pub shadow: Option<Arc<Reloader>>,
 }
 
 /// Serve the admin endpoints on `listener` until `shutdown` resolves.
@@ -135,7 +137,20 @@ async fn route(admin: &Admin, req: Request<Incoming>) -> Response<Body> {
                 serde_json::json!({"ready": false}),
             ),
         },
-        (&Method::GET, "/status") => json(StatusCode::OK, status(reloader, tls)),
+        (&Method::GET, "/status") => {
+            let mut v = status(reloader, tls);
+            if let Some(shadow) = &admin.shadow {
+                let s = status(shadow, &[]);
+                v["shadow"] = serde_json::json!({
+                    "generation": s["generation"],
+                    "sha256": s["sha256"],
+                    "loaded_at": s["loaded_at"],
+                    "errors": s["errors"],
+                    "policy_path": s["policy_path"],
+                });
+            }
+            json(StatusCode::OK, v)
+        }
         (&Method::POST, "/reload") => match reloader.reload_async().await {
             Outcome::Applied { generation } => json(
                 StatusCode::OK,

@@ -38,6 +38,8 @@
 //!   describes and answers the same decision with a status and identity headers; [`vouch`]
 //!   sets those headers for it and for `forward`.
 //! - [`reject`]: the one mapping from rejection to response.
+//! - [`shadow`]: a candidate policy decided beside the live one, counted and logged, never
+//!   answered from.
 //! - [`body`]: the body type.
 //!
 //! Around the request path:
@@ -93,6 +95,7 @@ pub mod run;
 pub mod schema;
 pub mod server;
 pub mod settings;
+pub mod shadow;
 pub mod suite;
 pub mod tls;
 pub mod token;

@@ -47,6 +47,11 @@ pub struct Settings {
     /// need a directory (they write portcullis-managed.json into it).
     #[schemars(length(min = 1))]
     pub policy: PathBuf,
+    /// A shadow policy (file or directory, like `policy`; relative to this settings file): decided
+    /// beside the live policy for every request, hot-reloaded like it, never answered from.
+    /// Disagreements are counted in the metrics (`portcullis_shadow_disagreements_total`) and
+    /// logged with both outcomes, so a change can be watched before it is promoted. Absent: none.
+    pub shadow_policy: Option<PathBuf>,
     /// Request limits and timeouts. Each is optional; absent ones take their default.
     #[serde(default)]
     pub limits: RawLimits,
@@ -374,6 +379,9 @@ impl Settings {
         let dir = path.parent().unwrap_or(Path::new("."));
         if s.policy.is_relative() {
             s.policy = dir.join(&s.policy);
+        }
+        if let Some(shadow) = &mut s.shadow_policy {
+            *shadow = dir.join(&*shadow);
         }
         let access = &mut s.log.access;
         match (access.destination, &mut access.path) {

@@ -39,6 +39,7 @@ use crate::policy::{Policy, Snapshot};
 use crate::ratelimit::RateLimiter;
 use crate::reject::{self, Rejection};
 use crate::route::Target;
+use crate::shadow;
 
 mod record;
 mod target;
@@ -95,6 +96,8 @@ pub struct Gateway {
     pub metrics: Arc<Metrics>,
     /// This worker's access-log writer; `None`: the access log is off.
     pub access_log: Option<Arc<access_log::Writer>>,
+    /// The shadow policy, decided beside the live one and never answered from.
+    pub shadow: Option<Arc<Policy>>,
 }
 
 impl Role {
@@ -121,6 +124,7 @@ impl Gateway {
             ratelimit: Arc::default(),
             metrics: Arc::default(),
             access_log: None,
+            shadow: None,
         }
     }
 }
@@ -382,15 +386,20 @@ async fn pipeline<'s>(
         // Before the credential is looked up: a guesser's requests cost nothing.
         gw.ratelimit.failures.check(f, client, now)?;
     }
-    let permit =
-        decision::authorize(s, &head, Presenting::Request, now, trace).inspect_err(|r| {
-            if let (Some(f), Rejection::UnknownCredential) = (failed, r) {
-                gw.ratelimit.failures.failed(f, client, now);
-            }
-            if record::names_a_credential(r) {
-                rec.refused(record::refused_credential(s, &head));
-            }
-        })?;
+    let live = decision::authorize(s, &head, Presenting::Request, now, trace);
+    if let Some(shadow) = &gw.shadow {
+        let u = s.unmapped_status;
+        let route = trace.route;
+        shadow::compare(shadow, &gw.metrics, &head, now, &live, route, u, request_id);
+    }
+    let permit = live.inspect_err(|r| {
+        if let (Some(f), Rejection::UnknownCredential) = (failed, r) {
+            gw.ratelimit.failures.failed(f, client, now);
+        }
+        if record::names_a_credential(r) {
+            rec.refused(record::refused_credential(s, &head));
+        }
+    })?;
     rec.permit(&permit);
     // Limits: after the decision, before any body is read or anything forwarded.
     let grants = principal_grants(s, &permit);

@@ -78,6 +78,10 @@ pub struct Metrics {
     token_endpoints: Family<Labels, Counter>,
     /// Management writes by outcome.
     management_writes: Family<Labels, Counter>,
+    /// Requests the shadow policy decided.
+    shadow_decisions: Counter,
+    /// Shadow disagreements by route and (live, shadow) outcome.
+    shadow_disagreements: Family<Labels, Counter>,
 }
 
 impl Default for Metrics {
@@ -98,6 +102,8 @@ impl Default for Metrics {
             reloads: Family::default(),
             token_endpoints: Family::default(),
             management_writes: Family::default(),
+            shadow_decisions: Counter::default(),
+            shadow_disagreements: Family::default(),
         };
         let mut m = m;
         let r = &mut m.registry;
@@ -125,6 +131,17 @@ impl Default for Metrics {
             "portcullis_management_writes",
             "Writes through the management APIs by outcome",
             m.management_writes.clone(),
+        );
+        r.register(
+            "portcullis_shadow_decisions",
+            "Requests the shadow policy decided too",
+            m.shadow_decisions.clone(),
+        );
+        r.register(
+            "portcullis_shadow_disagreements",
+            "Requests the shadow policy would decide otherwise, by route and by live and shadow \
+             outcome (allow or the reason code)",
+            m.shadow_disagreements.clone(),
         );
         m
     }
@@ -202,6 +219,23 @@ impl Metrics {
     pub fn management_write(&self, outcome: &'static str) {
         self.management_writes
             .get_or_create(&vec![("outcome", outcome.into())])
+            .inc();
+    }
+
+    /// Count a request the shadow policy decided too.
+    pub fn shadow_decided(&self) {
+        self.shadow_decisions.inc();
+    }
+
+    /// Count a request the shadow policy decides otherwise: `live` and `shadow` are `allow` or a
+    /// reason code.
+    pub fn shadow_disagreement(&self, route: &str, live: &'static str, shadow: &'static str) {
+        self.shadow_disagreements
+            .get_or_create(&vec![
+                ("route", route.to_owned()),
+                ("live", live.into()),
+                ("shadow", shadow.into()),
+            ])
             .inc();
     }
 

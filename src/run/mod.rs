@@ -128,7 +128,7 @@ pub async fn serve(
         settings.policy.clone(),
         Arc::clone(&policy),
         Arc::clone(&world.clock),
-        world.env,
+        Arc::clone(&world.env),
     );
     if let Outcome::Rejected(errors) = reloader.reload_async().await {
         return Err(ServeError::Policy(errors));
@@ -140,6 +140,10 @@ pub async fn serve(
         None => crate::tls::upstream::default_config(),
     };
     let tls = start_tls(settings)?;
+    let shadow = match &settings.shadow_policy {
+        Some(path) => Some(start_shadow(settings, path, &world.clock, &world.env).await?),
+        None => None,
+    };
     let access_log = match settings.access_log() {
         Some((format, to)) => Some(AccessLog::start(format, to).map_err(ServeError::AccessLog)?),
         None => None,
@@ -148,6 +152,15 @@ pub async fn serve(
     let forward_auth = listeners.forward_auth.map(tokio_listener).transpose()?;
     // Start the fallible parts before the workers, so an error leaves nothing running.
     let mut background = JoinSet::new();
+    let shadow = shadow.map(|(shadow, signals)| {
+        // The same watcher and periodic check as the live policy's.
+        background.spawn(reload::run(
+            Arc::clone(&shadow),
+            signals,
+            Duration::from_millis(settings.reload.check_interval_ms),
+        ));
+        shadow
+    });
     background.spawn(reload::run(
         Arc::clone(&reloader),
         policy_signals(settings, &policy)?,
@@ -189,6 +202,7 @@ pub async fn serve(
             draining: Arc::clone(&draining),
             metrics: Arc::clone(&reloader.metrics),
             access_log: access_log.clone(),
+            shadow: shadow.as_ref().map(Arc::clone),
         });
         // The admin listener answers through the grace period and the drain; it stops last.
         let until = stopped(admin_stop_rx.clone());
@@ -201,6 +215,7 @@ pub async fn serve(
         Arc::clone(&ratelimit),
         &upstream_tls,
         access_log.clone(),
+        shadow.as_ref().map(|r| Arc::clone(&r.policy)),
     );
     if let Some(listener) = forward_auth {
         // Sub-requests are small and answered without an upstream: the main runtime serves them.
@@ -249,6 +264,7 @@ fn gateways(
     ratelimit: Arc<RateLimiter>,
     upstream_tls: &rustls::ClientConfig,
     access_log: Option<Arc<AccessLog>>,
+    shadow: Option<Arc<Policy>>,
 ) -> impl Fn() -> Arc<Gateway> + use<> {
     let metrics = Arc::clone(&reloader.metrics);
     let issuer = IssuerState {
@@ -283,8 +299,38 @@ fn gateways(
             ratelimit: Arc::clone(&ratelimit),
             metrics: Arc::clone(&metrics),
             access_log: access_log.as_ref().map(|l| Arc::new(l.writer())),
+            shadow: shadow.clone(),
         })
     }
+}
+
+/// Load the shadow policy and watch it. A shadow that does not load is logged and retried by
+/// its reload loop; it never stops the live gateway from starting.
+async fn start_shadow(
+    settings: &Settings,
+    path: &std::path::Path,
+    clock: &Arc<dyn Clock>,
+    env: &EnvLookup,
+) -> Result<(Arc<Reloader>, mpsc::Receiver<()>), ServeError> {
+    let reloader = Reloader::with_env(
+        path.to_owned(),
+        Policy::new(),
+        Arc::clone(clock),
+        Arc::clone(env),
+    );
+    if let Outcome::Rejected(e) = reloader.reload_async().await {
+        tracing::error!(
+            errors = e.0.len(),
+            "shadow policy not loaded; deciding without it"
+        );
+    }
+    let r = &settings.reload;
+    let signals = crate::watch::spawn(
+        path,
+        Duration::from_millis(r.debounce_ms),
+        Duration::from_millis(r.poll_interval_ms),
+    )?;
+    Ok((reloader, signals))
 }
 
 /// Reopen the access-log file once per request on `requests`, until it closes.

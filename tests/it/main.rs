@@ -49,6 +49,7 @@ mod route_order;
 mod routing;
 mod secrets;
 mod serve_in_process;
+mod shadow;
 mod tls;
 mod tokens;
 mod unreadable_headers;

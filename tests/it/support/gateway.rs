@@ -47,6 +47,8 @@ pub struct Options {
     pub forward_auth_peers: Option<Vec<IpNet>>,
     /// Connection options of the public listener (`None`: the defaults, 1 s drain).
     pub serve: Option<ServeOptions>,
+    /// A shadow policy, written beside the policy as `shadow/policy.json`.
+    pub shadow: Option<Value>,
 }
 
 /// A running gateway. Its listeners stop when it is dropped.
@@ -71,6 +73,8 @@ pub struct Harness {
     pub access_log: Arc<portcullis::access_log::AccessLog>,
     /// What the access log wrote.
     access_lines: Arc<std::sync::Mutex<Vec<u8>>>,
+    /// The shadow policy's reloader, when `Options::shadow` asked for one.
+    pub shadow: Option<Arc<Reloader>>,
     stop: watch::Sender<bool>,
 }
 
@@ -111,6 +115,19 @@ impl Harness {
             _ if opts.allow_no_policy => {}
             other => panic!("test policy did not load: {other:?}"),
         }
+        let shadow = match &opts.shadow {
+            Some(candidate) => {
+                let at = path.with_file_name("shadow").join("policy.json");
+                policy::write(&at, candidate);
+                let r = Reloader::new(at, Policy::new(), Arc::clone(&dyn_clock));
+                assert!(
+                    matches!(r.reload_async().await, Outcome::Applied { .. }),
+                    "shadow policy did not load"
+                );
+                Some(r)
+            }
+            None => None,
+        };
         let ratelimit = Arc::new(portcullis::ratelimit::RateLimiter::default());
         let access_lines = Arc::new(std::sync::Mutex::new(Vec::new()));
         let access_log = portcullis::access_log::AccessLog::start(
@@ -138,6 +155,7 @@ impl Harness {
             ratelimit: Arc::clone(&ratelimit),
             metrics: Arc::clone(&reloader.metrics),
             access_log: Some(Arc::new(access_log.writer())),
+            shadow: shadow.as_ref().map(|r| Arc::clone(&r.policy)),
         });
         let (stop, stop_rx) = watch::channel(false);
         let stopped = move || {
@@ -184,6 +202,7 @@ impl Harness {
             draining: Arc::default(),
             metrics: Arc::clone(&reloader.metrics),
             access_log: Some(Arc::clone(&access_log)),
+            shadow: shadow.clone(),
         });
         tokio::spawn(portcullis::admin::run(
             admin_listener,
@@ -214,6 +233,7 @@ impl Harness {
             dir: None,
             access_log,
             access_lines,
+            shadow,
             stop,
         }
     }
