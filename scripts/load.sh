@@ -9,7 +9,9 @@
 # speed. Every process it starts is stopped on exit.
 #
 # Usage: scripts/load.sh            (installs wrk and nginx with apt-get when missing and root)
-# Knobs: DURATION=10s WARMUP=2s THREADS=2 CONNECTIONS=64 KEYS=1000 ACCESS_LOG=on|off
+# Knobs: DURATION=10s WARMUP=2s THREADS=2 CONNECTIONS=64 KEYS=1000 ACCESS_LOG=on|off|text
+#        (on: Portcullis' JSON access log and nginx's access_log, each to a file; text: Portcullis'
+#        text lines instead of JSON; off: neither)
 #        LIMITS=off|on (on: every key gets a rate limit too high to bite, so the limiter step runs
 #        on every request without refusing any; compare two runs for its cost)
 #        REPEAT=1 (rounds; (b) and (c) alternate who goes first, medians are reported)
@@ -127,11 +129,11 @@ generate_keys() {
 }
 
 write_configs() {
-    local access_portcullis=info access_nginx="access_log $WORK/front/access.log;"
-    if [ "$ACCESS_LOG" = off ]; then
-        access_portcullis=warn
-        access_nginx="access_log off;"
-    fi
+    local access_portcullis=json access_nginx="access_log $WORK/front/access.log;"
+    case "$ACCESS_LOG" in
+        off) access_portcullis=off; access_nginx="access_log off;" ;;
+        text) access_portcullis=text ;;
+    esac
     sed -e "s|@PORT@|$UPSTREAM_PORT|g" -e "s|@WORK@|$WORK/upstream|g" \
         "$HELPERS/upstream.conf" >"$WORK/upstream/nginx.conf"
     sed -e "s|@PORT@|$NGINX_PORT|g" -e "s|@UPSTREAM@|$UPSTREAM_PORT|g" \
@@ -142,7 +144,10 @@ write_configs() {
 {
   "listeners": [{ "address": "127.0.0.1:$PORTCULLIS_PORT" }],
   "policy": "policy",
-  "log": { "format": "text", "level": "$access_portcullis" }
+  "log": {
+    "format": "text", "level": "info",
+    "access": { "format": "$access_portcullis", "destination": "file", "path": "$WORK/portcullis-access.log" }
+  }
 }
 EOF
 }
@@ -184,7 +189,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 start_servers() {
     start_nginx "$WORK/upstream/nginx.conf" "$WORK/upstream"
     start_nginx "$WORK/front/nginx.conf" "$WORK/front"
-    "$ROOT/target/release/portcullis" serve --config "$WORK/portcullis.json" \
+    "${CARGO_TARGET_DIR:-$ROOT/target}/release/portcullis" serve --config "$WORK/portcullis.json" \
         2>"$WORK/portcullis.log" &
     PIDS+=($!)
     for p in "$UPSTREAM_PORT" "$NGINX_PORT" "$PORTCULLIS_PORT"; do wait_http "$p"; done
@@ -255,7 +260,7 @@ report() {
 
 main() {
     ensure_tools
-    log "building target/release/portcullis"
+    log "building ${CARGO_TARGET_DIR:-target}/release/portcullis"
     (cd "$ROOT" && cargo build --release --quiet)
     mkdir -p "$WORK/policy" "$WORK/upstream" "$WORK/front"
     free_port UPSTREAM_PORT

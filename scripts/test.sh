@@ -43,5 +43,10 @@ cargo test --locked --manifest-path fuzz/Cargo.toml --target-dir target
 # binary, in a virtualenv of its own.
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/pip install -q -r tests/python/requirements.txt
-cargo build --locked
-PORTCULLIS_BIN="$PWD/target/debug/portcullis" .venv/bin/python -m pytest -q tests/python
+# `cargo test` above built target/debug/portcullis for the integration tests; a `cargo build`
+# here would rebuild about 30 crates (dev-dependencies change the feature set), so use that one.
+TARGET_DIR="${CARGO_TARGET_DIR:-target}"
+[ -x "$TARGET_DIR/debug/portcullis" ] || { echo "cargo test did not build $TARGET_DIR/debug/portcullis" >&2; exit 1; }
+PORTCULLIS_BIN="$PWD/$TARGET_DIR/debug/portcullis"
+case "$TARGET_DIR" in /*) PORTCULLIS_BIN="$TARGET_DIR/debug/portcullis" ;; esac
+PORTCULLIS_BIN="$PORTCULLIS_BIN" .venv/bin/python -m pytest -q tests/python

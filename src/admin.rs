@@ -1,5 +1,6 @@
 //! The admin listener (loopback by default, its own port): `/healthz`, `/readyz`, `/status`,
-//! `POST /reload`.
+//! `POST /reload`, `/metrics` (Prometheus text) and `POST /logs/reopen` (the access-log file, for
+//! logrotate).
 //!
 //! `/readyz` answers 200 only while a valid policy is loaded. `/status` shows the generation,
 //! the policy's SHA-256, when it was loaded and the last reload error, so drift across a fleet
@@ -18,7 +19,9 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
 
+use crate::access_log::AccessLog;
 use crate::body::{self, Body};
+use crate::metrics::Metrics;
 use crate::policy::Snapshot;
 use crate::ratelimit::RateLimiter;
 use crate::reload::{Outcome, Reloader};
@@ -64,6 +67,12 @@ pub struct Admin {
     pub tls: Arc<[ListenerStatus]>,
     /// Set when shutdown began: `/readyz` answers 503 so load balancers stop sending.
     pub draining: Arc<AtomicBool>,
+    /// What `/metrics` serves.
+    pub metrics: Arc<Metrics>,
+    /// The access log `POST /logs/reopen` reopens, when it is on.
+    pub access_log: Option<Arc<AccessLog>>,
+    /// The shadow policy's reloader, when one is configured (`/status` shows it).
+    pub shadow: Option<Arc<Reloader>>,
 }
 
 /// Serve the admin endpoints on `listener` until `shutdown` resolves.
@@ -129,15 +138,17 @@ async fn route(admin: &Admin, req: Request<Incoming>) -> Response<Body> {
             ),
         },
         (&Method::GET, "/status") => {
-            let status = policy.status();
-            let warnings: Vec<String> = policy
-                .current()
-                .map(|s| s.warnings.iter().map(|w| w.to_string()).collect())
-                .unwrap_or_default();
-            let mut v = serde_json::to_value(status).unwrap_or_default();
-            v["policy_path"] = reloader.path.display().to_string().into();
-            v["warnings"] = warnings.into();
-            v["tls"] = tls.iter().map(ListenerStatus::report).collect();
+            let mut v = status(reloader, tls);
+            if let Some(shadow) = &admin.shadow {
+                let s = status(shadow, &[]);
+                v["shadow"] = serde_json::json!({
+                    "generation": s["generation"],
+                    "sha256": s["sha256"],
+                    "loaded_at": s["loaded_at"],
+                    "errors": s["errors"],
+                    "policy_path": s["policy_path"],
+                });
+            }
             json(StatusCode::OK, v)
         }
         (&Method::POST, "/reload") => match reloader.reload_async().await {
@@ -154,13 +165,89 @@ async fn route(admin: &Admin, req: Request<Incoming>) -> Response<Body> {
                 }),
             ),
         },
-        (_, "/healthz" | "/readyz" | "/status" | "/reload" | "/limits") => json(
+        (&Method::GET, "/metrics") => {
+            let text = admin.metrics.render(&policy.status());
+            let mut resp = Response::new(body::full(text));
+            resp.headers_mut().insert(
+                header::CONTENT_TYPE,
+                http::HeaderValue::from_static(
+                    prometheus_client::encoding::prometheus_text::CONTENT_TYPE,
+                ),
+            );
+            resp
+        }
+        (&Method::POST, "/logs/reopen") => reopen(admin.access_log.clone()).await,
+        (
+            _,
+            "/healthz" | "/readyz" | "/status" | "/reload" | "/limits" | "/metrics"
+            | "/logs/reopen",
+        ) => json(
             StatusCode::METHOD_NOT_ALLOWED,
             serde_json::json!({"error": "method_not_allowed"}),
         ),
         _ => json(
             StatusCode::NOT_FOUND,
             serde_json::json!({"error": "not_found"}),
+        ),
+    }
+}
+
+/// `GET /status`: the policy's generation, SHA-256 and load time, the last reload's errors (the
+/// shape `POST /reload` answers), warnings, and each TLS listener's certificate state. Times are
+/// RFC 3339.
+fn status(reloader: &Reloader, tls: &[ListenerStatus]) -> serde_json::Value {
+    let policy = &reloader.policy;
+    let status = policy.status();
+    let warnings: Vec<String> = policy
+        .current()
+        .map(|s| s.warnings.iter().map(|w| w.to_string()).collect())
+        .unwrap_or_default();
+    serde_json::json!({
+        "generation": status.generation,
+        "sha256": status.sha256,
+        "loaded_at": status.loaded_at.map(rfc3339),
+        "errors": reloader.errors(),
+        "last_error_at": status.last_error_at.map(rfc3339),
+        "policy_path": reloader.path.display().to_string(),
+        "warnings": warnings,
+        "tls": tls.iter().map(ListenerStatus::report).collect::<Vec<_>>(),
+    })
+}
+
+/// Unix seconds as RFC 3339 UTC.
+fn rfc3339(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
+/// `POST /logs/reopen`: flush the access log and reopen its file.
+async fn reopen(log: Option<Arc<AccessLog>>) -> Response<Body> {
+    let Some(log) = log else {
+        return json(
+            StatusCode::CONFLICT,
+            serde_json::json!({"error": "access_log_off"}),
+        );
+    };
+    match tokio::task::spawn_blocking(move || log.reopen()).await {
+        Ok(Ok(())) => {
+            tracing::info!("access log reopened");
+            json(StatusCode::OK, serde_json::json!({"reopened": true}))
+        }
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "cannot reopen the access log");
+            json(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                serde_json::json!({"error": "reopen_failed"}),
+            )
+        }
+        Err(_) => json(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            serde_json::json!({"error": "reopen_failed"}),
         ),
     }
 }

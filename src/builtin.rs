@@ -82,6 +82,19 @@ pub enum Manage {
     SubjectRecords,
 }
 
+impl Manage {
+    /// Whether a permitted call writes the registry.
+    pub fn writes(self) -> bool {
+        use Manage::*;
+        match self {
+            CreateRole | CreateUser | CreateKey | CreateInboxKey | UpdateKey | DeleteKey
+            | CreateRecord | UpdateRecord | DeleteRecord | RevokeRecord => true,
+            Login | ListRoles | ListUsers | GetUser | ListKeys | GetKey | ListInboxKeys
+            | ListRecords | GetRecord | SubjectRecords => false,
+        }
+    }
+}
+
 /// Who may call an endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {

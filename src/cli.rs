@@ -20,24 +20,29 @@ pub struct Cli {
 pub enum Command {
     /// Run the gateway.
     Serve {
-        /// Boot settings file.
-        #[arg(long, default_value = "config/portcullis.json")]
-        config: PathBuf,
+        /// Boot settings file. Default: `config/portcullis.json` (relative to the working
+        /// directory) if it exists, else `/etc/portcullis/portcullis.json`.
+        #[arg(long)]
+        config: Option<PathBuf>,
     },
-    /// Validate the settings and policy without serving (exit 0 valid, 1 invalid).
+    /// Validate the settings and policy without serving (exit 0 valid, 1 invalid or unreadable);
+    /// warns about keys that can do nothing.
     Check {
-        /// Boot settings file.
-        #[arg(long, default_value = "config/portcullis.json")]
-        config: PathBuf,
+        /// Boot settings file. Default: `config/portcullis.json` (relative to the working
+        /// directory) if it exists, else `/etc/portcullis/portcullis.json`.
+        #[arg(long)]
+        config: Option<PathBuf>,
         /// Check this policy file or directory instead of the one the settings name.
         #[arg(long)]
         policy: Option<PathBuf>,
     },
-    /// Show how the policy decides one request (exit 0 allowed, 1 denied).
+    /// Show how the policy decides one request (exit 0 allowed, 1 denied, 2 the settings or
+    /// policy could not be read).
     Explain {
-        /// Boot settings file.
-        #[arg(long, default_value = "config/portcullis.json")]
-        config: PathBuf,
+        /// Boot settings file. Default: `config/portcullis.json` (relative to the working
+        /// directory) if it exists, else `/etc/portcullis/portcullis.json`.
+        #[arg(long)]
+        config: Option<PathBuf>,
         /// Explain against this policy instead of the one the settings name.
         #[arg(long)]
         policy: Option<PathBuf>,
@@ -70,9 +75,10 @@ pub enum Command {
     /// Run policy tests: each case's request through the gateway's own decision, compared with
     /// its expected outcome (exit 0 all passed, 1 a failure, 2 a file could not be run).
     Test {
-        /// Boot settings file.
-        #[arg(long, default_value = "config/portcullis.json")]
-        config: PathBuf,
+        /// Boot settings file. Default: `config/portcullis.json` (relative to the working
+        /// directory) if it exists, else `/etc/portcullis/portcullis.json`.
+        #[arg(long)]
+        config: Option<PathBuf>,
         /// Test this policy file or directory instead of the one the settings name.
         #[arg(long)]
         policy: Option<PathBuf>,
@@ -140,5 +146,14 @@ pub enum KeyCommand {
         /// The key id.
         #[arg(long)]
         id: String,
+        /// A permission to grant, `module:action` (`module:all` for every action); repeatable.
+        #[arg(long = "permission", value_name = "MODULE:ACTION")]
+        permissions: Vec<String>,
+        /// A role to grant; repeatable.
+        #[arg(long = "role", value_name = "ROLE")]
+        roles: Vec<String>,
+        /// A description for people reading the policy.
+        #[arg(long)]
+        description: Option<String>,
     },
 }

@@ -115,11 +115,20 @@ pub async fn send(
     }
     let resp = match &upstream.target {
         Target::Echo => echo::respond(req).await,
-        Target::Http { .. } => {
+        Target::Http { authority, .. } => {
             let pending = client.request(req);
             let resp = tokio::time::timeout(upstream.timeout, pending)
                 .await
-                .map_err(|_| Rejection::UpstreamTimeout)?
+                .map_err(|_| {
+                    tracing::warn!(
+                        request_id = %down.request_id,
+                        upstream = %upstream.name,
+                        address = %authority,
+                        timeout_ms = upstream.timeout.as_millis() as u64,
+                        "upstream failed: no response head in time"
+                    );
+                    Rejection::UpstreamTimeout
+                })?
                 .map_err(|e| {
                     if exceeded_body_limit(&e) {
                         // The client's streamed body passed `max_body_bytes` on the way up: the
@@ -134,8 +143,19 @@ pub async fn send(
                         // drops the upstream connection the half-sent request was on.
                         return Rejection::MalformedBody;
                     }
-                    tracing::warn!(request_id = %down.request_id, upstream = %upstream.name, error = %e, "upstream request failed");
-                    if e.is_connect() { Rejection::UpstreamUnreachable } else { Rejection::UpstreamFailed }
+                    tracing::warn!(
+                        request_id = %down.request_id,
+                        upstream = %upstream.name,
+                        address = %authority,
+                        cause = cause(&e),
+                        error = %innermost(&e),
+                        "upstream failed"
+                    );
+                    if e.is_connect() {
+                        Rejection::UpstreamUnreachable
+                    } else {
+                        Rejection::UpstreamFailed
+                    }
                 })?;
             let mut resp = resp;
             if let Some(c) = client_upgrade
@@ -158,6 +178,51 @@ pub async fn send(
         tunnel::restore_headers(&mut parts.headers);
     }
     Ok(Response::from_parts(parts, body))
+}
+
+/// Why an upstream exchange failed, in an operator's words: the I/O error kind found in the
+/// error's source chain (`refused`, `timed out`, `reset`...), else what hyper said.
+fn cause(e: &(dyn std::error::Error + 'static)) -> &'static str {
+    use std::io::ErrorKind::*;
+    let mut at = Some(e);
+    while let Some(err) = at {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            return match io.kind() {
+                ConnectionRefused => "refused",
+                TimedOut => "timed out",
+                ConnectionReset => "reset",
+                ConnectionAborted => "aborted",
+                BrokenPipe => "broken pipe",
+                HostUnreachable | NetworkUnreachable => "unreachable",
+                UnexpectedEof => "closed early",
+                _ => "i/o error",
+            };
+        }
+        if let Some(h) = err.downcast_ref::<hyper::Error>() {
+            if h.is_incomplete_message() {
+                return "closed before a complete response";
+            }
+            if h.is_parse() {
+                return "unreadable response";
+            }
+            if h.is_timeout() {
+                return "timed out";
+            }
+        }
+        at = err.source();
+    }
+    "failed"
+}
+
+/// The last error of `e`'s source chain: the one that says what actually happened.
+fn innermost<'e>(
+    e: &'e (dyn std::error::Error + 'static),
+) -> &'e (dyn std::error::Error + 'static) {
+    let mut at = e;
+    while let Some(next) = at.source() {
+        at = next;
+    }
+    at
 }
 
 /// Whether sending failed because the request body passed the gateway's size limit

@@ -39,6 +39,8 @@
 //!   describes and answers the same decision with a status and identity headers; [`vouch`]
 //!   sets those headers for it and for `forward`.
 //! - [`reject`]: the one mapping from rejection to response.
+//! - [`shadow`]: a candidate policy decided beside the live one, counted and logged, never
+//!   answered from.
 //! - [`body`]: the body type.
 //!
 //! Around the request path:
@@ -47,7 +49,10 @@
 //!   counterpart (roles, users, contract.fit keys, authorisation records as stored and compiled),
 //!   published in the same snapshot and rebuilt alone by a management write.
 //! - [`reload`] and [`watch`]: hot reload on file change, SIGHUP or admin request.
-//! - [`admin`]: health, readiness, status, reload.
+//! - [`metrics`]: request counters, latencies and the rest, lock-free on the request path,
+//!   served as Prometheus text; [`access_log`]: one JSON (or text) line per request, written by
+//!   a thread of its own.
+//! - [`admin`]: health, readiness, status, reload, metrics, log reopening.
 //! - [`run`]: `serve`, the whole gateway on sockets, clock, environment and shutdown it is
 //!   given (`main.rs` supplies the real ones).
 //! - [`settings`]: boot settings; [`clock`]: injected time; [`keygen`], [`explain`] and
@@ -56,6 +61,7 @@
 //!   policy names and the request path acts on.
 //! - [`schema`]: JSON Schemas of the policy and settings files, generated from the raw types.
 
+pub mod access_log;
 pub mod admin;
 pub mod authz;
 pub mod base_uuid;
@@ -81,6 +87,7 @@ pub mod keygen;
 pub mod kinds;
 pub mod manage;
 pub mod managed;
+pub mod metrics;
 pub mod php;
 pub mod policy;
 pub mod proxy_protocol;
@@ -94,6 +101,7 @@ pub mod schema;
 pub mod scim;
 pub mod server;
 pub mod settings;
+pub mod shadow;
 pub mod suite;
 pub mod tls;
 pub mod token;

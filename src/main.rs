@@ -84,8 +84,14 @@ fn main() -> ExitCode {
             paths,
         } => policy_tools::test_cmd(config, policy, junit, paths),
         Command::Key {
-            command: KeyCommand::New { id },
-        } => key_new(&id),
+            command:
+                KeyCommand::New {
+                    id,
+                    permissions,
+                    roles,
+                    description,
+                },
+        } => key_new(&id, &permissions, &roles, description.as_deref()),
     };
     match result {
         Ok(code) => code,
@@ -96,20 +102,58 @@ fn main() -> ExitCode {
     }
 }
 
-fn policy_path(config: &Path, policy: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+/// Where the settings are read from when `--config` is not given, in order.
+const DEFAULT_CONFIGS: [&str; 2] = ["config/portcullis.json", "/etc/portcullis/portcullis.json"];
+
+/// The settings file: `--config`, else the first of `DEFAULT_CONFIGS` that exists.
+fn settings_path(config: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    if let Some(c) = config {
+        return Ok(c);
+    }
+    DEFAULT_CONFIGS
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "no settings file: give --config FILE, or put one at {} (relative to the working \
+                 directory) or {}",
+                DEFAULT_CONFIGS[0],
+                DEFAULT_CONFIGS[1]
+            )
+        })
+}
+
+pub(crate) fn policy_path(
+    config: Option<PathBuf>,
+    policy: Option<PathBuf>,
+) -> anyhow::Result<PathBuf> {
     match policy {
         Some(p) => Ok(p),
-        None => Ok(Settings::load(config)?.policy),
+        None => Ok(Settings::load(&settings_path(config)?)?.policy),
     }
 }
 
-fn check(config: PathBuf, policy: Option<PathBuf>) -> anyhow::Result<ExitCode> {
-    let path = policy_path(&config, policy)?;
+fn check(config: Option<PathBuf>, policy: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let path = match policy_path(config, policy) {
+        Ok(p) => p,
+        Err(e) => {
+            // Unreadable or invalid settings: invalid, like an invalid policy.
+            eprintln!("portcullis: {e:#}");
+            return Ok(ExitCode::from(1));
+        }
+    };
     let result = policy::load_with(&path, &process_env).and_then(|input| policy::compile(&input));
     match result {
         Ok(s) => {
             for w in &s.warnings {
                 eprintln!("warning: {w}");
+            }
+            for id in policy_tools::powerless_keys(&s) {
+                eprintln!(
+                    "warning: key `{id}` has no permission and no role that grants one: it can \
+                     do nothing (give it `permissions` or `roles`)"
+                );
             }
             eprintln!(
                 "{}: ok ({} routes, {} keys, {} upstreams), sha256 {}",
@@ -132,7 +176,7 @@ fn check(config: PathBuf, policy: Option<PathBuf>) -> anyhow::Result<ExitCode> {
 }
 
 fn explain_cmd(
-    config: PathBuf,
+    config: Option<PathBuf>,
     policy: Option<PathBuf>,
     method: String,
     path: String,
@@ -140,7 +184,7 @@ fn explain_cmd(
     key_id: Option<String>,
     secret_stdin: bool,
 ) -> anyhow::Result<ExitCode> {
-    let file = policy_path(&config, policy)?;
+    let file = policy_path(config, policy)?;
     let snapshot = policy::load_with(&file, &process_env)
         .and_then(|i| policy::compile(&i))
         .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -175,9 +219,21 @@ fn process_env(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
-fn key_new(id: &str) -> anyhow::Result<ExitCode> {
+fn key_new(
+    id: &str,
+    permissions: &[String],
+    roles: &[String],
+    description: Option<&str>,
+) -> anyhow::Result<ExitCode> {
+    let grants = keygen::Grants::parse(permissions, roles)?;
+    if grants.is_empty() {
+        eprintln!(
+            "warning: no --permission or --role: the key can do nothing until its entry grants \
+             something"
+        );
+    }
     let secret = keygen::new_secret();
-    let entry = keygen::entry(id, &secret);
+    let entry = keygen::entry(id, &secret, &grants, description.unwrap_or(""));
     if std::io::stderr().is_terminal() {
         eprintln!(
             "Secret for key `{id}` (shown once; give it to the client, keep it nowhere else):"
@@ -233,8 +289,14 @@ fn init_logging(settings: &Settings) -> tracing_appender::non_blocking::WorkerGu
     guard
 }
 
-fn serve(config: PathBuf) -> anyhow::Result<ExitCode> {
-    let settings = Settings::load(&config)?;
+fn serve(config: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let settings = match settings_path(config).and_then(|p| Ok(Settings::load(&p)?)) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("portcullis: {e:#}");
+            return Ok(ExitCode::from(1));
+        }
+    };
     let _flush_on_exit = init_logging(&settings);
     // The main runtime only runs the admin listener, reloads and signals; the public listeners
     // have worker runtimes of their own (`workers`).
@@ -251,6 +313,7 @@ async fn serve_with_signals(settings: Settings) -> anyhow::Result<ExitCode> {
         clock: Arc::new(SystemClock),
         env: Arc::new(process_env),
         reloads: hangups()?,
+        log_reopens: usr1()?,
     };
     let shutdown = terminated()?;
     let listeners = bind(&settings).await?;
@@ -309,6 +372,18 @@ fn hangups() -> std::io::Result<mpsc::Receiver<()>> {
     tokio::spawn(async move {
         while hup.recv().await.is_some() {
             tracing::info!("SIGHUP: reloading policy");
+            let _ = tx.try_send(());
+        }
+    });
+    Ok(rx)
+}
+
+/// An access-log reopen request for every SIGUSR1 (logrotate's `postrotate`).
+fn usr1() -> std::io::Result<mpsc::Receiver<()>> {
+    let mut usr1 = signal(SignalKind::user_defined1())?;
+    let (tx, rx) = mpsc::channel(1);
+    tokio::spawn(async move {
+        while usr1.recv().await.is_some() {
             let _ = tx.try_send(());
         }
     });

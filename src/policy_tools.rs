@@ -12,12 +12,12 @@ use portcullis::policy;
 use crate::{policy_path, process_env};
 
 pub fn test_cmd(
-    config: PathBuf,
+    config: Option<PathBuf>,
     policy: Option<PathBuf>,
     junit: Option<PathBuf>,
     paths: Vec<PathBuf>,
 ) -> anyhow::Result<ExitCode> {
-    let file = policy_path(&config, policy)?;
+    let file = policy_path(config, policy)?;
     let input = policy::load_with(&file, &process_env).map_err(|e| anyhow::anyhow!("{e}"))?;
     let snapshot = policy::compile(&input).map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut files = Vec::new();
@@ -127,4 +127,20 @@ pub fn diff_git(path: &Path, rev: &str, json: bool) -> anyhow::Result<ExitCode> 
     let result = diff_cmd(&scratch.join(rel), &abs, json);
     let _ = std::fs::remove_dir_all(&scratch);
     result
+}
+
+/// Ids of the keys that can do nothing: no permission, directly or through a role.
+pub fn powerless_keys(s: &policy::Snapshot) -> Vec<&str> {
+    use portcullis::grant::Actions;
+    s.keys
+        .keys
+        .iter()
+        .filter(|k| {
+            k.grants.modules.values().all(|a| match a {
+                Actions::All => false,
+                Actions::Some(set) => set.is_empty(),
+            })
+        })
+        .map(|k| k.id.as_str())
+        .collect()
 }

@@ -4,13 +4,16 @@
 //!
 //! `Reloader::reload` is the one entry point: the file watcher (`watch`), SIGHUP and the admin
 //! `POST /reload` all end here. It returns an `Outcome` so callers and tests can tell applied,
-//! unchanged and rejected apart.
+//! unchanged and rejected apart, and counts it in the metrics. It logs what changes only: a
+//! rejected input once (the periodic check finds it again and again), `policy reloaded
+//! (generation N)` when one applies, and each compile warning once while it stands.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::clock::Clock;
+use crate::metrics::Metrics;
 use crate::policy::{self, CompileErrors, Policy};
 
 /// What a reload did.
@@ -40,8 +43,26 @@ pub struct Reloader {
     pub clock: Arc<dyn Clock>,
     /// Where secret references to environment variables are resolved.
     env: EnvLookup,
-    /// Serializes reloads so two triggers never interleave.
-    lock: Mutex<()>,
+    /// Reload outcomes are counted here; the gateway and admin listener share it.
+    pub metrics: Arc<Metrics>,
+    /// Serializes reloads so two triggers never interleave; holds what was last logged.
+    lock: Mutex<Logged>,
+    /// Every error of the last reload, while it stands (for `/status`), each with its place.
+    errors: Mutex<Vec<String>>,
+}
+
+/// The reload lock, held (`Reloader::serial`).
+pub struct Serial<'a>(
+    #[expect(dead_code, reason = "held for its drop")] std::sync::MutexGuard<'a, Logged>,
+);
+
+/// What the reloader has logged already, so it says each thing once.
+#[derive(Debug, Default)]
+struct Logged {
+    /// The errors of the last rejected input, while it stays rejected.
+    rejected: Option<String>,
+    /// The warnings of the running policy.
+    warnings: Vec<String>,
 }
 
 impl std::fmt::Debug for Reloader {
@@ -70,14 +91,25 @@ impl Reloader {
             policy,
             clock,
             env,
-            lock: Mutex::new(()),
+            metrics: Metrics::new(),
+            lock: Mutex::default(),
+            errors: Mutex::default(),
         })
     }
 
     /// Hold the reload lock: no reload runs until the guard drops (management writes hold it
     /// while they write and publish).
-    pub fn serial(&self) -> std::sync::MutexGuard<'_, ()> {
-        self.lock.lock().unwrap_or_else(|p| p.into_inner())
+    pub fn serial(&self) -> Serial<'_> {
+        Serial(self.lock.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Every error of the last reload attempt, each with its file, JSON path and line/column;
+    /// empty unless that attempt was rejected.
+    pub fn errors(&self) -> Vec<String> {
+        self.errors
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Reload now (blocking: call from `spawn_blocking` inside a runtime).
@@ -85,7 +117,7 @@ impl Reloader {
     /// When the policy files are unchanged but the registry part of the managed file is not
     /// what is running, only the registry is recompiled.
     pub fn reload(&self) -> Outcome {
-        let _serial = self.serial();
+        let mut logged = self.lock.lock().unwrap_or_else(|p| p.into_inner());
         let now = self.clock.now();
         let outcome = policy::load_with(&self.path, &*self.env).and_then(|input| {
             match self.policy.current() {
@@ -95,28 +127,51 @@ impl Reloader {
                 _ => policy::compile(&input).map(Some),
             }
         });
-        match outcome {
+        let outcome = match outcome {
             Ok(None) => {
                 self.policy.clear_error();
+                if logged.rejected.take().is_some() {
+                    tracing::info!(
+                        "policy input is the running policy again; the rejected change is gone"
+                    );
+                }
                 Outcome::Unchanged
             }
             Ok(Some(snapshot)) => {
-                for w in &snapshot.warnings {
+                let warnings: Vec<String> =
+                    snapshot.warnings.iter().map(|w| w.to_string()).collect();
+                for w in warnings.iter().filter(|w| !logged.warnings.contains(w)) {
                     tracing::warn!(problem = %w, "policy warning");
                 }
+                logged.warnings = warnings;
+                logged.rejected = None;
                 let sha = snapshot.sha256.clone();
                 let generation = self.policy.publish(snapshot, now);
-                tracing::info!(generation, sha256 = %sha, "policy loaded");
+                tracing::info!(generation, sha256 = %sha, "policy reloaded (generation {generation})");
                 Outcome::Applied { generation }
             }
             Err(errors) => {
-                for p in &errors.0 {
-                    tracing::error!(problem = %p, "policy error; keeping the running policy");
+                let text = errors.to_string();
+                if logged.rejected.as_deref() != Some(text.as_str()) {
+                    for p in &errors.0 {
+                        tracing::error!(problem = %p, "policy error; keeping the running policy");
+                    }
                 }
-                self.policy.record_error(errors.to_string(), now);
+                self.policy.record_error(text.clone(), now);
+                logged.rejected = Some(text);
                 Outcome::Rejected(errors)
             }
-        }
+        };
+        *self.errors.lock().unwrap_or_else(|p| p.into_inner()) = match &outcome {
+            Outcome::Rejected(e) => e.0.iter().map(|p| p.to_string()).collect(),
+            Outcome::Applied { .. } | Outcome::Unchanged => Vec::new(),
+        };
+        self.metrics.reload(match &outcome {
+            Outcome::Applied { .. } => "applied",
+            Outcome::Unchanged => "unchanged",
+            Outcome::Rejected(_) => "rejected",
+        });
+        outcome
     }
 
     /// Reload on a blocking thread.

@@ -41,6 +41,8 @@ pub struct ServeOptions {
     pub proxy_protocol: bool,
     /// The hosts this listener serves (normalized); any other gets 421. `None`: any host.
     pub hosts: Option<Arc<[String]>>,
+    /// The `listener` label of its connections in the metrics (its address).
+    pub listener: Arc<str>,
 }
 
 impl Default for ServeOptions {
@@ -55,6 +57,7 @@ impl Default for ServeOptions {
             max_connections: 10_000,
             proxy_protocol: false,
             hosts: None,
+            listener: Arc::from("public"),
         }
     }
 }
@@ -120,6 +123,7 @@ pub async fn run(
         let (gw, builder, watcher) = (Arc::clone(&gw), builder.clone(), graceful.watcher());
         let tls = opts.tls.clone();
         let (limit, proxy_protocol) = (opts.header_read_timeout, opts.proxy_protocol);
+        let listener_name = Arc::clone(&opts.listener);
         tokio::spawn(async move {
             let mut stream = stream;
             let mut conn = conn;
@@ -140,10 +144,13 @@ pub async fn run(
                 // waits without a limit): a client that sends nothing is dropped here.
                 None => {
                     if first_byte_within(&stream, limit).await {
-                        serve(builder, TokioIo::new(stream), gw, conn, watcher).await;
+                        let io = TokioIo::new(stream);
+                        serve(builder, io, gw, conn, watcher, listener_name).await;
                     }
                 }
-                Some(tls) => serve_tls(tls, stream, builder, gw, conn, watcher).await,
+                Some(tls) => {
+                    serve_tls(tls, stream, builder, gw, conn, watcher, listener_name).await
+                }
             }
             drop(slot);
         });
@@ -175,6 +182,7 @@ async fn serve_tls(
     gw: Arc<Gateway>,
     mut conn: Conn,
     watcher: Watcher,
+    listener: Arc<str>,
 ) {
     let accepted = match tls.accept(stream).await {
         Ok(a) => a,
@@ -191,21 +199,33 @@ async fn serve_tls(
     } else {
         builder.http1_only()
     };
-    serve(builder, TokioIo::new(accepted.stream), gw, conn, watcher).await;
+    let io = TokioIo::new(accepted.stream);
+    serve(builder, io, gw, conn, watcher, listener).await;
 }
 
-/// Serve one connection until it ends or shutdown drains it.
+/// Serve one connection until it ends or shutdown drains it. It is counted among the open
+/// connections of `listener` from its first request (which tells HTTP/1.1 from HTTP/2) until it
+/// closes.
 async fn serve<I>(
     builder: auto::Builder<TokioExecutor>,
     io: I,
     gw: Arc<Gateway>,
     conn: Conn,
     watcher: Watcher,
+    listener: Arc<str>,
 ) where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
     let peer = conn.peer;
-    let service = service_fn(move |req| {
+    let open = std::sync::OnceLock::new();
+    let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+        if open.get().is_none() {
+            let protocol = match req.version() {
+                http::Version::HTTP_2 => "h2",
+                _ => "http1",
+            };
+            let _ = open.set(gw.metrics.connection(&listener, protocol));
+        }
         let gw = Arc::clone(&gw);
         let conn = conn.clone();
         async move { Ok::<_, std::convert::Infallible>(gateway::handle(&gw, conn, req).await) }

@@ -47,6 +47,11 @@ pub struct Settings {
     /// need a directory (they write portcullis-managed.json into it).
     #[schemars(length(min = 1))]
     pub policy: PathBuf,
+    /// A shadow policy (file or directory, like `policy`; relative to this settings file): decided
+    /// beside the live policy for every request, hot-reloaded like it, never answered from.
+    /// Disagreements are counted in the metrics (`portcullis_shadow_disagreements_total`) and
+    /// logged with both outcomes, so a change can be watched before it is promoted. Absent: none.
+    pub shadow_policy: Option<PathBuf>,
     /// Request limits and timeouts. Each is optional; absent ones take their default.
     #[serde(default)]
     pub limits: RawLimits,
@@ -248,10 +253,12 @@ impl Default for ReloadSettings {
 pub struct LogSettings {
     /// `text` (human-readable) or `json` (one JSON object per line). Default `text`.
     pub format: LogFormat,
-    /// A tracing filter such as `info`, `warn` or `info,portcullis=debug`; access log lines use the
-    /// target `portcullis::access`. The RUST_LOG environment variable, when set, takes precedence.
-    /// Default `info`.
+    /// A tracing filter such as `info`, `warn` or `info,portcullis=debug`, for the gateway's own
+    /// messages (the access log has its own settings, `access`). The RUST_LOG environment
+    /// variable, when set, takes precedence. Default `info`.
     pub level: String,
+    /// The access log: one line per request. Each field is optional.
+    pub access: AccessLogSettings,
 }
 
 impl Default for LogSettings {
@@ -259,8 +266,53 @@ impl Default for LogSettings {
         Self {
             format: LogFormat::Text,
             level: "info".into(),
+            access: AccessLogSettings::default(),
         }
     }
+}
+
+/// The access log: one line per request (time, request id, client address, method, path, route,
+/// module, action, credential kind and id, user, decision, reason, status, bytes in and out,
+/// upstream and total time, policy generation), never a secret.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+#[schemars(rename = "access_log")]
+pub struct AccessLogSettings {
+    /// `json` (one object per line), `text` (`key="value"` pairs) or `off`. Default `json`.
+    pub format: AccessLogFormat,
+    /// `stderr`, `stdout` or `file` (then `path` names it). Default `stderr`.
+    pub destination: AccessLogDestination,
+    /// The file when `destination` is `file`, relative to this settings file; appended to, and
+    /// reopened on SIGUSR1 or the admin `POST /logs/reopen` (for logrotate).
+    pub path: Option<PathBuf>,
+}
+
+/// Access-log line format.
+#[derive(Debug, Default, Clone, Copy, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+#[schemars(rename = "access_log_format")]
+pub enum AccessLogFormat {
+    /// One JSON object per line.
+    #[default]
+    Json,
+    /// `key="value"` pairs.
+    Text,
+    /// No access log.
+    Off,
+}
+
+/// Where access-log lines go.
+#[derive(Debug, Default, Clone, Copy, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+#[schemars(rename = "access_log_destination")]
+pub enum AccessLogDestination {
+    /// Standard error.
+    #[default]
+    Stderr,
+    /// Standard output.
+    Stdout,
+    /// The file `path` names.
+    File,
 }
 
 /// Log line format.
@@ -278,13 +330,14 @@ pub enum LogFormat {
 /// Why the settings could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
-    /// Unreadable file.
-    #[error("cannot read {}: {source}", path.display())]
+    /// Unreadable file. (The I/O error is part of the message, not a separate source, so a
+    /// report that prints the source chain says it once.)
+    #[error("cannot read {}: {error}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
         /// Why.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// Invalid JSON or shape.
     #[error("{}:{line}:{column}: {message}", path.display())]
@@ -303,9 +356,9 @@ pub enum SettingsError {
 impl Settings {
     /// Read `path` and resolve the policy path relative to it.
     pub fn load(path: &Path) -> Result<Self, SettingsError> {
-        let text = std::fs::read_to_string(path).map_err(|source| SettingsError::Io {
+        let text = std::fs::read_to_string(path).map_err(|error| SettingsError::Io {
             path: path.to_owned(),
-            source,
+            error,
         })?;
         let mut de = serde_json::Deserializer::from_str(&text);
         let mut s: Settings = serde_path_to_error::deserialize(&mut de).map_err(|e| {
@@ -326,6 +379,23 @@ impl Settings {
         let dir = path.parent().unwrap_or(Path::new("."));
         if s.policy.is_relative() {
             s.policy = dir.join(&s.policy);
+        }
+        if let Some(shadow) = &mut s.shadow_policy {
+            *shadow = dir.join(&*shadow);
+        }
+        let access = &mut s.log.access;
+        match (access.destination, &mut access.path) {
+            (AccessLogDestination::File, Some(p)) => *p = dir.join(&*p),
+            (AccessLogDestination::File, None) => {
+                return Err(SettingsError::Invalid {
+                    path: path.to_owned(),
+                    line: 1,
+                    column: 1,
+                    message: "log.access.path: expected a file path when destination is `file`"
+                        .into(),
+                });
+            }
+            _ => {}
         }
         for t in s.listeners.iter_mut().filter_map(|l| l.tls.as_mut()) {
             for c in &mut t.certificates {
@@ -391,6 +461,26 @@ impl Settings {
     /// Time allowed for a TLS handshake.
     pub fn tls_handshake_timeout(&self) -> Duration {
         Duration::from_millis(self.limits.tls_handshake_timeout_ms.unwrap_or(10_000))
+    }
+
+    /// The access log's format and destination, or `None` when it is off.
+    pub fn access_log(
+        &self,
+    ) -> Option<(crate::access_log::Format, crate::access_log::Destination)> {
+        use crate::access_log::{Destination, Format};
+        let a = &self.log.access;
+        let format = match a.format {
+            AccessLogFormat::Json => Format::Json,
+            AccessLogFormat::Text => Format::Text,
+            AccessLogFormat::Off => return None,
+        };
+        let destination = match (a.destination, &a.path) {
+            (AccessLogDestination::Stderr, _) => Destination::Stderr,
+            (AccessLogDestination::Stdout, _) => Destination::Stdout,
+            (AccessLogDestination::File, Some(p)) => Destination::File(p.clone()),
+            (AccessLogDestination::File, None) => Destination::Stderr,
+        };
+        Some((format, destination))
     }
 
     /// Time allowed to connect to an upstream.

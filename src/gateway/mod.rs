@@ -9,19 +9,21 @@
 //! step before `send` passed. The deciding steps are `decision::authorize`, which `explain` and
 //! the benches call too. Built-in endpoints are route targets: a permit for one is handed to the
 //! endpoint (`issuer`) instead of `forward::send`. Nothing is cached per connection: each request
-//! (each pipelined HTTP/1.1 request, each HTTP/2 stream) goes through every step. One access-log
-//! line per request, naming the credential by id only; every error line a step logs names the
-//! request id too (no per-request span: it measurably slowed the denied path).
+//! (each pipelined HTTP/1.1 request, each HTTP/2 stream) goes through every step. Each request
+//! is counted in the metrics and gets one access-log line naming the credential by id only
+//! (`record`); every error line a step logs names the request id too (no per-request span: it
+//! measurably slowed the denied path).
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
 use http::request::Parts;
-use http::{HeaderValue, Request, Response, Uri};
+use http::{HeaderValue, Request, Response, StatusCode, Uri};
 use hyper::body::Incoming;
 use ipnet::IpNet;
 
+use crate::access_log;
 use crate::authz::Permit;
 use crate::body::Body;
 use crate::builtin::Endpoint;
@@ -34,13 +36,17 @@ use crate::guard;
 use crate::identity::Authority;
 use crate::issuer;
 use crate::manage;
+use crate::metrics::{self, Metrics};
 use crate::policy::{Policy, Snapshot};
 use crate::ratelimit::RateLimiter;
 use crate::reject::{self, Rejection};
 use crate::route::Target;
+use crate::shadow;
 
+mod record;
 mod target;
 
+use record::Record;
 pub use target::{canonicalize, new_request_id, normalize_host, request_host};
 
 pub use crate::issuer::State as IssuerState;
@@ -88,6 +94,12 @@ pub struct Gateway {
     pub forward_auth: ForwardAuth,
     /// Rate-limit buckets, quotas and the failed-credential throttle, shared by every worker.
     pub ratelimit: Arc<RateLimiter>,
+    /// Request counters and latencies, shared by every worker and the admin listener.
+    pub metrics: Arc<Metrics>,
+    /// This worker's access-log writer; `None`: the access log is off.
+    pub access_log: Option<Arc<access_log::Writer>>,
+    /// The shadow policy, decided beside the live one and never answered from.
+    pub shadow: Option<Arc<Policy>>,
 }
 
 impl Role {
@@ -112,6 +124,9 @@ impl Gateway {
             issuer: IssuerState::default(),
             forward_auth: ForwardAuth::default(),
             ratelimit: Arc::default(),
+            metrics: Arc::default(),
+            access_log: None,
+            shadow: None,
         }
     }
 }
@@ -166,6 +181,13 @@ pub async fn handle(gw: &Gateway, conn: Conn, req: Request<Incoming>) -> Respons
         // so `parts` can still move into the forwarded request.
         Ok(None) | Err(_) => (parts.method.clone(), parts.uri.clone()),
     };
+    let log = gw.access_log.as_deref();
+    let mut rec = Record::start(log, &request_id, conn.role.name(), method.as_str());
+    if let Some(l) = &mut rec.line {
+        // The pipeline refuses a trusted proxy's unreadable header; the log falls back to the peer.
+        let client = client_address(gw, &conn, &parts).unwrap_or(conn.peer.ip());
+        l.str("client", &client.to_string());
+    }
     let mut trace = Trace::default();
     let result = match (&snapshot, original) {
         (None, _) => Err(Rejection::NoPolicy),
@@ -176,8 +198,12 @@ pub async fn handle(gw: &Gateway, conn: Conn, req: Request<Incoming>) -> Respons
                 incoming,
                 original,
             };
-            let steps = pipeline(gw, s, conn.clone(), req, &uri, &request_id, &mut trace);
-            steps.await
+            let cx = Step {
+                conn: conn.clone(),
+                uri: &uri,
+                request_id: &request_id,
+            };
+            pipeline(gw, s, cx, req, &mut trace, &mut rec).await
         }
     };
     let unmapped = snapshot
@@ -196,31 +222,107 @@ pub async fn handle(gw: &Gateway, conn: Conn, req: Request<Incoming>) -> Respons
                 // The step that failed logged the cause with this request id.
                 tracing::error!(request_id = %request_id, "internal error: answered 500, forwarded nothing");
             }
+            if let Some(kind) = upstream_failure(&r) {
+                gw.metrics
+                    .upstream_error(upstream_name(snapshot.as_deref(), &trace), kind);
+            }
             reason = Some(r.mapping(unmapped).code);
             reject::respond(&r, unmapped, &request_id, trace.style())
         }
     };
     let route = trace.route;
-    // A secret in the path (a link token, a contract.fit key) is never logged.
-    let path = match &snapshot {
-        Some(s) => s.routes.loggable_path(route, uri.path()),
-        None => uri.path(),
+    let status = resp.status();
+    gw.metrics.request(&metrics::Request {
+        snapshot: snapshot.as_deref(),
+        route,
+        reason,
+        status,
+        total: started.elapsed(),
+        upstream: rec.upstream,
+    });
+    if let Some(r) = route.filter(|r| matches!(r.target, Target::Builtin(_))) {
+        builtin_outcome(&gw.metrics, r, reason.is_none(), status);
+    }
+    if let Some(l) = &mut rec.line {
+        // A secret in the path (a link token, a contract.fit key) is never logged.
+        let path = match &snapshot {
+            Some(s) => s.routes.loggable_path(route, uri.path()),
+            None => uri.path(),
+        };
+        l.str("path", path);
+        l.opt_str("route", route.map(|r| r.id.as_str()));
+        if !rec.credential_logged {
+            l.null("module");
+            l.null("action");
+            l.null("credential_kind");
+            l.opt_str("credential_id", trace.principal.as_deref());
+            l.null("user");
+        }
+        let decision = match (reason, metrics::class(status)) {
+            (None, _) => "allow",
+            (Some(_), 5) => "error",
+            (Some(_), _) => "deny",
+        };
+        l.str("decision", decision);
+        l.opt_str("reason", reason);
+        l.num("status", u64::from(status.as_u16()));
+        l.opt_num("upstream_us", rec.upstream.map(|d| d.as_micros() as u64));
+        l.num("generation", snapshot.as_ref().map_or(0, |s| s.generation));
+    }
+    resp.map(|body| rec.finish(body, gw.access_log.as_ref(), started))
+}
+
+/// The metric kind of an upstream failure.
+fn upstream_failure(r: &Rejection) -> Option<&'static str> {
+    match r {
+        Rejection::UpstreamUnreachable => Some("connect"),
+        Rejection::UpstreamTimeout => Some("timeout"),
+        Rejection::UpstreamFailed => Some("failed"),
+        _ => None,
+    }
+}
+
+/// The name of the upstream of the matched route.
+fn upstream_name<'s>(s: Option<&'s Snapshot>, trace: &Trace<'s>) -> &'s str {
+    match (s, trace.route.map(|r| &r.target)) {
+        (Some(s), Some(Target::Upstream(i))) => s.upstreams.get(*i).map_or("", |u| &u.name),
+        _ => "",
+    }
+}
+
+/// Count an answer on a built-in endpoint route: token-endpoint outcomes, and management
+/// writes for the API-token endpoints that write.
+fn builtin_outcome(m: &Metrics, route: &crate::route::Route, allowed: bool, status: StatusCode) {
+    let outcome = match (allowed && status.is_success(), metrics::class(status)) {
+        (true, _) => "issued",
+        (false, 5) => "failed",
+        (false, _) => "refused",
     };
-    tracing::info!(
-        target: "portcullis::access",
-        request_id = %request_id,
-        peer = %conn.peer,
-        role = conn.role.name(),
-        method = %method,
-        path = path,
-        status = resp.status().as_u16(),
-        route = route.map_or("-", |r| r.id.as_str()),
-        key_id = trace.principal.as_deref().unwrap_or("-"),
-        reason = reason.unwrap_or("-"),
-        generation = snapshot.as_ref().map_or(0, |s| s.generation),
-        micros = started.elapsed().as_micros() as u64,
-    );
-    resp
+    m.token_endpoint(&route.id, outcome);
+    let writes = match route.target {
+        Target::Builtin(
+            Endpoint::CreateApiToken | Endpoint::UpdateApiToken | Endpoint::DeleteApiToken,
+        ) => true,
+        Target::Builtin(Endpoint::Manage(m)) => m.writes(),
+        _ => false,
+    };
+    if writes && allowed {
+        let outcome = match outcome {
+            "issued" => "applied",
+            other => other,
+        };
+        m.management_write(outcome);
+    }
+}
+
+/// What the pipeline is handed besides the request.
+struct Step<'a> {
+    /// The connection the request came on.
+    conn: Conn,
+    /// The target to decide (the original request's in forward-auth mode).
+    uri: &'a Uri,
+    /// This request's id.
+    request_id: &'a str,
 }
 
 /// A request as it reached the pipeline.
@@ -238,17 +340,21 @@ struct Arrived {
 async fn pipeline<'s>(
     gw: &Gateway,
     s: &'s Snapshot,
-    conn: Conn,
+    cx: Step<'_>,
     req: Arrived,
-    uri: &Uri,
-    request_id: &str,
     trace: &mut Trace<'s>,
+    rec: &mut Record,
 ) -> Result<Response<Body>, Rejection> {
     let Arrived {
         parts,
         incoming,
         original,
     } = req;
+    let Step {
+        conn,
+        uri,
+        request_id,
+    } = cx;
     let target = canonicalize(uri, &gw.limits)?;
     guard::framing(&parts)?;
     let host = match &original {
@@ -281,12 +387,21 @@ async fn pipeline<'s>(
         // Before the credential is looked up: a guesser's requests cost nothing.
         gw.ratelimit.failures.check(f, client, now)?;
     }
-    let permit =
-        decision::authorize(s, &head, Presenting::Request, now, trace).inspect_err(|r| {
-            if let (Some(f), Rejection::UnknownCredential) = (failed, r) {
-                gw.ratelimit.failures.failed(f, client, now);
-            }
-        })?;
+    let live = decision::authorize(s, &head, Presenting::Request, now, trace);
+    if let Some(shadow) = &gw.shadow {
+        let u = s.unmapped_status;
+        let route = trace.route;
+        shadow::compare(shadow, &gw.metrics, &head, now, &live, route, u, request_id);
+    }
+    let permit = live.inspect_err(|r| {
+        if let (Some(f), Rejection::UnknownCredential) = (failed, r) {
+            gw.ratelimit.failures.failed(f, client, now);
+        }
+        if record::names_a_credential(r) {
+            rec.refused(record::refused_credential(s, &head));
+        }
+    })?;
+    rec.permit(&permit);
     // Limits: after the decision, before any body is read or anything forwarded.
     let grants = principal_grants(s, &permit);
     let advice = gw
@@ -310,6 +425,7 @@ async fn pipeline<'s>(
                     limits.body_idle_timeout,
                 )
                 .await?;
+                let body = rec.count_body(body);
                 let down = Downstream {
                     peer: conn.peer,
                     scheme: conn.scheme,
@@ -324,7 +440,10 @@ async fn pipeline<'s>(
                     upstream: &s.upstreams[upstream],
                     never_forward: &s.never_forward,
                 };
-                forward::send(&gw.client, permit, out, &down).await?
+                let sent = tokio::time::Instant::now();
+                let answer = forward::send(&gw.client, permit, out, &down).await;
+                rec.upstream = Some(sent.elapsed());
+                answer?
             }
             Target::Builtin(Endpoint::Manage(m)) => {
                 if permit.principal().is_some_and(|p| p.is_assumed()) {

@@ -74,10 +74,14 @@ pub fn read_file(path: &Path) -> Result<SourceFile, ReadError> {
 }
 
 /// SHA-256 over every file's name and text, in order: equal fingerprints mean equal policy input.
+/// Only the file name counts, not the path it was read from, so the same files give the same
+/// hash from any working directory and however the policy path is spelled (policy files are
+/// the policy directory's children; an import is named by the policy text, which is hashed).
 pub fn fingerprint(files: &[SourceFile]) -> String {
     let mut h = Sha256::new();
     for f in files {
-        h.update(f.path.to_string_lossy().as_bytes());
+        let name = f.path.file_name().unwrap_or(f.path.as_os_str());
+        h.update(name.to_string_lossy().as_bytes());
         h.update([0]);
         h.update((f.text.len() as u64).to_be_bytes());
         h.update(f.text.as_bytes());

@@ -16,6 +16,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch as signal};
 use tokio::task::JoinSet;
 
+use crate::access_log::AccessLog;
 use crate::clock::Clock;
 use crate::forward_auth::ForwardAuth;
 use crate::gateway::{Gateway, IssuerState, Role};
@@ -74,6 +75,9 @@ pub struct World {
     /// Reload requests from outside (SIGHUP in `main`); each reloads like a file change. A
     /// closed channel just means none will come.
     pub reloads: mpsc::Receiver<()>,
+    /// Requests to reopen the access-log file (SIGUSR1 in `main`, for logrotate). A closed
+    /// channel just means none will come.
+    pub log_reopens: mpsc::Receiver<()>,
 }
 
 /// Why `serve` stopped before serving, or could not start.
@@ -91,6 +95,9 @@ pub enum ServeError {
     /// The TLS settings for upstreams (CA files, client certificate) are unusable.
     #[error("upstream tls: {0}")]
     UpstreamTls(#[source] crate::tls::TlsError),
+    /// The access log's file could not be opened, or its writer thread started.
+    #[error("cannot start the access log: {0}")]
+    AccessLog(#[source] std::io::Error),
     /// A worker thread could not be started.
     #[error("cannot start worker threads: {0}")]
     Workers(#[source] std::io::Error),
@@ -121,7 +128,7 @@ pub async fn serve(
         settings.policy.clone(),
         Arc::clone(&policy),
         Arc::clone(&world.clock),
-        world.env,
+        Arc::clone(&world.env),
     );
     if let Outcome::Rejected(errors) = reloader.reload_async().await {
         return Err(ServeError::Policy(errors));
@@ -133,16 +140,36 @@ pub async fn serve(
         None => crate::tls::upstream::default_config(),
     };
     let tls = start_tls(settings)?;
+    let shadow = match &settings.shadow_policy {
+        Some(path) => Some(start_shadow(settings, path, &world.clock, &world.env).await?),
+        None => None,
+    };
+    let access_log = match settings.access_log() {
+        Some((format, to)) => Some(AccessLog::start(format, to).map_err(ServeError::AccessLog)?),
+        None => None,
+    };
     let admin = listeners.admin.map(tokio_listener).transpose()?;
     let forward_auth = listeners.forward_auth.map(tokio_listener).transpose()?;
     // Start the fallible parts before the workers, so an error leaves nothing running.
     let mut background = JoinSet::new();
+    let shadow = shadow.map(|(shadow, signals)| {
+        // The same watcher and periodic check as the live policy's.
+        background.spawn(reload::run(
+            Arc::clone(&shadow),
+            signals,
+            Duration::from_millis(settings.reload.check_interval_ms),
+        ));
+        shadow
+    });
     background.spawn(reload::run(
         Arc::clone(&reloader),
         policy_signals(settings, &policy)?,
         Duration::from_millis(settings.reload.check_interval_ms),
     ));
     background.spawn(forward_reloads(Arc::clone(&reloader), world.reloads));
+    if let Some(log) = &access_log {
+        background.spawn(reopen_on_request(Arc::clone(log), world.log_reopens));
+    }
     let tls: Vec<_> = tls
         .into_iter()
         .map(|t| {
@@ -173,6 +200,9 @@ pub async fn serve(
             limits: Arc::clone(&ratelimit),
             tls: tls_statuses(settings, &tls),
             draining: Arc::clone(&draining),
+            metrics: Arc::clone(&reloader.metrics),
+            access_log: access_log.clone(),
+            shadow: shadow.as_ref().map(Arc::clone),
         });
         // The admin listener answers through the grace period and the drain; it stops last.
         let until = stopped(admin_stop_rx.clone());
@@ -184,12 +214,15 @@ pub async fn serve(
         world.clock,
         Arc::clone(&ratelimit),
         &upstream_tls,
+        access_log.clone(),
+        shadow.as_ref().map(|r| Arc::clone(&r.policy)),
     );
     if let Some(listener) = forward_auth {
         // Sub-requests are small and answered without an upstream: the main runtime serves them.
         log_address(&listener, "forward-auth listening");
         let opts = ServeOptions {
             role: Role::ForwardAuth,
+            listener: listener_name(&listener),
             ..settings.serve_options()
         };
         let stopped = stopped(stop_rx.clone());
@@ -215,6 +248,9 @@ pub async fn serve(
     }
     let _ = admin_stop.send(true);
     while admin_task.join_next().await.is_some() {}
+    if let Some(log) = access_log {
+        let _ = tokio::task::spawn_blocking(move || log.flush()).await;
+    }
     tracing::info!("stopped");
     Ok(())
 }
@@ -227,7 +263,10 @@ fn gateways(
     clock: Arc<dyn Clock>,
     ratelimit: Arc<RateLimiter>,
     upstream_tls: &rustls::ClientConfig,
+    access_log: Option<Arc<AccessLog>>,
+    shadow: Option<Arc<Policy>>,
 ) -> impl Fn() -> Arc<Gateway> + use<> {
+    let metrics = Arc::clone(&reloader.metrics);
     let issuer = IssuerState {
         store: Some(Arc::new(Store::new(Arc::clone(reloader)))),
         ..Default::default()
@@ -258,8 +297,58 @@ fn gateways(
             },
             forward_auth: forward_auth.clone(),
             ratelimit: Arc::clone(&ratelimit),
+            metrics: Arc::clone(&metrics),
+            access_log: access_log.as_ref().map(|l| Arc::new(l.writer())),
+            shadow: shadow.clone(),
         })
     }
+}
+
+/// Load the shadow policy and watch it. A shadow that does not load is logged and retried by
+/// its reload loop; it never stops the live gateway from starting.
+async fn start_shadow(
+    settings: &Settings,
+    path: &std::path::Path,
+    clock: &Arc<dyn Clock>,
+    env: &EnvLookup,
+) -> Result<(Arc<Reloader>, mpsc::Receiver<()>), ServeError> {
+    let reloader = Reloader::with_env(
+        path.to_owned(),
+        Policy::new(),
+        Arc::clone(clock),
+        Arc::clone(env),
+    );
+    if let Outcome::Rejected(e) = reloader.reload_async().await {
+        tracing::error!(
+            errors = e.0.len(),
+            "shadow policy not loaded; deciding without it"
+        );
+    }
+    let r = &settings.reload;
+    let signals = crate::watch::spawn(
+        path,
+        Duration::from_millis(r.debounce_ms),
+        Duration::from_millis(r.poll_interval_ms),
+    )?;
+    Ok((reloader, signals))
+}
+
+/// Reopen the access-log file once per request on `requests`, until it closes.
+async fn reopen_on_request(log: Arc<AccessLog>, mut requests: mpsc::Receiver<()>) {
+    while requests.recv().await.is_some() {
+        let log = Arc::clone(&log);
+        match tokio::task::spawn_blocking(move || log.reopen()).await {
+            Ok(Ok(())) => tracing::info!("access log reopened"),
+            Ok(Err(e)) => tracing::error!(error = %e, "cannot reopen the access log"),
+            Err(e) => tracing::error!(error = %e, "access log reopen task failed"),
+        }
+    }
+}
+
+/// The `listener` label of a socket's connections: its address.
+fn listener_name(l: &tokio::net::TcpListener) -> Arc<str> {
+    l.local_addr()
+        .map_or_else(|_| Arc::from("unknown"), |a| Arc::from(a.to_string()))
 }
 
 /// Start one worker thread per socket set, each with a gateway from `make_gateway`.
@@ -281,6 +370,11 @@ fn spawn_workers(
         .enumerate()
         .map(|(i, tls)| ServeOptions {
             tls,
+            listener: public
+                .first()
+                .and_then(|set| set.get(i))
+                .and_then(|s| s.local_addr().ok())
+                .map_or_else(|| Arc::from("public"), |a| Arc::from(a.to_string())),
             proxy_protocol: settings.listeners.get(i).is_some_and(|l| l.proxy_protocol),
             hosts: settings
                 .listeners

@@ -61,12 +61,17 @@ async fn post_reload_reports_applied_unchanged_rejected() {
 
     let status = client::get(&gw.admin_url("/status"), &[]).await.json();
     assert_eq!(status["generation"], 2);
-    assert!(
-        status["last_error"]
-            .as_str()
-            .is_some_and(|e| e.contains(&place)),
-        "{status}"
-    );
+    let listed = status["errors"]
+        .as_array()
+        .expect("errors, as /reload lists them");
+    assert_eq!(listed, errors, "{status}");
+    for at in ["loaded_at", "last_error_at"] {
+        let t = status[at].as_str().expect("an RFC 3339 time");
+        assert!(
+            time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).is_ok(),
+            "{at}: {t}"
+        );
+    }
     assert_eq!(status["policy_path"], gw.policy_path.display().to_string());
     assert_eq!(status["sha256"].as_str().map(str::len), Some(64));
     assert_eq!(client::get(&gw.admin_url("/readyz"), &[]).await.status, 200);
@@ -85,8 +90,8 @@ async fn post_reload_reports_applied_unchanged_rejected() {
     assert_eq!(client::get(&gw.admin_url("/nope"), &[]).await.status, 404);
 }
 
-/// `/status` says `last_error` is "the last reload failure, if the last attempt failed": once the
-/// file is back to the loaded policy, the last attempt did not fail.
+/// `/status` lists the errors of the last reload attempt, if it failed: once the file is back to
+/// the loaded policy, the last attempt did not fail.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 
 async fn reverting_a_bad_edit_clears_the_reported_error() {
@@ -99,7 +104,8 @@ async fn reverting_a_bad_edit_clears_the_reported_error() {
     assert_eq!(reload(&gw).await.json()["outcome"], "unchanged");
     let status = client::get(&gw.admin_url("/status"), &[]).await.json();
     assert_eq!(status["generation"], 1);
-    assert_eq!(status["last_error"], serde_json::Value::Null, "{status}");
+    assert_eq!(status["errors"], serde_json::json!([]), "{status}");
+    assert_eq!(status["last_error_at"], serde_json::Value::Null, "{status}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -164,7 +164,7 @@ async fn sighup_reloads_and_sigterm_stops() {
 
     let log = strip_ansi(&std::fs::read_to_string(&log_path).expect("read log"));
     assert!(log.contains("SIGHUP: reloading policy"), "{log}");
-    assert!(log.contains("key_id=\"reader\""), "{log}");
+    assert!(log.contains("\"credential_id\":\"reader\""), "{log}");
     for secret in [READER, ADMIN] {
         assert!(!log.contains(secret), "a secret reached the log: {log}");
     }

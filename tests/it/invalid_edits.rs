@@ -30,12 +30,16 @@ async fn status(gw: &Harness) -> Value {
     client::get(&gw.admin_url("/status"), &[]).await.json()
 }
 
-/// Wait until `/status` shows a `last_error` mentioning `message`; returns it.
+/// Wait until `/status` lists an error mentioning `message`; returns it.
 async fn last_error(gw: &Harness, message: &str) -> String {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     loop {
-        if let Some(e) = status(gw).await["last_error"].as_str()
-            && e.contains(message)
+        let s = status(gw).await;
+        let errors = s["errors"].as_array().cloned().unwrap_or_default();
+        if let Some(e) = errors
+            .iter()
+            .filter_map(Value::as_str)
+            .find(|e| e.contains(message))
         {
             return e.to_owned();
         }
@@ -132,10 +136,44 @@ async fn bad_edits_change_nothing_and_are_reported_with_their_place() {
     }
     let s = status(&gw).await;
     assert_eq!(
-        s["last_error"],
-        Value::Null,
-        "a successful reload clears the error"
+        s["errors"],
+        serde_json::json!([]),
+        "a successful reload clears the errors"
     );
     let resp = client::get(&list, &[("x-api-key", READER)]).await;
     client::assert_rejected(&resp, 401, "credential_disabled");
+}
+
+/// The periodic check finds a broken policy again and again: its errors are logged once, and
+/// the fix is logged as `policy reloaded (generation N)`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejected_input_is_logged_once_and_the_recovery_is_logged() {
+    let up = Upstream::start().await;
+    let mut p = policy::standard(&up.url());
+    let gw = Harness::start(&p).await;
+    let place = gw.policy_path.display().to_string();
+    policy::write_text(&gw.policy_path, "{ \"mode\": \"sometimes\" }");
+    for _ in 0..3 {
+        gw.reloader.reload_async().await;
+    }
+    let errors = |t: &str| {
+        t.lines()
+            .filter(|l| l.contains("policy error") && l.contains(&place))
+            .count()
+    };
+    assert_eq!(errors(&crate::support::logs::text()), 1);
+    p["keys"]["reader"]["disabled"] = json!(true);
+    gw.rewrite(&p).await;
+    let logs = crate::support::logs::text();
+    assert!(
+        logs.lines()
+            .any(|l| l.contains("policy reloaded (generation 2)") && l.contains(&p_sha(&gw))),
+        "the recovery is logged"
+    );
+    assert_eq!(errors(&logs), 1);
+}
+
+/// The running policy's SHA-256.
+fn p_sha(gw: &Harness) -> String {
+    gw.policy.status().sha256.expect("sha256")
 }

@@ -173,11 +173,9 @@ async fn tokens_work_as_keys_with_their_status() {
         assert_rejected(&resp, 403, "permission_denied");
     }
     assert_eq!(up.count(), 2);
-    let logged = logs::text();
-    assert!(
-        logged.contains(&format!("key_id=\"{}\"", l21_id(TOKEN_1))),
-        "access log names the id"
-    );
+    let named = format!("\"credential_id\":\"{}\"", l21_id(TOKEN_1));
+    let logged = logs::wait_for(|t| t.contains(&named)).await;
+    assert!(logged.contains(&named), "access log names the id");
     for token in [TOKEN_1, TOKEN_2] {
         assert!(!logged.contains(token), "a Linea21 token reached the logs");
     }

@@ -11,9 +11,11 @@
 
 mod support;
 
+mod access_log;
 mod admin;
 mod builtin_routes;
 mod canonical_targets;
+mod cli_config;
 mod cli_diff;
 mod cli_explain;
 mod cli_key;
@@ -30,6 +32,7 @@ mod hot_reload;
 mod invalid_edits;
 mod linea21;
 mod manage;
+mod metrics;
 mod nginx_forward_auth;
 mod one_decision;
 mod owned_headers;
@@ -37,6 +40,7 @@ mod per_request;
 mod php_params;
 mod php_upstream;
 mod policy_errors;
+mod policy_hash;
 mod proxy_protocol;
 mod rate_limits;
 mod rejections;
@@ -46,6 +50,7 @@ mod route_order;
 mod routing;
 mod secrets;
 mod serve_in_process;
+mod shadow;
 mod tls;
 mod tokens;
 mod unreadable_headers;

@@ -39,10 +39,12 @@ struct Served {
     stop: oneshot::Sender<()>,
     /// Requests a reload, as SIGHUP does.
     reload: mpsc::Sender<()>,
+    /// Requests an access-log reopen, as SIGUSR1 does.
+    reopen: mpsc::Sender<()>,
     /// The serve future.
     task: JoinHandle<Result<(), ServeError>>,
-    /// Owns the settings and policy files.
-    _dir: TempDir,
+    /// Owns the settings and policy files (and `access.log`).
+    dir: TempDir,
 }
 
 impl Served {
@@ -74,7 +76,8 @@ fn settings(dir: &TempDir) -> Settings {
             "listeners": [{ "address": "127.0.0.1:0" }],
             "policy": "policy/policy.json",
             "reload": { "debounce_ms": 600000, "poll_interval_ms": 600000, "check_interval_ms": 0 },
-            "forward_auth": { "address": "127.0.0.1:0" }
+            "forward_auth": { "address": "127.0.0.1:0" },
+            "log": { "access": { "destination": "file", "path": "access.log" } }
         }),
     );
     Settings::load(&path).expect("settings")
@@ -101,10 +104,12 @@ fn start_text(policy: &str, public: Vec<Vec<std::net::TcpListener>>) -> Served {
     let forward_auth_addr = forward_auth.local_addr().expect("forward-auth addr");
     let (stop, stopped) = oneshot::channel::<()>();
     let (reload, reloads) = mpsc::channel(1);
+    let (reopen, log_reopens) = mpsc::channel(1);
     let world = World {
         clock: Arc::new(ManualClock::new(policy::now())),
         env: Arc::new(|_: &str| None),
         reloads,
+        log_reopens,
     };
     let listeners = Listeners {
         public,
@@ -125,8 +130,9 @@ fn start_text(policy: &str, public: Vec<Vec<std::net::TcpListener>>) -> Served {
         policy_path,
         stop,
         reload,
+        reopen,
         task,
-        _dir: dir,
+        dir,
     }
 }
 
@@ -273,4 +279,67 @@ async fn refuses_to_start_on_an_invalid_policy() {
     }
     assert!(!accepts(addr).await, "public socket closed");
     assert!(!accepts(admin).await, "admin socket closed");
+}
+
+/// Access-log lines in `path` that name request `id`, waiting (up to 10 s) for one.
+async fn logged(path: &std::path::Path, id: &str) -> Vec<Value> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let lines: Vec<Value> = std::fs::read_to_string(path)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a JSON line"))
+            .filter(|v: &Value| v["request_id"] == id)
+            .collect();
+        if !lines.is_empty() || tokio::time::Instant::now() > deadline {
+            return lines;
+        }
+        pause().await;
+    }
+}
+
+/// The access log goes to the file the settings name, and is reopened (after logrotate moved
+/// it) on a reopen request (SIGUSR1 in `main`) and on the admin `POST /logs/reopen`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_access_log_file_is_reopened_on_request() {
+    let up = Upstream::start().await;
+    let s = start(&policy::standard(&up.url()), one_socket());
+    ready(&s).await;
+    let path = s.dir.join("access.log");
+    let list = s.url("/api/?module=indicator&action=list");
+    let id = |r: &client::Resp| r.header("x-request-id").expect("request id").to_owned();
+
+    let first = id(&client::get(&list, &[("x-api-key", READER)])
+        .await
+        .expect(200)
+        .clone());
+    assert_eq!(logged(&path, &first).await.len(), 1, "one line per request");
+    std::fs::rename(&path, s.dir.join("access.log.1")).expect("rotate");
+    s.reopen.send(()).await.expect("reopen request");
+    // The reopen is asynchronous: a request answered after the new file exists is logged there.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !path.exists() {
+        assert!(tokio::time::Instant::now() < deadline, "not reopened");
+        pause().await;
+    }
+    let second = id(&client::get(&list, &[("x-api-key", READER)]).await);
+    assert_eq!(logged(&path, &second).await[0]["credential_id"], "reader");
+    assert_eq!(logged(&s.dir.join("access.log.1"), &first).await.len(), 1);
+
+    std::fs::rename(&path, s.dir.join("access.log.2")).expect("rotate again");
+    let r = client::send(
+        &client::h1(),
+        client::request(
+            http::Method::POST,
+            &s.admin_url("/logs/reopen"),
+            &[],
+            client::full(""),
+        ),
+    )
+    .await;
+    assert_eq!((r.status, r.json()), (200, json!({"reopened": true})));
+    let third = id(&client::get(&list, &[("x-api-key", READER)]).await);
+    assert_eq!(logged(&path, &third).await.len(), 1);
+    assert!(logged(&s.dir.join("access.log.2"), &second).await.len() == 1);
+    s.shut_down().await.expect("clean shutdown");
 }

@@ -107,7 +107,8 @@ fn settings(dir: &TempDir, up: &Upstream, tls_extra: Value, limits: Value) -> Se
             "listeners": [{ "address": "127.0.0.1:0", "tls": tls }],
             "policy": "policy.json",
             "limits": limits,
-            "reload": { "check_interval_ms": 0 }
+            "reload": { "check_interval_ms": 0 },
+            "log": { "access": { "format": "off" } }
         }),
     );
     Settings::load(&path).expect("settings")
@@ -124,6 +125,7 @@ fn start(dir: TempDir, settings: Settings) -> Served {
         clock: Arc::new(ManualClock::new(policy::now())),
         env: Arc::new(|_: &str| None),
         reloads: tokio::sync::mpsc::channel(1).1,
+        log_reopens: tokio::sync::mpsc::channel(1).1,
     };
     let task = tokio::spawn(async move {
         let shutdown = async {
@@ -565,7 +567,8 @@ fn serve_proxying(upstream: &str, upstream_tls: Value) -> (Served, std::path::Pa
     let mut s = json!({
         "listeners": [{ "address": "127.0.0.1:0" }],
         "policy": "policy.json",
-        "reload": { "check_interval_ms": 0 }
+        "reload": { "check_interval_ms": 0 },
+        "log": { "access": { "format": "off" } }
     });
     if !upstream_tls.is_null() {
         s["upstream_tls"] = upstream_tls;

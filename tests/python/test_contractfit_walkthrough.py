@@ -441,10 +441,10 @@ def test_key_token_is_not_logged_on_odd_requests(mgmt, admin, method, path):
     assert request_id, r.headers
     assert admin.delete(mgmt.url + "/admin/auth/api-key/" + key["id"]).status_code == 204
     deadline = time.monotonic() + 5
-    while "request_id=" + request_id not in mgmt.log_text()[start:] and time.monotonic() < deadline:
+    while request_id not in mgmt.log_text()[start:] and time.monotonic() < deadline:
         time.sleep(0.05)
     window = mgmt.log_text()[start:]
-    assert "request_id=" + request_id in window, "the request was not logged"
+    assert request_id in window, "the request was not logged"
     assert key["token"] not in window, "the key's token reached the log"
 
 

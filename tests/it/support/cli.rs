@@ -31,9 +31,14 @@ pub fn bin() -> &'static str {
 
 /// Run `portcullis args...` in the crate root, feeding `stdin`.
 pub async fn run(args: &[&str], stdin: Option<&str>) -> Run {
+    run_in(Path::new(env!("CARGO_MANIFEST_DIR")), args, stdin).await
+}
+
+/// Run `portcullis args...` in `dir`, feeding `stdin`.
+pub async fn run_in(dir: &Path, args: &[&str], stdin: Option<&str>) -> Run {
     let mut child = tokio::process::Command::new(bin())
         .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .current_dir(dir)
         .env_remove("RUST_LOG")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -47,6 +47,8 @@ pub struct Options {
     pub forward_auth_peers: Option<Vec<IpNet>>,
     /// Connection options of the public listener (`None`: the defaults, 1 s drain).
     pub serve: Option<ServeOptions>,
+    /// A shadow policy, written beside the policy as `shadow/policy.json`.
+    pub shadow: Option<Value>,
 }
 
 /// A running gateway. Its listeners stop when it is dropped.
@@ -67,6 +69,12 @@ pub struct Harness {
     pub clock: Arc<ManualClock>,
     /// Owns the policy directory (when the harness made it).
     pub dir: Option<TempDir>,
+    /// The access log (JSON lines), also copied into the global log capture.
+    pub access_log: Arc<portcullis::access_log::AccessLog>,
+    /// What the access log wrote.
+    access_lines: Arc<std::sync::Mutex<Vec<u8>>>,
+    /// The shadow policy's reloader, when `Options::shadow` asked for one.
+    pub shadow: Option<Arc<Reloader>>,
     stop: watch::Sender<bool>,
 }
 
@@ -107,7 +115,28 @@ impl Harness {
             _ if opts.allow_no_policy => {}
             other => panic!("test policy did not load: {other:?}"),
         }
+        let shadow = match &opts.shadow {
+            Some(candidate) => {
+                let at = path.with_file_name("shadow").join("policy.json");
+                policy::write(&at, candidate);
+                let r = Reloader::new(at, Policy::new(), Arc::clone(&dyn_clock));
+                assert!(
+                    matches!(r.reload_async().await, Outcome::Applied { .. }),
+                    "shadow policy did not load"
+                );
+                Some(r)
+            }
+            None => None,
+        };
         let ratelimit = Arc::new(portcullis::ratelimit::RateLimiter::default());
+        let access_lines = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let access_log = portcullis::access_log::AccessLog::start(
+            portcullis::access_log::Format::Json,
+            portcullis::access_log::Destination::Writer(Box::new(logs::Tee(Arc::clone(
+                &access_lines,
+            )))),
+        )
+        .expect("start the access log");
         let gw = Arc::new(Gateway {
             policy: Arc::clone(&policy),
             clock: dyn_clock,
@@ -124,6 +153,9 @@ impl Harness {
                 trusted_peers: opts.forward_auth_peers.clone().unwrap_or_default(),
             },
             ratelimit: Arc::clone(&ratelimit),
+            metrics: Arc::clone(&reloader.metrics),
+            access_log: Some(Arc::new(access_log.writer())),
+            shadow: shadow.as_ref().map(|r| Arc::clone(&r.policy)),
         });
         let (stop, stop_rx) = watch::channel(false);
         let stopped = move || {
@@ -168,6 +200,9 @@ impl Harness {
             limits: ratelimit,
             tls: Arc::from([]),
             draining: Arc::default(),
+            metrics: Arc::clone(&reloader.metrics),
+            access_log: Some(Arc::clone(&access_log)),
+            shadow: shadow.clone(),
         });
         tokio::spawn(portcullis::admin::run(
             admin_listener,
@@ -196,8 +231,48 @@ impl Harness {
             policy,
             clock,
             dir: None,
+            access_log,
+            access_lines,
+            shadow,
             stop,
         }
+    }
+
+    /// Every access-log line written so far, parsed (after a flush).
+    pub async fn access_lines(&self) -> Vec<Value> {
+        let log = Arc::clone(&self.access_log);
+        tokio::task::spawn_blocking(move || log.flush())
+            .await
+            .expect("flush");
+        let bytes = self.access_lines.lock().unwrap().clone();
+        String::from_utf8(bytes)
+            .expect("utf-8 access log")
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect()
+    }
+
+    /// The access-log line of request `id`, waiting (up to 10 s) for its body to end.
+    pub async fn access_line(&self, id: &str) -> Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let lines = self.access_lines().await;
+            if let Some(l) = lines.into_iter().find(|l| l["request_id"] == id) {
+                return l;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no access line for request {id}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The admin `/metrics` text.
+    pub async fn metrics(&self) -> String {
+        super::client::get(&self.admin_url("/metrics"), &[])
+            .await
+            .text()
     }
 
     /// `http://127.0.0.1:port` + `target`.

@@ -57,6 +57,36 @@ impl<'a> MakeWriter<'a> for Capture {
     }
 }
 
+/// A writer for a harness's access log: appends to `own` and to the global buffer, so the
+/// secret scans of `assert_absent` and `text` see access lines too.
+pub struct Tee(pub std::sync::Arc<Mutex<Vec<u8>>>);
+
+impl Write for Tee {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        buffer().lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Wait (up to 10 s) until the captured text satisfies `done`; returns it. Access lines are
+/// committed when a response body ends and written by a thread of their own, so they may follow
+/// the response by a moment.
+pub async fn wait_for(done: impl Fn(&str) -> bool) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let t = text();
+        if done(&t) || std::time::Instant::now() > deadline {
+            return t;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 /// Panic, naming `what`, if any captured line holds `secret`.
 pub fn assert_absent(secret: &str, what: &str) {
     assert!(!secret.is_empty(), "empty secret for {what}");

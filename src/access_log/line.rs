@@ -1,0 +1,225 @@
+//! One access-log line, built field by field into a byte buffer: JSON (`{"key":value,...}`) or
+//! human text (`key=value ...`). No `tracing`, no `format!` per field: strings are escaped and
+//! numbers written straight into the buffer, so a line costs one allocation.
+
+use std::io::Write;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// How lines look.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Format {
+    /// One JSON object per line.
+    #[default]
+    Json,
+    /// `key=value` pairs, strings quoted.
+    Text,
+}
+
+/// A line being built.
+#[derive(Debug)]
+pub struct Line {
+    /// The bytes so far.
+    buf: Vec<u8>,
+    /// JSON or text.
+    format: Format,
+    /// No field written yet (no separator needed).
+    first: bool,
+}
+
+/// Room for a typical line, so it is allocated once.
+const CAPACITY: usize = 512;
+
+impl Line {
+    /// An empty line, opened.
+    pub fn new(format: Format) -> Self {
+        let mut buf = Vec::with_capacity(CAPACITY);
+        if format == Format::Json {
+            buf.push(b'{');
+        }
+        Self {
+            buf,
+            format,
+            first: true,
+        }
+    }
+
+    fn key(&mut self, key: &str) {
+        match (self.format, self.first) {
+            (Format::Json, true) => {}
+            (Format::Json, false) => self.buf.push(b','),
+            (Format::Text, true) => {}
+            (Format::Text, false) => self.buf.push(b' '),
+        }
+        self.first = false;
+        match self.format {
+            Format::Json => {
+                self.buf.push(b'"');
+                self.buf.extend_from_slice(key.as_bytes());
+                self.buf.extend_from_slice(b"\":");
+            }
+            Format::Text => {
+                self.buf.extend_from_slice(key.as_bytes());
+                self.buf.push(b'=');
+            }
+        }
+    }
+
+    /// A string field, escaped.
+    pub fn str(&mut self, key: &str, value: &str) {
+        self.key(key);
+        self.buf.push(b'"');
+        escape(&mut self.buf, value);
+        self.buf.push(b'"');
+    }
+
+    /// A string field, or `null` (`-` in text).
+    pub fn opt_str(&mut self, key: &str, value: Option<&str>) {
+        match value {
+            Some(v) => self.str(key, v),
+            None => self.null(key),
+        }
+    }
+
+    /// A number field.
+    pub fn num(&mut self, key: &str, value: u64) {
+        self.key(key);
+        let _ = write!(self.buf, "{value}");
+    }
+
+    /// A number field, or `null` (`-` in text).
+    pub fn opt_num(&mut self, key: &str, value: Option<u64>) {
+        match value {
+            Some(v) => self.num(key, v),
+            None => self.null(key),
+        }
+    }
+
+    /// A field without a value.
+    pub fn null(&mut self, key: &str) {
+        self.key(key);
+        self.buf.extend_from_slice(match self.format {
+            Format::Json => b"null",
+            Format::Text => b"-",
+        });
+    }
+
+    /// The current time as RFC 3339 UTC with milliseconds.
+    pub fn now(&mut self, key: &str) {
+        let ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        self.key(key);
+        self.buf.push(b'"');
+        rfc3339_ms(&mut self.buf, ms);
+        self.buf.push(b'"');
+    }
+
+    /// Close the line; the bytes end with a newline.
+    pub fn finish(mut self) -> Vec<u8> {
+        if self.format == Format::Json {
+            self.buf.push(b'}');
+        }
+        self.buf.push(b'\n');
+        self.buf
+    }
+}
+
+/// JSON string escaping (also safe for the text format: quotes, backslashes and control bytes
+/// are escaped, so a value cannot forge a field or a line).
+fn escape(buf: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let esc: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0..=0x1f | 0x7f => {
+                buf.extend_from_slice(&bytes[start..i]);
+                let _ = write!(buf, "\\u{b:04x}");
+                start = i + 1;
+                continue;
+            }
+            _ => continue,
+        };
+        buf.extend_from_slice(&bytes[start..i]);
+        buf.extend_from_slice(esc);
+        start = i + 1;
+    }
+    buf.extend_from_slice(&bytes[start..]);
+}
+
+/// Write Unix milliseconds `ms` as `YYYY-MM-DDTHH:MM:SS.mmmZ` (proleptic Gregorian calendar).
+pub fn rfc3339_ms(buf: &mut Vec<u8>, ms: u64) {
+    let secs = ms / 1000;
+    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
+    let (y, m, d) = civil_from_days(days);
+    let _ = write!(
+        buf,
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60,
+        ms % 1000
+    );
+}
+
+/// Days since 1970-01-01 to (year, month, day) (Howard Hinnant's `civil_from_days`).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_lines_parse_back_field_by_field() {
+        let mut l = Line::new(Format::Json);
+        l.str("path", "/a\"b\\c\n\u{1}é");
+        l.num("status", 200);
+        l.opt_str("user", None);
+        l.opt_num("upstream_us", Some(7));
+        let bytes = l.finish();
+        assert_eq!(bytes.last(), Some(&b'\n'));
+        let v: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
+        assert_eq!(v["path"], "/a\"b\\c\n\u{1}é");
+        assert_eq!(v["status"], 200);
+        assert!(v["user"].is_null());
+        assert_eq!(v["upstream_us"], 7);
+    }
+
+    #[test]
+    fn text_lines_quote_strings() {
+        let mut l = Line::new(Format::Text);
+        l.str("route", "r 1");
+        l.num("status", 403);
+        l.null("user");
+        assert_eq!(l.finish(), b"route=\"r 1\" status=403 user=-\n");
+    }
+
+    #[test]
+    fn times_are_rfc3339_utc() {
+        let mut b = Vec::new();
+        rfc3339_ms(&mut b, 0);
+        assert_eq!(b, b"1970-01-01T00:00:00.000Z");
+        let mut b = Vec::new();
+        // 2024-02-29T23:59:59.999Z
+        rfc3339_ms(&mut b, 1_709_251_199_999);
+        assert_eq!(b, b"2024-02-29T23:59:59.999Z");
+        let mut b = Vec::new();
+        rfc3339_ms(&mut b, 4_131_216_000_000);
+        assert_eq!(b, b"2100-11-30T00:00:00.000Z");
+    }
+}
