@@ -35,6 +35,15 @@ async fn the_seatable_example_passes_its_own_tests() {
 }
 
 #[tokio::test]
+async fn the_management_example_passes_its_own_tests() {
+    let config = path("config/examples/management/portcullis.json");
+    let tests = path("config/examples/management/tests");
+    let run = cli::run(&["test", "--config", &config, &tests], None).await;
+    assert_eq!(run.code, Some(0), "{}", run.all());
+    assert!(run.stdout.contains("8 passed, 0 failed"), "{}", run.all());
+}
+
+#[tokio::test]
 async fn failures_name_file_line_and_both_outcomes_and_go_to_junit() {
     let dir = TempDir::new("policy-test");
     let junit = dir.join("junit.xml");
