@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 #[derive(Parser)]
 #[command(
     name = "portcullis",
-    version,
+    version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("PORTCULLIS_GIT_REVISION"), ")"),
     about = "A reverse-proxy authorization gateway"
 )]
 pub struct Cli {

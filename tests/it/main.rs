@@ -36,6 +36,7 @@ mod metrics;
 mod nginx_forward_auth;
 mod one_decision;
 mod owned_headers;
+mod packaging;
 mod per_request;
 mod php_params;
 mod php_upstream;
