@@ -31,7 +31,8 @@
 //! - [`guard`]: refuses cookies and bodies that would override a selector in PHP.
 //! - [`forward`]: sends a permitted request upstream ([`tunnel`] joins WebSocket upgrades);
 //!   [`headers`] keeps headers clean;
-//!   [`upstream`] says where; [`echo`] is the built-in demo upstream.
+//!   [`upstream`] says where; [`echo`] is the built-in demo upstream; [`assertion`] signs the
+//!   identity assertion an upstream may ask for.
 //! - [`issuer`]: answers a permitted request for a built-in SeaTable token endpoint; [`managed`]
 //!   writes the API tokens it manages to the gateway's own policy file.
 //! - [`forward_auth`]: on its own listener, reads the original request a fronting proxy
@@ -60,6 +61,7 @@
 
 pub mod access_log;
 pub mod admin;
+pub mod assertion;
 pub mod authz;
 pub mod base_uuid;
 pub mod body;
