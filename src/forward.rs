@@ -85,6 +85,8 @@ pub struct Outgoing<'a> {
     pub upstream: &'a Upstream,
     /// Header names the policy never forwards (normalized), besides the built-in ones.
     pub never_forward: &'a [String],
+    /// The upstream's assertion signer and the time to sign at, when it asks for assertions.
+    pub assertion: Option<(&'a crate::assertion::Signer, i64)>,
 }
 
 /// Send the permitted request upstream and return its response, streamed.
@@ -243,6 +245,7 @@ fn build(
         carrier,
         upstream,
         never_forward,
+        assertion,
     } = out;
     let route = permit.route();
     let keep = route.route().keep_credential;
@@ -282,6 +285,10 @@ fn build(
     join_cookies(h)?;
     forwarded(h, host.as_deref(), down)?;
     vouch::insert(h, permit, down.request_id)?;
+    if let Some((signer, now)) = assertion {
+        let token = signer.sign(permit, down.request_id, now);
+        h.insert(crate::assertion::HEADER, value(&token)?);
+    }
     Ok(Request::from_parts(parts, body))
 }
 

@@ -31,7 +31,8 @@
 //! - [`guard`]: refuses cookies and bodies that would override a selector in PHP.
 //! - [`forward`]: sends a permitted request upstream ([`tunnel`] joins WebSocket upgrades);
 //!   [`headers`] keeps headers clean;
-//!   [`upstream`] says where; [`echo`] is the built-in demo upstream.
+//!   [`upstream`] says where; [`echo`] is the built-in demo upstream; [`assertion`] signs the
+//!   identity assertion an upstream may ask for.
 //! - [`issuer`]: answers a permitted request for a built-in SeaTable token endpoint; [`manage`]
 //!   for a contract.fit or Trivore management endpoint ([`scim`] parses onePortal's listing
 //!   filters); both write through [`managed`], the store of the gateway's own file.
@@ -63,6 +64,7 @@
 
 pub mod access_log;
 pub mod admin;
+pub mod assertion;
 pub mod authz;
 pub mod base_uuid;
 pub mod body;

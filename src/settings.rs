@@ -52,6 +52,13 @@ pub struct Settings {
     /// Disagreements are counted in the metrics (`portcullis_shadow_disagreements_total`) and
     /// logged with both outcomes, so a change can be watched before it is promoted. Absent: none.
     pub shadow_policy: Option<PathBuf>,
+    /// Signed identity assertions, by upstream name (as the policy names upstreams): each request
+    /// forwarded to such an upstream carries a short-lived signed token in
+    /// `X-Portcullis-Assertion` (request id, credential kind and id, subject, module, action,
+    /// resource scope, expiry), so the upstream can check that it came through the gateway.
+    /// Absent: none.
+    #[serde(default)]
+    pub assertions: std::collections::BTreeMap<String, AssertionSettings>,
     /// Request limits and timeouts. Each is optional; absent ones take their default.
     #[serde(default)]
     pub limits: RawLimits,
@@ -74,6 +81,39 @@ pub struct Settings {
     /// The forward-auth listener: the decision service of a fronting proxy (nginx
     /// `auth_request`, Traefik `ForwardAuth`, Caddy `forward_auth`). Absent: none.
     pub forward_auth: Option<ForwardAuthSettings>,
+}
+
+/// How one upstream's assertions are signed.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "assertion")]
+pub struct AssertionSettings {
+    /// `hs256` (a shared secret: the file holds at least 32 bytes) or `eddsa` (Ed25519: the file
+    /// holds a PKCS#8 PEM private key; the upstream holds the public key).
+    pub algorithm: AssertionAlgorithm,
+    /// The key file, relative to this settings file. Read at start.
+    pub key_file: PathBuf,
+    /// Lifetime of an assertion in seconds. Default 30.
+    #[serde(default = "thirty")]
+    #[schemars(range(min = 1))]
+    pub ttl_s: u32,
+    /// A key id put in the token header (`kid`), for rotation. Absent: none.
+    pub kid: Option<String>,
+}
+
+fn thirty() -> u32 {
+    30
+}
+
+/// Assertion signature algorithms.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+#[schemars(rename = "assertion_algorithm")]
+pub enum AssertionAlgorithm {
+    /// HMAC-SHA-256.
+    Hs256,
+    /// Ed25519.
+    Eddsa,
 }
 
 /// TLS to `https://` upstreams.
@@ -383,6 +423,9 @@ impl Settings {
         if let Some(shadow) = &mut s.shadow_policy {
             *shadow = dir.join(&*shadow);
         }
+        for a in s.assertions.values_mut() {
+            a.key_file = dir.join(&a.key_file);
+        }
         let access = &mut s.log.access;
         match (access.destination, &mut access.path) {
             (AccessLogDestination::File, Some(p)) => *p = dir.join(&*p),
@@ -461,6 +504,27 @@ impl Settings {
     /// Time allowed for a TLS handshake.
     pub fn tls_handshake_timeout(&self) -> Duration {
         Duration::from_millis(self.limits.tls_handshake_timeout_ms.unwrap_or(10_000))
+    }
+
+    /// The assertion signers, by upstream name.
+    pub fn assertion_signers(
+        &self,
+    ) -> Result<
+        std::collections::HashMap<String, crate::assertion::Signer>,
+        crate::assertion::AssertionError,
+    > {
+        use crate::assertion::{Algorithm, Signer};
+        self.assertions
+            .iter()
+            .map(|(upstream, a)| {
+                let alg = match a.algorithm {
+                    AssertionAlgorithm::Hs256 => Algorithm::Hs256,
+                    AssertionAlgorithm::Eddsa => Algorithm::EdDsa,
+                };
+                Signer::load(upstream, alg, &a.key_file, a.ttl_s, a.kid.as_deref())
+                    .map(|s| (upstream.clone(), s))
+            })
+            .collect()
     }
 
     /// The access log's format and destination, or `None` when it is off.

@@ -14,6 +14,7 @@
 //! (`record`); every error line a step logs names the request id too (no per-request span: it
 //! measurably slowed the denied path).
 
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,6 +25,7 @@ use hyper::body::Incoming;
 use ipnet::IpNet;
 
 use crate::access_log;
+use crate::assertion::Signer;
 use crate::authz::Permit;
 use crate::body::Body;
 use crate::builtin::Endpoint;
@@ -100,6 +102,9 @@ pub struct Gateway {
     pub access_log: Option<Arc<access_log::Writer>>,
     /// The shadow policy, decided beside the live one and never answered from.
     pub shadow: Option<Arc<Policy>>,
+    /// Assertion signers by upstream name (`assertion`): requests to those upstreams carry a
+    /// signed `X-Portcullis-Assertion`.
+    pub assertions: Arc<HashMap<String, Signer>>,
 }
 
 impl Role {
@@ -127,6 +132,7 @@ impl Gateway {
             metrics: Arc::default(),
             access_log: None,
             shadow: None,
+            assertions: Arc::default(),
         }
     }
 }
@@ -432,13 +438,19 @@ async fn pipeline<'s>(
                     trusted_proxies: &gw.trusted_proxies,
                     request_id,
                 };
+                let upstream = &s.upstreams[upstream];
+                let signer = match gw.assertions.is_empty() {
+                    true => None,
+                    false => gw.assertions.get(&upstream.name),
+                };
                 let out = Outgoing {
                     parts,
                     body,
                     target: &target,
                     carrier,
-                    upstream: &s.upstreams[upstream],
+                    upstream,
                     never_forward: &s.never_forward,
+                    assertion: signer.map(|signer| (signer, now)),
                 };
                 let sent = tokio::time::Instant::now();
                 let answer = forward::send(&gw.client, permit, out, &down).await;

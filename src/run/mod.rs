@@ -98,6 +98,9 @@ pub enum ServeError {
     /// The access log's file could not be opened, or its writer thread started.
     #[error("cannot start the access log: {0}")]
     AccessLog(#[source] std::io::Error),
+    /// An assertion key could not be read or is not what its algorithm needs.
+    #[error("{0}")]
+    Assertion(#[from] crate::assertion::AssertionError),
     /// A worker thread could not be started.
     #[error("cannot start worker threads: {0}")]
     Workers(#[source] std::io::Error),
@@ -140,6 +143,7 @@ pub async fn serve(
         None => crate::tls::upstream::default_config(),
     };
     let tls = start_tls(settings)?;
+    let assertions = Arc::new(settings.assertion_signers()?);
     let shadow = match &settings.shadow_policy {
         Some(path) => Some(start_shadow(settings, path, &world.clock, &world.env).await?),
         None => None,
@@ -208,15 +212,14 @@ pub async fn serve(
         let until = stopped(admin_stop_rx.clone());
         admin_task.spawn(admin::run(listener, state, until));
     }
-    let make_gateway = gateways(
-        settings,
-        &reloader,
-        world.clock,
-        Arc::clone(&ratelimit),
-        &upstream_tls,
-        access_log.clone(),
-        shadow.as_ref().map(|r| Arc::clone(&r.policy)),
-    );
+    let shared = Shared {
+        clock: world.clock,
+        ratelimit: Arc::clone(&ratelimit),
+        access_log: access_log.clone(),
+        shadow: shadow.as_ref().map(|r| Arc::clone(&r.policy)),
+        assertions,
+    };
+    let make_gateway = gateways(settings, &reloader, shared, &upstream_tls);
     if let Some(listener) = forward_auth {
         // Sub-requests are small and answered without an upstream: the main runtime serves them.
         log_address(&listener, "forward-auth listening");
@@ -255,17 +258,35 @@ pub async fn serve(
     Ok(())
 }
 
+/// What every worker's gateway shares.
+struct Shared {
+    /// Time for validity windows.
+    clock: Arc<dyn Clock>,
+    /// Rate-limit buckets, quotas and the failed-credential throttle.
+    ratelimit: Arc<RateLimiter>,
+    /// The access log each worker takes a writer of.
+    access_log: Option<Arc<AccessLog>>,
+    /// The shadow policy.
+    shadow: Option<Arc<Policy>>,
+    /// Assertion signers by upstream name.
+    assertions: Arc<std::collections::HashMap<String, crate::assertion::Signer>>,
+}
+
 /// A maker of gateways: one per worker (and one for the forward-auth listener), each with an
 /// upstream pool of its own; the throttle and management store are shared by all.
 fn gateways(
     settings: &Settings,
     reloader: &Arc<Reloader>,
-    clock: Arc<dyn Clock>,
-    ratelimit: Arc<RateLimiter>,
+    shared: Shared,
     upstream_tls: &rustls::ClientConfig,
-    access_log: Option<Arc<AccessLog>>,
-    shadow: Option<Arc<Policy>>,
 ) -> impl Fn() -> Arc<Gateway> + use<> {
+    let Shared {
+        clock,
+        ratelimit,
+        access_log,
+        shadow,
+        assertions,
+    } = shared;
     let metrics = Arc::clone(&reloader.metrics);
     let issuer = IssuerState {
         store: Some(Arc::new(Store::new(Arc::clone(reloader)))),
@@ -300,6 +321,7 @@ fn gateways(
             metrics: Arc::clone(&metrics),
             access_log: access_log.as_ref().map(|l| Arc::new(l.writer())),
             shadow: shadow.clone(),
+            assertions: Arc::clone(&assertions),
         })
     }
 }

@@ -13,6 +13,7 @@ mod support;
 
 mod access_log;
 mod admin;
+mod assertion;
 mod builtin_routes;
 mod canonical_targets;
 mod cli_config;

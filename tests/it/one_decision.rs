@@ -200,6 +200,7 @@ async fn a_permit_for_a_key_named_by_id_is_never_forwarded() {
         carrier: None,
         upstream: &s.upstreams[u],
         never_forward: &[],
+        assertion: None,
     };
     let down = Downstream {
         peer: SocketAddr::from(([127, 0, 0, 1], 1)),

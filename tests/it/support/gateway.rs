@@ -49,6 +49,8 @@ pub struct Options {
     pub serve: Option<ServeOptions>,
     /// A shadow policy, written beside the policy as `shadow/policy.json`.
     pub shadow: Option<Value>,
+    /// Assertion signers by upstream name.
+    pub assertions: Arc<HashMap<String, portcullis::assertion::Signer>>,
 }
 
 /// A running gateway. Its listeners stop when it is dropped.
@@ -156,6 +158,7 @@ impl Harness {
             metrics: Arc::clone(&reloader.metrics),
             access_log: Some(Arc::new(access_log.writer())),
             shadow: shadow.as_ref().map(|r| Arc::clone(&r.policy)),
+            assertions: Arc::clone(&opts.assertions),
         });
         let (stop, stop_rx) = watch::channel(false);
         let stopped = move || {
