@@ -46,12 +46,12 @@ set_mode() {
 echo "== mode limited-access (policy generation $(status_field "$ADMIN" generation))"
 check "query style, ?token= kept for PHP (keep_credential)" 200 '"style":"query","module":"indicator","action":"list","token":"linea21-6685453c9821b"' \
   "$GW/api/?module=indicator&action=list&token=$TOKEN_1"
-echo "      PHP read: $BODY"
+show
 check "query style: the gateway names the token by id and passes its status" 200 '"gateway":{"key_id":"l21-c751726c91f6","credential":"api_key","module":"indicator","action":"list","status":"all"}' \
   "$GW/api/?module=indicator&action=list&token=$TOKEN_1"
 check "path style, ?token= removed before PHP" 200 '"style":"path","module":"level","action":"list","token":null' \
   "$GW/api/level/list/?token=$TOKEN_2"
-echo "      PHP read: $BODY"
+show
 check "path style, Bearer header, status P for a token without status" 200 '"key_id":"l21-e914182ab406","credential":"api_key","module":"indicator","action":"delete","status":"P"' \
   -H "Authorization: Bearer $TOKEN_2" "$GW/api/indicator/delete/"
 check "public page, no token" 200 '"style":"page"' "$GW/public/index.php"

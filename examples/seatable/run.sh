@@ -35,14 +35,14 @@ PROJECTS=5f2c7a4e-9a1b-4c3d-8e2f-0a1b2c3d4e5f
 check "rows without a token" 403 '{"error_msg":"Permission denied."}' "$GW/dtable-server/api/v1/dtables/$PROJECTS/rows/"
 check "rows with a made-up token" 403 '{"error_msg":"Permission denied."}' -H "Authorization: Token not-a-token" "$GW/dtable-server/api/v1/dtables/$PROJECTS/rows/"
 check "login with curl" 200 '"token"' --data-urlencode username=alice@example.org --data-urlencode password=alice-password "$GW/api2/auth-token/"
-echo "      $BODY"
+show
 ACCOUNT=$(printf '%s' "$BODY" | "$PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["token"])')
 check "an account token is no base token" 403 '{"error_msg":"Permission denied."}' -H "Authorization: Token $ACCOUNT" "$GW/dtable-server/api/v1/dtables/$PROJECTS/rows/"
 check "access-token with the account token" 200 "\"dtable_uuid\":\"$PROJECTS\"" -H "Authorization: Token $ACCOUNT" "$GW/api/v2.1/workspace/1/dtable/Projects/access-token/"
-echo "      $BODY"
+show
 BASE_TOKEN=$(printf '%s' "$BODY" | "$PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["access_token"])')
 check "rows with the base token (Bearer works too)" 200 '"rows"' -H "Authorization: Bearer $BASE_TOKEN" "$GW/dtable-server/api/v1/dtables/$PROJECTS/rows/"
 check "a base the user does not have" 404 '' -H "Authorization: Token $ACCOUNT" "$GW/api/v2.1/workspace/1/dtable/Nope/access-token/"
-echo "      $BODY"
+show
 
 finish
