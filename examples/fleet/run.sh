@@ -28,7 +28,17 @@ PORTS=() ADMINS=()
 for n in 1 2 3; do
   PORTS+=("$(free_port)")
   ADMINS+=("$(free_port)")
-  settings "$WORK/node-$n.json" "${PORTS[n - 1]}" "${ADMINS[n - 1]}" "$WORK/policy"
+  cat >"$WORK/node-$n.json" <<JSON
+{
+  "listeners": [{ "address": "127.0.0.1:${PORTS[n - 1]}" }],
+  "admin": { "address": "127.0.0.1:${ADMINS[n - 1]}" },
+  "workers": 2,
+  "policy": "$WORK/policy",
+  "limits": { "shutdown_grace_ms": 1000, "drain_timeout_ms": 5000 },
+  "reload": { "debounce_ms": 50, "check_interval_ms": 1000 },
+  "log": { "format": "text", "level": "info" }
+}
+JSON
   bg "node-$n.log" "$BIN" serve --config "$WORK/node-$n.json"
 done
 for n in 1 2 3; do wait_http "http://127.0.0.1:${ADMINS[n - 1]}/readyz" 30; done
@@ -49,7 +59,7 @@ frontend in
 backend portcullis
   balance roundrobin
   option httpchk GET /readyz
-  default-server inter 200ms fall 1 rise 1
+  default-server inter 200ms fall 3 rise 1
   http-response set-header X-Served-By %[srv_name]
   server node-1 127.0.0.1:${PORTS[0]} check port ${ADMINS[0]}
   server node-2 127.0.0.1:${PORTS[1]} check port ${ADMINS[1]}
@@ -72,7 +82,15 @@ while :; do
   if [ "$SECONDS" -ge "$deadline" ]; then echo "HAProxy never used all three nodes:$seen" >&2; exit 1; fi
   sleep 0.2
 done
-echo "ok    round robin through HAProxy:$seen"
+# Now six requests: round robin gives each node two.
+rotation=()
+for _ in 1 2 3 4 5 6; do rotation+=("$(through_lb -H "X-API-Key: $KEY" "$LB/api/reports/q3")"); done
+if [ "$(printf '%s\n' "${rotation[@]}" | sort | uniq -c | awk '{print $1}' | tr -d '\n')" = 222 ]; then
+  echo "ok    round robin through HAProxy, six requests: ${rotation[*]}"
+else
+  echo "FAIL  round robin through HAProxy, six requests: ${rotation[*]}"
+  FAILURES=$((FAILURES + 1))
+fi
 
 # fleet_status: one line per node: generation and policy SHA-256 from its admin /status.
 fleet_status() {

@@ -58,11 +58,13 @@ check "public page, no token" 200 '"style":"page"' "$GW/public/index.php"
 
 before=$(php_seen)
 check "no token" 401 '"error":"missing_credential"' "$GW/api/?module=indicator&action=list"
+show
 check "unknown token" 401 '"error":"invalid_credential"' "$GW/api/?module=indicator&action=list&token=linea21-000000000000"
 check "token 1 may not delete indicators" 403 '"error":"permission_denied"' "$GW/api/?module=indicator&action=delete&token=$TOKEN_1"
 check "token 2 may not read level values (path style)" 403 '"error":"permission_denied"' "$GW/api/level/values/?token=$TOKEN_2"
 check "module given twice" 400 '"error":"repeated_parameter"' "$GW/api/?module=level&module=indicator&action=list&token=$TOKEN_1"
 check "module as an array" 400 '"error":"array_parameter"' "$GW/api/?module[]=indicator&action=list&token=$TOKEN_1"
+check "module spelled with a leading space (PHP would read it as module)" 400 '"error":"mangled_parameter"' "$GW/api/?module=indicator&%20module=level&action=list&token=$TOKEN_1"
 check "no action" 400 '"error":"missing_parameter"' "$GW/api/?module=indicator&token=$TOKEN_1"
 check "two credentials" 400 '"error":"multiple_credentials"' -H "X-API-Key: $TOKEN_1" "$GW/api/?module=indicator&action=list&token=$TOKEN_1"
 check "out of a public page into the API" 400 '"error":"dot_segment"' --path-as-is "$GW/public/../api/?module=indicator&action=list"
@@ -71,17 +73,19 @@ if [ "$(php_seen)" -ne "$before" ]; then
   echo "FAIL  a refused request reached PHP: $(tail -n +$((before + 1)) "$WORK/php-requests.txt" | tr '\n' ' ')"
   FAILURES=$((FAILURES + 1))
 else
-  echo "ok    none of the 10 refused requests reached PHP"
+  echo "ok    none of the 11 refused requests reached PHP"
 fi
 
 set_mode disabled
 check "the API is off, even with a valid token" 403 '"error":"api_disabled"' "$GW/api/?module=indicator&action=list&token=$TOKEN_1"
+show
 check "path style too" 403 '"error":"api_disabled"' "$GW/api/level/list/?token=$TOKEN_2"
 check "public pages are not the API" 200 '"style":"page"' "$GW/public/index.php"
 
 set_mode full-access
 check "no token needed" 200 '"style":"query","module":"level","action":"values","token":null,"path":"/api/","gateway":{"key_id":null' \
   "$GW/api/?module=level&action=values"
+show
 check "a token is not checked (and PHP still gets it on the query route)" 200 '"token":"not-a-token"' \
   "$GW/api/?module=indicator&action=delete&token=not-a-token"
 check "path style, no token" 200 '"style":"path","module":"level","action":"values"' "$GW/api/level/values/"

@@ -125,6 +125,20 @@ pub fn load_with(path: &Path, env: Env<'_>) -> Result<Input, CompileErrors> {
     };
     let mut problems = Vec::new();
     let is_dir = path.is_dir();
+    // The gateway's own file is no policy: a directory holding only it (a policy file deleted
+    // and not yet recreated, a symlink mid-swap) must not load as an empty policy.
+    if is_dir && input.files.iter().all(|f| is_managed(&f.path)) {
+        return Err(CompileErrors(vec![Problem {
+            file: path.to_owned(),
+            path: JsonPath::root(),
+            line: 0,
+            column: 0,
+            message: format!(
+                "{} holds no *.json policy file besides the gateway's own portcullis-managed.json",
+                path.display()
+            ),
+        }]));
+    }
     for i in 0..input.files.len() {
         if is_dir && is_managed(&input.files[i].path) {
             match parse::<RawManagedFile>(&input.files[i]) {

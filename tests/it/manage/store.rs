@@ -152,3 +152,21 @@ async fn a_single_file_policy_answers_writes_with_503() {
     r.expect(503);
     assert!(r.json()["errorMessage"].is_string());
 }
+
+#[tokio::test]
+async fn the_managed_file_alone_is_no_policy() {
+    // Found by scripts/soak.py: with policy.json deleted (and not yet recreated) the directory
+    // held only the gateway's own file, which loaded as a policy without routes: every request
+    // was 404 until the next edit.
+    let mg = Mg::start().await;
+    let admin = mg.login(ADMIN, ADMIN_PW).await;
+    mg.role(&admin, "reader", &["inbox_reader"]).await;
+    std::fs::remove_file(mg.dir.join("policy/policy.json")).unwrap();
+    match mg.harness.reloader.reload_async().await {
+        Outcome::Rejected(e) => assert!(e.to_string().contains("no *.json policy file"), "{e}"),
+        other => panic!("{other:?}"),
+    }
+    mg.as_admin(&admin, Method::GET, "/admin/inboxes", None)
+        .await
+        .expect(200);
+}
