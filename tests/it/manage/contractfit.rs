@@ -18,14 +18,7 @@ async fn login_gives_a_token_and_wrong_credentials_get_401() {
     let token = mg.login(ADMIN, ADMIN_PW).await;
     assert_eq!(token.split('.').count(), 3, "a signed token: {token}");
     for (user, pw) in [(ADMIN, "wrong"), ("nobody@contract.fit", ADMIN_PW)] {
-        let r = mg
-            .call(
-                Method::POST,
-                "/admin/auth",
-                &[],
-                Some(&json!({ "username": user, "password": pw })),
-            )
-            .await;
+        let r = mg.try_login(user, pw).await;
         r.expect(401);
         assert!(r.json()["message"].is_string());
         assert!(r.json().get("authentication_token").is_none());
@@ -50,25 +43,10 @@ async fn failed_logins_are_throttled() {
     let mg = Mg::start().await;
     let mut last = 0;
     for _ in 0..8 {
-        last = mg
-            .call(
-                Method::POST,
-                "/admin/auth",
-                &[],
-                Some(&json!({ "username": VIEWER, "password": "nope" })),
-            )
-            .await
-            .status;
+        last = mg.try_login(VIEWER, "nope").await.status;
     }
     assert_eq!(last, 429, "five failures per user per minute by default");
-    let r = mg
-        .call(
-            Method::POST,
-            "/admin/auth",
-            &[],
-            Some(&json!({ "username": VIEWER, "password": VIEWER_PW })),
-        )
-        .await;
+    let r = mg.try_login(VIEWER, VIEWER_PW).await;
     r.expect(429);
     assert!(r.header("retry-after").is_some());
 }

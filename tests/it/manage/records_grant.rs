@@ -22,6 +22,28 @@ fn grant(kind: &str, subject: (&str, &str), permit: &str, from: i64, to: i64) ->
     })
 }
 
+/// Create a record (as the full-rights client) granting `kind` from `from` to `to`.
+async fn record(
+    mg: &Mg,
+    kind: &str,
+    subject: (&str, &str),
+    permit: &str,
+    from: i64,
+    to: i64,
+) -> String {
+    let r = mg
+        .as_client(
+            root(),
+            Method::POST,
+            LIST,
+            &[],
+            Some(&grant(kind, subject, permit, from, to)),
+        )
+        .await;
+    r.expect(201);
+    r.json()["id"].as_str().unwrap().to_owned()
+}
+
 async fn file(mg: &Mg, auth: (&str, &str), permit: &str) -> crate::support::client::Resp {
     mg.call(Method::POST, &format!("/permits/{permit}"), &[auth], None)
         .await
@@ -35,23 +57,15 @@ async fn a_record_grants_its_role_on_its_object_until_revoked() {
     let auth = ("authorization", bearer.as_str());
     assert_rejected(&file(&mg, auth, "P-1").await, 403, "permission_denied");
     let t = now();
-    let r = mg
-        .as_client(
-            root(),
-            Method::POST,
-            LIST,
-            &[],
-            Some(&grant(
-                "file_for_permit",
-                ("User", FILER),
-                "P-1",
-                t - 60,
-                t + 3600,
-            )),
-        )
-        .await;
-    r.expect(201);
-    let id = r.json()["id"].as_str().unwrap().to_owned();
+    let id = record(
+        &mg,
+        "file_for_permit",
+        ("User", FILER),
+        "P-1",
+        t - 60,
+        t + 3600,
+    )
+    .await;
     file(&mg, auth, "P-1").await.expect(200);
     assert_eq!(mg.upstream.last().header("x-portcullis-user"), FILER);
     // Only on its object.
@@ -82,21 +96,15 @@ async fn the_validity_window_is_judged_at_each_request() {
     let bearer = format!("Bearer {token}");
     let auth = ("authorization", bearer.as_str());
     let t = now();
-    mg.as_client(
-        root(),
-        Method::POST,
-        LIST,
-        &[],
-        Some(&grant(
-            "file_for_permit",
-            ("User", FILER),
-            "P-9",
-            t + 100,
-            t + 200,
-        )),
+    record(
+        &mg,
+        "file_for_permit",
+        ("User", FILER),
+        "P-9",
+        t + 100,
+        t + 200,
     )
-    .await
-    .expect(201);
+    .await;
     assert_rejected(&file(&mg, auth, "P-9").await, 403, "permission_denied");
     mg.harness.clock.set(t + 150);
     file(&mg, auth, "P-9").await.expect(200);
@@ -111,71 +119,39 @@ async fn key_subjects_and_unbound_types() {
     let auth = ("x-api-key", k.token.as_str());
     let t = now();
     // A type the policy does not bind grants nothing.
-    mg.as_client(
-        root(),
-        Method::POST,
-        LIST,
-        &[],
-        Some(&grant(
-            "employment",
-            ("ApiKey", &k.id),
-            "P-5",
-            t - 1,
-            t + 60,
-        )),
-    )
-    .await
-    .expect(201);
+    record(&mg, "employment", ("ApiKey", &k.id), "P-5", t - 1, t + 60).await;
     assert_rejected(&file(&mg, auth, "P-5").await, 403, "permission_denied");
     // A bound type naming the key (by id) as its subject.
-    mg.as_client(
-        root(),
-        Method::POST,
-        LIST,
-        &[],
-        Some(&grant(
-            "file_for_permit",
-            ("ApiKey", &k.id),
-            "P-5",
-            t - 1,
-            t + 60,
-        )),
+    record(
+        &mg,
+        "file_for_permit",
+        ("ApiKey", &k.id),
+        "P-5",
+        t - 1,
+        t + 60,
     )
-    .await
-    .expect(201);
+    .await;
     file(&mg, auth, "P-5").await.expect(200);
     // A `User` record naming the key's placeholder user holds for the key too.
-    mg.as_client(
-        root(),
-        Method::POST,
-        LIST,
-        &[],
-        Some(&grant(
-            "file_for_permit",
-            ("User", &k.user),
-            "P-6",
-            t - 1,
-            t + 60,
-        )),
+    record(
+        &mg,
+        "file_for_permit",
+        ("User", &k.user),
+        "P-6",
+        t - 1,
+        t + 60,
     )
-    .await
-    .expect(201);
+    .await;
     file(&mg, auth, "P-6").await.expect(200);
     // But a `User` record does not match a key id, nor a key record a user.
-    mg.as_client(
-        root(),
-        Method::POST,
-        LIST,
-        &[],
-        Some(&grant(
-            "file_for_permit",
-            ("User", &k.id),
-            "P-7",
-            t - 1,
-            t + 60,
-        )),
+    record(
+        &mg,
+        "file_for_permit",
+        ("User", &k.id),
+        "P-7",
+        t - 1,
+        t + 60,
     )
-    .await
-    .expect(201);
+    .await;
     assert_rejected(&file(&mg, auth, "P-7").await, 403, "permission_denied");
 }

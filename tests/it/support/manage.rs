@@ -197,16 +197,20 @@ impl Mg {
         .await
     }
 
+    /// `POST /admin/auth` for `user` with `password`: the answer, whatever it is.
+    pub async fn try_login(&self, user: &str, password: &str) -> Resp {
+        self.call(
+            Method::POST,
+            "/admin/auth",
+            &[],
+            Some(&json!({ "username": user, "password": password })),
+        )
+        .await
+    }
+
     /// `POST /admin/auth` for `user`: the authentication token.
     pub async fn login(&self, user: &str, password: &str) -> String {
-        let r = self
-            .call(
-                Method::POST,
-                "/admin/auth",
-                &[],
-                Some(&json!({ "username": user, "password": password })),
-            )
-            .await;
+        let r = self.try_login(user, password).await;
         r.expect(200);
         r.json()["authentication_token"]
             .as_str()
