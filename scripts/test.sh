@@ -14,6 +14,9 @@ command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || need+=(haproxy)
 # systemd-analyze verifies the shipped systemd unit.
 command -v systemd-analyze >/dev/null || need+=(systemd)
+# jemalloc (the binary's allocator) is C, built by its crate with cc and make.
+command -v make >/dev/null || need+=(make)
+command -v cc >/dev/null || need+=(gcc)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null

@@ -10,6 +10,13 @@
 mod cli;
 mod policy_tools;
 
+/// jemalloc, with a background thread that hands freed pages back to the system
+/// (`.cargo/config.toml` sets its options): glibc's malloc kept every reload's parse garbage in
+/// per-thread arenas (a 100,000-key policy: 254 MiB resident after start, 430 MiB after ten
+/// reloads); with jemalloc it is 105 MiB after start and again seconds after the reloads.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
