@@ -63,6 +63,37 @@ struct Logged {
     rejected: Option<String>,
     /// The warnings of the running policy.
     warnings: Vec<String>,
+    /// What the files looked like just before the last reload read them.
+    stamps: Option<Stamps>,
+}
+
+/// Size, modification time and inode of every file a reload reads (the policy directory's
+/// listing, each policy, imported and secret file): unchanged stamps mean unchanged input.
+type Stamps = Vec<(PathBuf, Option<(u64, std::time::SystemTime, u64)>)>;
+
+/// The stamps of the policy at `path` and of `sources` (files it read last time). A file that
+/// cannot be read stamps as `None`, so it differs from any readable state.
+fn stamps(path: &std::path::Path, sources: &[PathBuf]) -> Stamps {
+    use std::os::unix::fs::MetadataExt;
+    let stamp = |p: &std::path::Path| {
+        std::fs::metadata(p)
+            .ok()
+            .and_then(|m| Some((m.len(), m.modified().ok()?, m.ino())))
+    };
+    let mut out: Stamps = Vec::new();
+    let mut listed: Vec<PathBuf> = match std::fs::read_dir(path) {
+        Ok(entries) => entries.flatten().map(|e| e.path()).collect(),
+        Err(_) => Vec::new(),
+    };
+    listed.sort();
+    for p in listed
+        .iter()
+        .chain(sources)
+        .chain(std::iter::once(&path.to_path_buf()))
+    {
+        out.push((p.clone(), stamp(p)));
+    }
+    out
 }
 
 impl std::fmt::Debug for Reloader {
@@ -117,8 +148,44 @@ impl Reloader {
     /// When the policy files are unchanged but the registry part of the managed file is not
     /// what is running, only the registry is recompiled.
     pub fn reload(&self) -> Outcome {
-        let mut logged = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        let logged = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        self.reload_locked(logged)
+    }
+
+    /// The periodic safety check: reload only if some file the last reload read (or the policy
+    /// directory's listing) changed size, modification time or inode. Reading and parsing a
+    /// large policy every few seconds to find it unchanged is what this spares.
+    pub fn check(&self) -> Outcome {
+        let logged = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        let sources = self
+            .policy
+            .current()
+            .map(|s| s.sources.clone())
+            .unwrap_or_default();
+        if logged.stamps.as_ref() == Some(&stamps(&self.path, &sources)) {
+            self.metrics.reload("unchanged");
+            return Outcome::Unchanged;
+        }
+        self.reload_locked(logged)
+    }
+
+    /// Check on a blocking thread.
+    pub async fn check_async(self: &Arc<Self>) -> Outcome {
+        let me = Arc::clone(self);
+        tokio::task::spawn_blocking(move || me.check())
+            .await
+            .unwrap_or(Outcome::Unchanged)
+    }
+
+    fn reload_locked(&self, mut logged: std::sync::MutexGuard<'_, Logged>) -> Outcome {
         let now = self.clock.now();
+        // Stamped before reading: a change made while the files are read shows at the next check.
+        let sources = self
+            .policy
+            .current()
+            .map(|s| s.sources.clone())
+            .unwrap_or_default();
+        let before = stamps(&self.path, &sources);
         let outcome = policy::load_with(&self.path, &*self.env).and_then(|input| {
             match self.policy.current() {
                 Some(cur) if cur.sha256 == input.fingerprint() => {
@@ -162,6 +229,13 @@ impl Reloader {
                 Outcome::Rejected(errors)
             }
         };
+        // A snapshot that read other files than the last one: stamp those next time.
+        let read = self
+            .policy
+            .current()
+            .map(|s| s.sources.clone())
+            .unwrap_or_default();
+        logged.stamps = (read == sources).then_some(before);
         *self.errors.lock().unwrap_or_else(|p| p.into_inner()) = match &outcome {
             Outcome::Rejected(e) => e.0.iter().map(|p| p.to_string()).collect(),
             Outcome::Applied { .. } | Outcome::Unchanged => Vec::new(),
@@ -202,9 +276,13 @@ pub async fn run(
     tick.tick().await;
     loop {
         tokio::select! {
-            s = signals.recv() => if s.is_none() { return },
-            _ = tick.tick(), if !check_interval.is_zero() => {}
+            s = signals.recv() => {
+                if s.is_none() { return }
+                reloader.reload_async().await;
+            }
+            _ = tick.tick(), if !check_interval.is_zero() => {
+                reloader.check_async().await;
+            }
         }
-        reloader.reload_async().await;
     }
 }

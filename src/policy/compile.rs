@@ -163,7 +163,12 @@ pub fn compile(input: &Input) -> Result<Snapshot, CompileErrors> {
         keys,
         upstreams,
         directory,
-        sources: input.files.iter().map(|f| f.path.clone()).collect(),
+        sources: input
+            .files
+            .iter()
+            .map(|f| f.path.clone())
+            .chain(input.secret_files.iter().cloned())
+            .collect(),
         warnings: cx.warnings,
         management,
     };

@@ -43,6 +43,8 @@ pub struct Input {
     pub secrets: HashMap<(usize, String), Result<Vec<u8>, String>>,
     /// The registry section of the managed file (file index, state), when there is one.
     pub registry: Option<(usize, crate::registry::State)>,
+    /// Files secret references (`{"file": ...}`) were read from.
+    pub secret_files: Vec<std::path::PathBuf>,
 }
 
 impl Input {
@@ -122,6 +124,7 @@ pub fn load_with(path: &Path, env: Env<'_>) -> Result<Input, CompileErrors> {
         imports: Vec::new(),
         secrets: HashMap::new(),
         registry: None,
+        secret_files: Vec::new(),
     };
     let mut problems = Vec::new();
     let is_dir = path.is_dir();
@@ -240,6 +243,7 @@ fn resolve_secrets(input: &mut Input, env: Env<'_>) {
             SecretRef::File(rel) => {
                 let base = input.files[file].path.parent().unwrap_or(Path::new("."));
                 let path = base.join(rel);
+                input.secret_files.push(path.clone());
                 std::fs::read(&path)
                     .map(|mut b| {
                         while b.last().is_some_and(|c| *c == b'\n' || *c == b'\r') {

@@ -90,8 +90,9 @@ pub struct Compiled {
     pub upstreams: Vec<Upstream>,
     /// Users, bases, links, API tokens and token keys.
     pub directory: Directory,
-    /// Every file the snapshot was compiled from (policy files, then imports), so the watcher
-    /// can watch imported files outside the policy directory too.
+    /// Every file the snapshot was compiled from (policy files, imports, then files secrets were
+    /// read from), so the watcher can watch those outside the policy directory too and the
+    /// periodic check can tell, from their stamps alone, that nothing changed.
     pub sources: Vec<std::path::PathBuf>,
     /// Warnings found while compiling (e.g. plaintext secrets in an imported file).
     pub warnings: Vec<Problem>,

@@ -215,3 +215,46 @@ async fn configmap_symlink_swap() {
     })
     .await;
 }
+
+/// The periodic check reads nothing while every file keeps its size, modification time and
+/// inode, and reloads as soon as one of them changes (a policy file, or a secret file outside
+/// the policy directory).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_periodic_check_reads_only_what_changed() {
+    use portcullis::reload::Outcome;
+    let up = crate::support::Upstream::start().await;
+    let gw = Harness::start(&crate::support::policy::standard(&up.url())).await;
+    let path = gw.policy_path.clone();
+    assert_eq!(gw.reloader.check_async().await, Outcome::Unchanged);
+    // Same size, same mtime, same inode, but not JSON: the check does not even read it...
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mtime = std::fs::metadata(&path).unwrap().modified().unwrap();
+    let broken = "x".repeat(text.len());
+    std::fs::write(&path, &broken).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_modified(mtime)
+        .unwrap();
+    assert_eq!(gw.reloader.check_async().await, Outcome::Unchanged);
+    // ...which a full reload does, and refuses.
+    assert!(matches!(
+        gw.reloader.reload_async().await,
+        Outcome::Rejected(_)
+    ));
+    // Restored (a new mtime): the check reads it and finds the running policy.
+    std::fs::write(&path, &text).unwrap();
+    assert_eq!(gw.reloader.check_async().await, Outcome::Unchanged);
+    let generation = gw.generation();
+    // A real edit is applied by the check.
+    let mut p: Value = serde_json::from_str(&text).unwrap();
+    p["keys"]["reader"]["disabled"] = serde_json::json!(true);
+    std::fs::write(&path, p.to_string()).unwrap();
+    assert!(matches!(
+        gw.reloader.check_async().await,
+        Outcome::Applied { .. }
+    ));
+    assert_eq!(gw.generation(), generation + 1);
+    assert_eq!(gw.reloader.check_async().await, Outcome::Unchanged);
+}

@@ -1,6 +1,7 @@
 //! Key rotation by `kid`: the newest signing key of a kind signs, every listed key verifies, a
 //! removed key's tokens stop verifying, `verify_only` keys never sign; EdDSA keys sign too.
 
+use portcullis::reload::Outcome;
 use serde_json::json;
 
 use crate::support::client::assert_rejected;
@@ -116,4 +117,19 @@ async fn account_keys_rotate_independently_of_base_keys() {
     for t in [&before, &after] {
         gw.get("/account/x", Some(t)).await.expect(200);
     }
+}
+
+/// A key file in a subdirectory of the policy is stamped by the periodic check: replacing it is
+/// seen without any policy file changing.
+#[tokio::test]
+async fn the_periodic_check_sees_a_replaced_key_file() {
+    let gw = Gw::start().await;
+    let reloader = &gw.harness.reloader;
+    assert_eq!(reloader.check_async().await, Outcome::Unchanged);
+    std::fs::write(
+        gw.policy_dir().join("keys/base-ed.pem"),
+        crate::support::seatable::keys::ED_OTHER_PRIVATE,
+    )
+    .unwrap();
+    assert_ne!(reloader.check_async().await, Outcome::Unchanged);
 }
