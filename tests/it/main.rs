@@ -13,6 +13,7 @@ mod support;
 
 mod access_log;
 mod admin;
+mod admin_views;
 mod assertion;
 mod builtin_routes;
 mod canonical_targets;
