@@ -4,13 +4,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# System packages the tests drive for real (curl; php for PHP upstream tests; nginx with
-# auth_request for the forward-auth tests; haproxy for the rolling-restart test).
+# System packages the tests drive for real (curl; php for PHP upstream tests and the assertion
+# verifier; nginx with auth_request for the forward-auth tests; haproxy for the rolling-restart
+# test; chromium for the dashboard).
 need=()
 command -v curl >/dev/null || need+=(curl)
 command -v php >/dev/null || need+=(php-cli)
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || need+=(haproxy)
+# Debian's chromium renders the admin dashboard in tests/it/dashboard.rs (headless).
+command -v chromium >/dev/null || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null

@@ -1,7 +1,7 @@
 //! The admin listener (loopback by default, its own port): `/healthz`, `/readyz`, `/status`,
 //! `POST /reload`, `/metrics` (Prometheus text), `POST /logs/reopen` (the access-log file, for
-//! logrotate), and the read-only views of `views`: `/routes`, `/keys`, `/users`, `/denials` and
-//! `POST /decide`.
+//! logrotate), the read-only views of `views`: `/routes`, `/keys`, `/users`, `/denials` and
+//! `POST /decide`, and `/dashboard`, a page over all of them (`dashboard.html`, embedded).
 //!
 //! `/readyz` answers 200 only while a valid policy is loaded. `/status` shows the generation,
 //! the policy's SHA-256, when it was loaded and the last reload error, so drift across a fleet
@@ -183,6 +183,7 @@ async fn route(admin: &Admin, req: Request<Incoming>) -> Response<Body> {
             resp
         }
         (&Method::POST, "/logs/reopen") => reopen(admin.access_log.clone()).await,
+        (&Method::GET, "/" | "/dashboard") => dashboard(),
         (&Method::GET, "/denials") => json(StatusCode::OK, views::denials(&admin.denials)),
         (&Method::GET, "/routes" | "/keys" | "/users") => {
             let Some(s) = policy.current() else {
@@ -202,7 +203,8 @@ async fn route(admin: &Admin, req: Request<Incoming>) -> Response<Body> {
         (
             _,
             "/healthz" | "/readyz" | "/status" | "/reload" | "/limits" | "/metrics"
-            | "/logs/reopen" | "/routes" | "/keys" | "/users" | "/denials" | "/decide",
+            | "/logs/reopen" | "/routes" | "/keys" | "/users" | "/denials" | "/decide"
+            | "/dashboard",
         ) => json(
             StatusCode::METHOD_NOT_ALLOWED,
             serde_json::json!({"error": "method_not_allowed"}),
@@ -237,6 +239,27 @@ fn status(reloader: &Reloader, tls: &[ListenerStatus]) -> serde_json::Value {
 }
 
 use views::rfc3339;
+
+/// The dashboard: one page, embedded in the binary, no external assets; its script reads the
+/// other admin endpoints.
+const DASHBOARD: &str = include_str!("dashboard.html");
+
+fn dashboard() -> Response<Body> {
+    let mut resp = Response::new(body::full(DASHBOARD));
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        http::HeaderValue::from_static(
+            "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
+             connect-src 'self'; form-action 'none'; frame-ancestors 'none'",
+        ),
+    );
+    resp
+}
 
 /// `POST /decide`: explain a hypothetical request (JSON body, at most 64 KiB).
 async fn decide(admin: &Admin, req: Request<Incoming>) -> Response<Body> {

@@ -24,6 +24,7 @@ mod cli_key;
 mod cli_policy_test;
 mod cli_serve;
 mod credentials;
+mod dashboard;
 mod deny_by_default;
 mod edge_limits;
 mod fail_closed;
