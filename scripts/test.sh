@@ -4,9 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# System packages the tests drive for real (curl; php for PHP upstream tests; nginx with
-# auth_request for the forward-auth tests; haproxy for the rolling-restart test; systemd for
-# `systemd-analyze verify` of the unit).
+# System packages the tests drive for real (curl; php for PHP upstream tests and the assertion
+# verifier; nginx with auth_request for the forward-auth tests; haproxy for the rolling-restart
+# test; chromium for the dashboard; systemd for `systemd-analyze verify` of the unit).
 need=()
 command -v curl >/dev/null || need+=(curl)
 command -v php >/dev/null || need+=(php-cli)
@@ -17,6 +17,8 @@ command -v systemd-analyze >/dev/null || need+=(systemd)
 # jemalloc (the binary's allocator) is C, built by its crate with cc and make.
 command -v make >/dev/null || need+=(make)
 command -v cc >/dev/null || need+=(gcc)
+# Debian's chromium renders the admin dashboard in tests/it/dashboard.rs (headless).
+command -v chromium >/dev/null || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null

@@ -53,7 +53,8 @@
 //! - [`metrics`]: request counters, latencies and the rest, lock-free on the request path,
 //!   served as Prometheus text; [`access_log`]: one JSON (or text) line per request, written by
 //!   a thread of its own.
-//! - [`admin`]: health, readiness, status, reload, metrics, log reopening.
+//! - [`admin`]: health, readiness, status, reload, metrics, log reopening, the route table,
+//!   keys, users, [`denials`] (the recent ones) and hypothetical decisions.
 //! - [`run`]: `serve`, the whole gateway on sockets, clock, environment and shutdown it is
 //!   given (`main.rs` supplies the real ones).
 //! - [`settings`]: boot settings; [`clock`]: injected time; [`keygen`], [`explain`] and
@@ -73,6 +74,7 @@ pub mod canonical;
 pub mod clock;
 pub mod credential;
 pub mod decision;
+pub mod denials;
 pub mod diff;
 pub mod echo;
 pub mod explain;

@@ -31,6 +31,7 @@ use crate::body::Body;
 use crate::builtin::Endpoint;
 use crate::clock::Clock;
 use crate::decision::{self, Head, Presenting, Trace};
+use crate::denials::{Denial, Denials};
 use crate::forward::{self, Downstream, Outgoing, UpstreamClient};
 use crate::forward_auth::{self, ForwardAuth, Original};
 use crate::grant::Grants;
@@ -105,6 +106,8 @@ pub struct Gateway {
     /// Assertion signers by upstream name (`assertion`): requests to those upstreams carry a
     /// signed `X-Portcullis-Assertion`.
     pub assertions: Arc<HashMap<String, Signer>>,
+    /// Recent denials, for the admin listener.
+    pub denials: Arc<Denials>,
 }
 
 impl Role {
@@ -133,6 +136,7 @@ impl Gateway {
             access_log: None,
             shadow: None,
             assertions: Arc::default(),
+            denials: Arc::default(),
         }
     }
 }
@@ -246,6 +250,21 @@ pub async fn handle(gw: &Gateway, conn: Conn, req: Request<Incoming>) -> Respons
         total: started.elapsed(),
         upstream: rec.upstream,
     });
+    if let Some(code) = reason {
+        gw.denials.record(Denial {
+            request_id: request_id.clone(),
+            at_ms: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64),
+            route: route.map(|r| r.id.clone()),
+            reason: code,
+            status: status.as_u16(),
+            credential_id: rec
+                .refused_id
+                .take()
+                .or_else(|| trace.principal.as_deref().map(str::to_owned)),
+        });
+    }
     if let Some(r) = route.filter(|r| matches!(r.target, Target::Builtin(_))) {
         builtin_outcome(&gw.metrics, r, reason.is_none(), status);
     }

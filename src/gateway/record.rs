@@ -38,6 +38,8 @@ pub struct Record {
     pub upstream: Option<Duration>,
     /// Request body bytes passed upstream, counted as they stream.
     pub bytes_in: Option<Arc<AtomicU64>>,
+    /// The id of a refused credential (expired, disabled...), for the recent denials.
+    pub refused_id: Option<String>,
 }
 
 impl Record {
@@ -73,6 +75,7 @@ impl Record {
     /// Write the credential a refusal names (`kind`, `id`), if any; the permit's fields stay
     /// empty.
     pub fn refused(&mut self, named: Option<(&'static str, &str)>) {
+        self.refused_id = named.map(|n| n.1.to_owned());
         let Some(l) = &mut self.line else { return };
         l.null("module");
         l.null("action");

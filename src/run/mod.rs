@@ -194,6 +194,7 @@ pub async fn serve(
     let (stop, stop_rx) = signal::channel(false);
     let (admin_stop, admin_stop_rx) = signal::channel(false);
     let draining = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let denials = Arc::new(crate::denials::Denials::default());
     // A JoinSet, so an early return (a worker that cannot start) stops the admin listener too.
     let mut admin_task = JoinSet::new();
     let mut serving = JoinSet::new();
@@ -207,6 +208,7 @@ pub async fn serve(
             metrics: Arc::clone(&reloader.metrics),
             access_log: access_log.clone(),
             shadow: shadow.as_ref().map(Arc::clone),
+            denials: Arc::clone(&denials),
         });
         // The admin listener answers through the grace period and the drain; it stops last.
         let until = stopped(admin_stop_rx.clone());
@@ -218,6 +220,7 @@ pub async fn serve(
         access_log: access_log.clone(),
         shadow: shadow.as_ref().map(|r| Arc::clone(&r.policy)),
         assertions,
+        denials: Arc::clone(&denials),
     };
     let make_gateway = gateways(settings, &reloader, shared, &upstream_tls);
     if let Some(listener) = forward_auth {
@@ -270,6 +273,8 @@ struct Shared {
     shadow: Option<Arc<Policy>>,
     /// Assertion signers by upstream name.
     assertions: Arc<std::collections::HashMap<String, crate::assertion::Signer>>,
+    /// Recent denials.
+    denials: Arc<crate::denials::Denials>,
 }
 
 /// A maker of gateways: one per worker (and one for the forward-auth listener), each with an
@@ -286,6 +291,7 @@ fn gateways(
         access_log,
         shadow,
         assertions,
+        denials,
     } = shared;
     let metrics = Arc::clone(&reloader.metrics);
     let issuer = IssuerState {
@@ -322,6 +328,7 @@ fn gateways(
             access_log: access_log.as_ref().map(|l| Arc::new(l.writer())),
             shadow: shadow.clone(),
             assertions: Arc::clone(&assertions),
+            denials: Arc::clone(&denials),
         })
     }
 }

@@ -13,6 +13,7 @@ mod support;
 
 mod access_log;
 mod admin;
+mod admin_views;
 mod assertion;
 mod builtin_routes;
 mod canonical_targets;
@@ -23,6 +24,7 @@ mod cli_key;
 mod cli_policy_test;
 mod cli_serve;
 mod credentials;
+mod dashboard;
 mod deny_by_default;
 mod edge_limits;
 mod fail_closed;

@@ -68,18 +68,20 @@ impl Served {
 
 /// Settings naming `policy/policy.json` in `dir`, with reload timings so long that only a
 /// reload request reloads.
-fn settings(dir: &TempDir) -> Settings {
+/// `extra`'s fields are added to the settings.
+fn settings(dir: &TempDir, extra: &Value) -> Settings {
     let path = dir.join("portcullis.json");
-    policy::write(
-        &path,
-        &json!({
-            "listeners": [{ "address": "127.0.0.1:0" }],
-            "policy": "policy/policy.json",
-            "reload": { "debounce_ms": 600000, "poll_interval_ms": 600000, "check_interval_ms": 0 },
-            "forward_auth": { "address": "127.0.0.1:0" },
-            "log": { "access": { "destination": "file", "path": "access.log" } }
-        }),
-    );
+    let mut s = json!({
+        "listeners": [{ "address": "127.0.0.1:0" }],
+        "policy": "policy/policy.json",
+        "reload": { "debounce_ms": 600000, "poll_interval_ms": 600000, "check_interval_ms": 0 },
+        "forward_auth": { "address": "127.0.0.1:0" },
+        "log": { "access": { "destination": "file", "path": "access.log" } }
+    });
+    for (k, v) in extra.as_object().expect("an object") {
+        s[k] = v.clone();
+    }
+    policy::write(&path, &s);
     Settings::load(&path).expect("settings")
 }
 
@@ -93,9 +95,19 @@ fn start(policy: &Value, public: Vec<Vec<std::net::TcpListener>>) -> Served {
 
 /// Like `start`, with the policy file's text.
 fn start_text(policy: &str, public: Vec<Vec<std::net::TcpListener>>) -> Served {
-    logs::install();
     let dir = TempDir::new("serve-in-process");
-    let settings = settings(&dir);
+    start_in(dir, policy, public, &json!({}))
+}
+
+/// Like `start_text`, in `dir` (where `extra` settings may point), with `extra` settings.
+fn start_in(
+    dir: TempDir,
+    policy: &str,
+    public: Vec<Vec<std::net::TcpListener>>,
+    extra: &Value,
+) -> Served {
+    logs::install();
+    let settings = settings(&dir, extra);
     policy::write_text(&settings.policy, policy);
     let addr = public[0][0].local_addr().expect("public addr");
     let admin = std::net::TcpListener::bind("127.0.0.77:0").expect("bind admin");
@@ -341,5 +353,42 @@ async fn the_access_log_file_is_reopened_on_request() {
     let third = id(&client::get(&list, &[("x-api-key", READER)]).await);
     assert_eq!(logged(&path, &third).await.len(), 1);
     assert!(logged(&s.dir.join("access.log.2"), &second).await.len() == 1);
+    s.shut_down().await.expect("clean shutdown");
+}
+
+/// The boot settings' `shadow_policy` and `assertions` reach the gateway `serve` runs: the shadow
+/// is decided (and counted) beside the live policy, and the upstream named gets assertions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shadow_policy_and_assertions_come_from_the_settings() {
+    let up = Upstream::start().await;
+    let live = policy::standard(&up.url());
+    let mut shadow = live.clone();
+    shadow["keys"]["reader"]["disabled"] = json!(true);
+    let dir = TempDir::new("serve-shadow");
+    policy::write(&dir.join("shadow/policy.json"), &shadow);
+    std::fs::write(dir.join("assertion.key"), "k".repeat(40)).expect("key");
+    let extra = json!({
+        "shadow_policy": "shadow",
+        "assertions": { "app": { "algorithm": "hs256", "key_file": "assertion.key" } }
+    });
+    let text = serde_json::to_string_pretty(&live).expect("policy");
+    let s = start_in(dir, &text, one_socket(), &extra);
+    ready(&s).await;
+    let list = s.url("/api/?module=indicator&action=list");
+    client::get(&list, &[("x-api-key", READER)])
+        .await
+        .expect(200);
+    assert_eq!(
+        up.only()
+            .header("x-portcullis-assertion")
+            .split('.')
+            .count(),
+        3
+    );
+    let metrics = client::get(&s.admin_url("/metrics"), &[]).await.text();
+    let series = "portcullis_shadow_disagreements_total{route=\"linea21-api\",live=\"allow\",shadow=\"credential_disabled\"} 1";
+    assert!(metrics.contains(series), "{metrics}");
+    let status = client::get(&s.admin_url("/status"), &[]).await.json();
+    assert_eq!(status["shadow"]["generation"], 1, "{status}");
     s.shut_down().await.expect("clean shutdown");
 }

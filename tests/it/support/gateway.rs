@@ -131,6 +131,7 @@ impl Harness {
             None => None,
         };
         let ratelimit = Arc::new(portcullis::ratelimit::RateLimiter::default());
+        let denials = Arc::new(portcullis::denials::Denials::default());
         let access_lines = Arc::new(std::sync::Mutex::new(Vec::new()));
         let access_log = portcullis::access_log::AccessLog::start(
             portcullis::access_log::Format::Json,
@@ -159,6 +160,7 @@ impl Harness {
             access_log: Some(Arc::new(access_log.writer())),
             shadow: shadow.as_ref().map(|r| Arc::clone(&r.policy)),
             assertions: Arc::clone(&opts.assertions),
+            denials: Arc::clone(&denials),
         });
         let (stop, stop_rx) = watch::channel(false);
         let stopped = move || {
@@ -206,6 +208,7 @@ impl Harness {
             metrics: Arc::clone(&reloader.metrics),
             access_log: Some(Arc::clone(&access_log)),
             shadow: shadow.clone(),
+            denials,
         });
         tokio::spawn(portcullis::admin::run(
             admin_listener,

@@ -1,6 +1,7 @@
 //! The admin listener (loopback by default, its own port): `/healthz`, `/readyz`, `/status`,
-//! `POST /reload`, `/metrics` (Prometheus text) and `POST /logs/reopen` (the access-log file, for
-//! logrotate).
+//! `POST /reload`, `/metrics` (Prometheus text), `POST /logs/reopen` (the access-log file, for
+//! logrotate), the read-only views of `views`: `/routes`, `/keys`, `/users`, `/denials` and
+//! `POST /decide`, and `/dashboard`, a page over all of them (`dashboard.html`, embedded).
 //!
 //! `/readyz` answers 200 only while a valid policy is loaded. `/status` shows the generation,
 //! the policy's SHA-256, when it was loaded and the last reload error, so drift across a fleet
@@ -21,11 +22,14 @@ use tokio::net::TcpListener;
 
 use crate::access_log::AccessLog;
 use crate::body::{self, Body};
+use crate::denials::Denials;
 use crate::metrics::Metrics;
 use crate::policy::Snapshot;
 use crate::ratelimit::RateLimiter;
 use crate::reload::{Outcome, Reloader};
 use crate::tls::reload::ListenerStatus;
+
+mod views;
 
 /// `GET /limits`: tracked buckets and failure windows, and each key quota's usage and what is left
 /// (key ids only, never a secret).
@@ -73,6 +77,8 @@ pub struct Admin {
     pub access_log: Option<Arc<AccessLog>>,
     /// The shadow policy's reloader, when one is configured (`/status` shows it).
     pub shadow: Option<Arc<Reloader>>,
+    /// Recent denials, recorded by the gateway.
+    pub denials: Arc<Denials>,
 }
 
 /// Serve the admin endpoints on `listener` until `shutdown` resolves.
@@ -177,10 +183,28 @@ async fn route(admin: &Admin, req: Request<Incoming>) -> Response<Body> {
             resp
         }
         (&Method::POST, "/logs/reopen") => reopen(admin.access_log.clone()).await,
+        (&Method::GET, "/" | "/dashboard") => dashboard(),
+        (&Method::GET, "/denials") => json(StatusCode::OK, views::denials(&admin.denials)),
+        (&Method::GET, "/routes" | "/keys" | "/users") => {
+            let Some(s) = policy.current() else {
+                return json(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    serde_json::json!({"error": "no_policy"}),
+                );
+            };
+            let v = match req.uri().path() {
+                "/routes" => views::routes(&s),
+                "/keys" => views::keys(&s, reloader.clock.now()),
+                _ => views::users(&s),
+            };
+            json(StatusCode::OK, v)
+        }
+        (&Method::POST, "/decide") => decide(admin, req).await,
         (
             _,
             "/healthz" | "/readyz" | "/status" | "/reload" | "/limits" | "/metrics"
-            | "/logs/reopen",
+            | "/logs/reopen" | "/routes" | "/keys" | "/users" | "/denials" | "/decide"
+            | "/dashboard",
         ) => json(
             StatusCode::METHOD_NOT_ALLOWED,
             serde_json::json!({"error": "method_not_allowed"}),
@@ -214,15 +238,58 @@ fn status(reloader: &Reloader, tls: &[ListenerStatus]) -> serde_json::Value {
     })
 }
 
-/// Unix seconds as RFC 3339 UTC.
-fn rfc3339(unix: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(unix)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default()
+use views::rfc3339;
+
+/// The dashboard: one page, embedded in the binary, no external assets; its script reads the
+/// other admin endpoints.
+const DASHBOARD: &str = include_str!("dashboard.html");
+
+fn dashboard() -> Response<Body> {
+    let mut resp = Response::new(body::full(DASHBOARD));
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        http::HeaderValue::from_static(
+            "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
+             connect-src 'self'; form-action 'none'; frame-ancestors 'none'",
+        ),
+    );
+    resp
+}
+
+/// `POST /decide`: explain a hypothetical request (JSON body, at most 64 KiB).
+async fn decide(admin: &Admin, req: Request<Incoming>) -> Response<Body> {
+    use http_body_util::BodyExt;
+    let bad = |e: String| json(StatusCode::BAD_REQUEST, serde_json::json!({"error": e}));
+    let bytes = match http_body_util::Limited::new(req.into_body(), 64 << 10)
+        .collect()
+        .await
+    {
+        Ok(b) => b.to_bytes(),
+        Err(_) => return bad("expected a JSON body of at most 64 KiB".into()),
+    };
+    let h: views::Hypothetical = match serde_json::from_slice(&bytes) {
+        Ok(h) => h,
+        Err(e) => {
+            return bad(format!(
+                "expected {{\"method\", \"path\", \"host\", \"key_id\"}}: {e}"
+            ));
+        }
+    };
+    let Some(s) = admin.reloader.policy.current() else {
+        return json(
+            StatusCode::SERVICE_UNAVAILABLE,
+            serde_json::json!({"error": "no_policy"}),
+        );
+    };
+    match views::decide(&s, &h, admin.reloader.clock.now()) {
+        Ok(v) => json(StatusCode::OK, v),
+        Err(e) => bad(e.into()),
+    }
 }
 
 /// `POST /logs/reopen`: flush the access log and reopen its file.
