@@ -74,6 +74,11 @@ pub struct Settings {
     /// The forward-auth listener: the decision service of a fronting proxy (nginx
     /// `auth_request`, Traefik `ForwardAuth`, Caddy `forward_auth`). Absent: none.
     pub forward_auth: Option<ForwardAuthSettings>,
+    /// Where the management APIs keep what they write: `{"kind": "file"}` (the default:
+    /// portcullis-managed.json in the policy directory, one node) or `{"kind": "postgres",
+    /// "connection_env": NAME}` / `"connection_file": PATH` (shared by a fleet; docs/fleet.md).
+    #[serde(default)]
+    pub store: crate::store::StoreSettings,
 }
 
 /// TLS to `https://` upstreams.
@@ -382,6 +387,11 @@ impl Settings {
         }
         if let Some(shadow) = &mut s.shadow_policy {
             *shadow = dir.join(&*shadow);
+        }
+        if let crate::store::StoreSettings::Postgres(pg) = &mut s.store
+            && let Some(file) = &mut pg.connection_file
+        {
+            *file = dir.join(&*file);
         }
         let access = &mut s.log.access;
         match (access.destination, &mut access.path) {

@@ -203,6 +203,7 @@ impl Harness {
             metrics: Arc::clone(&reloader.metrics),
             access_log: Some(Arc::clone(&access_log)),
             shadow: shadow.clone(),
+            store: None,
         });
         tokio::spawn(portcullis::admin::run(
             admin_listener,
