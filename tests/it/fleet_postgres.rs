@@ -8,6 +8,7 @@
 use std::time::{Duration, Instant};
 
 use http::Method;
+use serde_json::json;
 
 use crate::support::Upstream;
 use crate::support::fleet::Node;
@@ -90,10 +91,40 @@ async fn keys_propagate_across_nodes_and_the_database_can_go_away() {
         gone.is_some(),
         "a key deleted through node 2 still worked on node 1 after 1 s"
     );
+
+    // ETags hold across nodes: a change through node 2 makes node 1's tag stale (412).
+    let (third_id, third) = n1.new_key(&admin, &user, &role).await.expect("key");
+    let one = format!("/admin/auth/api-key/{third_id}");
+    let got = n1.call(&admin, Method::GET, &one, None).await;
+    got.expect(200);
+    let tag = got.header("etag").expect("etag").to_owned();
+    let r = n2
+        .call_if_match(
+            &admin,
+            Method::PATCH,
+            &one,
+            &tag,
+            json!({ "active": false }),
+        )
+        .await;
+    r.expect(200);
+    let r = n1
+        .call_if_match(&admin, Method::PATCH, &one, &tag, json!({ "active": true }))
+        .await;
+    r.expect(412);
+    let off = within(Duration::from_secs(1), || async {
+        n1.proxied(&third).await == 401
+    })
+    .await;
+    assert!(
+        off.is_some(),
+        "a key deactivated through node 2 still worked on node 1"
+    );
+
     let rev = converged(&[&n1, &n2], Duration::from_secs(1)).await;
     assert!(
-        rev >= 4,
-        "role, user, two keys and a delete: revision {rev}"
+        rev >= 6,
+        "role, user, three keys, a delete, a change: revision {rev}"
     );
 
     // The database goes away: decisions go on from the last state, writes are refused.

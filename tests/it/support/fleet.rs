@@ -157,6 +157,28 @@ impl Api {
         .await
     }
 
+    /// A management call with `If-Match: tag` and a JSON body.
+    pub async fn call_if_match(
+        &self,
+        token: &str,
+        method: Method,
+        path: &str,
+        tag: &str,
+        body: Value,
+    ) -> Resp {
+        let auth = format!("Bearer {token}");
+        let h = [
+            ("authorization", auth.as_str()),
+            ("if-match", tag),
+            ("content-type", "application/json"),
+        ];
+        send(
+            &client::h1(),
+            request(method, &self.url(path), &h, full(body.to_string())),
+        )
+        .await
+    }
+
     /// The admin's account token (verifies on every node: one signing key).
     pub async fn login(&self) -> String {
         let r = client::send(
