@@ -71,6 +71,11 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
     fn persist(&self, state: &Managed) -> Result<(), ManagedError>;
     /// Remove the stored state.
     fn clear(&self) -> Result<(), ManagedError>;
+    /// Whether other writers (other nodes) share the state: a roll-back then restores only
+    /// what the failed write changed, keeping what they wrote since.
+    fn shared(&self) -> bool {
+        false
+    }
     /// Read the stored state (or take `cached`, when the backend trusts it), let `edit` change
     /// it and store the result, as one step: a backend shared by several writers holds its lock
     /// from the read to the write. `edit` is called once.
@@ -242,8 +247,16 @@ impl Store {
         tokio::task::spawn_blocking(move || {
             let _serial = reloader.serial();
             match before {
-                Some(b) => backend.persist(&b),
-                None => backend.clear(),
+                None if !backend.shared() => backend.clear(),
+                // Only the API tokens changed: put them back, keep anything written since.
+                before => {
+                    let tokens = before.map(|b| b.api_tokens).unwrap_or_default();
+                    backend.transact(None, &mut |current| {
+                        let mut state = current.unwrap_or_default();
+                        state.api_tokens = tokens.clone();
+                        Ok(Some(state))
+                    })
+                }
             }
         })
         .await

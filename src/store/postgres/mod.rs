@@ -294,6 +294,10 @@ impl Backend for Postgres {
         self.persist(&Managed::default())
     }
 
+    fn shared(&self) -> bool {
+        true
+    }
+
     /// The stored state is always read inside the transaction: another node may have written.
     fn transact(&self, _cached: Option<Managed>, edit: &mut Edit<'_>) -> Result<(), ManagedError> {
         let timeout = self.timeout;

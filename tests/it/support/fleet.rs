@@ -42,8 +42,15 @@ impl Node {
     /// Start a node in `parent/name` serving the management policy for `upstream`, its store
     /// PostgreSQL at `connection`.
     pub fn start(parent: &TempDir, name: &str, upstream: &str, connection: &str) -> Self {
+        Self::serving(parent, name, &standard(upstream), connection)
+    }
+
+    /// Start a node in `parent/name` serving `policy` (and the SeaTable test signing key file),
+    /// its store PostgreSQL at `connection`.
+    pub fn serving(parent: &TempDir, name: &str, policy_json: &Value, connection: &str) -> Self {
         let dir = parent.join(name);
-        policy::write(&dir.join("policy/policy.json"), &standard(upstream));
+        policy::write(&dir.join("policy/policy.json"), policy_json);
+        policy::write_text(&dir.join("policy/keys/base-ed.pem"), keys::ED_PRIVATE);
         let (port, admin) = (free_port(), free_port());
         policy::write(
             &dir.join("settings.json"),
