@@ -6,13 +6,14 @@ cd "$(dirname "$0")/.."
 
 # System packages the tests drive for real (curl; php for PHP upstream tests; nginx with
 # auth_request for the forward-auth tests; haproxy for the rolling-restart and fleet tests;
-# postgresql for the fleet tests, which start their own clusters in temp directories).
+# postgresql and redis-server for the fleet tests, which start their own servers).
 need=()
 command -v curl >/dev/null || need+=(curl)
 command -v php >/dev/null || need+=(php-cli)
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || need+=(haproxy)
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
+command -v redis-server >/dev/null || need+=(redis-server)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null

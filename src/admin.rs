@@ -178,8 +178,19 @@ async fn route(admin: &Admin, req: Request<Incoming>) -> Response<Body> {
         },
         (&Method::GET, "/metrics") => {
             let mut text = admin.metrics.render(&policy.status());
+            // Before the OpenMetrics terminator, when there is one.
+            let at = text.rfind("# EOF").unwrap_or(text.len());
+            if let Some(errors) = limits.backend.errors() {
+                text.insert_str(
+                    at,
+                    &format!(
+                        "# HELP portcullis_ratelimit_backend_errors Rate-limit checks the shared backend did not answer in time (decided by its fail mode).\n\
+                         # TYPE portcullis_ratelimit_backend_errors counter\n\
+                         portcullis_ratelimit_backend_errors_total {errors}\n"
+                    ),
+                );
+            }
             if let Some(store) = &admin.store {
-                // Before the OpenMetrics terminator, when there is one.
                 let at = text.rfind("# EOF").unwrap_or(text.len());
                 text.insert_str(at, &store.metrics());
             }

@@ -79,6 +79,12 @@ pub struct Settings {
     /// "connection_env": NAME}` / `"connection_file": PATH` (shared by a fleet; docs/fleet.md).
     #[serde(default)]
     pub store: crate::store::StoreSettings,
+    /// Where rate-limit buckets live: `{"kind": "local"}` (the default: in this process) or
+    /// `{"kind": "redis", "url_env": NAME, "timeout_ms": 5, "fail": "open"}` (shared by a
+    /// fleet; `fail`: `open` decides with the local limiter while Redis is away, `closed`
+    /// answers 429). docs/fleet.md.
+    #[serde(default)]
+    pub ratelimit_store: crate::ratelimit::RateLimitStore,
 }
 
 /// TLS to `https://` upstreams.
@@ -390,6 +396,11 @@ impl Settings {
         }
         if let crate::store::StoreSettings::Postgres(pg) = &mut s.store
             && let Some(file) = &mut pg.connection_file
+        {
+            *file = dir.join(&*file);
+        }
+        if let crate::ratelimit::RateLimitStore::Redis(r) = &mut s.ratelimit_store
+            && let Some(file) = &mut r.url_file
         {
             *file = dir.join(&*file);
         }

@@ -189,7 +189,7 @@ pub async fn serve(
         .collect();
     // Dropping `stop` (an early return) stops whatever already started, as `true` does.
     // Rate-limit buckets outlive snapshots and are shared by every worker; idle ones are evicted.
-    let ratelimit = Arc::new(RateLimiter::default());
+    let ratelimit = Arc::new(rate_limiter(settings, &world.env)?);
     background.spawn(ratelimit::evict_every(
         Arc::clone(&ratelimit),
         Arc::clone(&world.clock),
@@ -263,6 +263,19 @@ pub async fn serve(
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The rate limiter: local buckets, or Redis when the settings ask for it.
+fn rate_limiter(settings: &Settings, env: &EnvLookup) -> Result<RateLimiter, ServeError> {
+    let ratelimit::RateLimitStore::Redis(r) = &settings.ratelimit_store else {
+        return Ok(RateLimiter::default());
+    };
+    let redis = ratelimit::Redis::new(r, &|name| env(name))
+        .map_err(|e| ServeError::Store(e.to_string()))?;
+    Ok(RateLimiter {
+        backend: Arc::new(redis),
+        ..RateLimiter::default()
+    })
 }
 
 /// Start the PostgreSQL store when the settings ask for it: the backend writes go through, and

@@ -27,6 +27,7 @@ mod edge_limits;
 mod fail_closed;
 mod fleet_haproxy;
 mod fleet_postgres;
+mod fleet_redis;
 mod fleet_seatable;
 mod fleet_store_cli;
 mod forward;

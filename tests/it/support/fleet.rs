@@ -48,13 +48,23 @@ impl Node {
     /// Start a node in `parent/name` serving `policy` (and the SeaTable test signing key file),
     /// its store PostgreSQL at `connection`.
     pub fn serving(parent: &TempDir, name: &str, policy_json: &Value, connection: &str) -> Self {
+        Self::launch(parent, name, policy_json, connection, json!({}), &[])
+    }
+
+    /// Like `serving`, with more boot settings (`extra`'s keys) and environment variables.
+    pub fn launch(
+        parent: &TempDir,
+        name: &str,
+        policy_json: &Value,
+        connection: &str,
+        extra: Value,
+        env: &[(&str, &str)],
+    ) -> Self {
         let dir = parent.join(name);
         policy::write(&dir.join("policy/policy.json"), policy_json);
         policy::write_text(&dir.join("policy/keys/base-ed.pem"), keys::ED_PRIVATE);
         let (port, admin) = (free_port(), free_port());
-        policy::write(
-            &dir.join("settings.json"),
-            &json!({
+        let mut settings = json!({
                 "listeners": [{ "address": format!("127.0.0.1:{port}") }],
                 "admin": { "address": format!("127.0.0.1:{admin}") },
                 "workers": 1,
@@ -63,8 +73,20 @@ impl Node {
                 "log": { "level": "info" },
                 "store": { "kind": "postgres", "connection_env": PG_ENV,
                            "check_interval_ms": 500, "write_timeout_ms": 1000 }
-            }),
-        );
+        });
+        for (k, v) in extra.as_object().into_iter().flatten() {
+            settings[k] = v.clone();
+        }
+        policy::write(&dir.join("settings.json"), &settings);
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        std::fs::write(
+            dir.join("env.json"),
+            serde_json::to_string(&env).expect("env"),
+        )
+        .expect("write env");
         let child = Self::spawn(&dir, connection);
         Self {
             api: Api { port },
@@ -83,6 +105,13 @@ impl Node {
             .stderr(log)
             .kill_on_drop(true);
         for (k, v) in keys::env() {
+            cmd.env(k, v);
+        }
+        let extra: Vec<(String, String)> = std::fs::read_to_string(dir.join("env.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default();
+        for (k, v) in extra {
             cmd.env(k, v);
         }
         cmd.spawn().expect("spawn portcullis")

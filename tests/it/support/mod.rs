@@ -13,6 +13,7 @@ pub mod nginx;
 pub mod php;
 pub mod policy;
 pub mod postgres;
+pub mod redis;
 pub mod seatable;
 pub mod tmp;
 pub mod upstream;
