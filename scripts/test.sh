@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 
 # System packages the tests drive for real (curl; php for PHP upstream tests and the assertion
 # verifier; nginx with auth_request for the forward-auth tests; haproxy for the rolling-restart
-# test; chromium for the dashboard; systemd for `systemd-analyze verify` of the unit).
+# and fleet tests; chromium for the dashboard; systemd for `systemd-analyze verify` of the unit;
+# postgresql and redis-server for the fleet tests, which start their own servers).
 need=()
 command -v curl >/dev/null || need+=(curl)
 command -v php >/dev/null || need+=(php-cli)
@@ -19,6 +20,8 @@ command -v make >/dev/null || need+=(make)
 command -v cc >/dev/null || need+=(gcc)
 # Debian's chromium renders the admin dashboard in tests/it/dashboard.rs (headless).
 command -v chromium >/dev/null || need+=(chromium)
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
+command -v redis-server >/dev/null || need+=(redis-server)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null

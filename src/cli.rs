@@ -72,6 +72,12 @@ pub enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// The shared management store (PostgreSQL): create its schema, move state to and from the
+    /// file format (`portcullis-managed.json`).
+    Store {
+        #[command(subcommand)]
+        command: StoreCommand,
+    },
     /// Run policy tests: each case's request through the gateway's own decision, compared with
     /// its expected outcome (exit 0 all passed, 1 a failure, 2 a file could not be run).
     Test {
@@ -137,6 +143,35 @@ pub enum UserCommand {
     },
     /// Print a new random HS256 signing secret (base64) for `signing_keys`.
     SigningSecret,
+}
+
+#[derive(Subcommand)]
+pub enum StoreCommand {
+    /// Create or migrate the schema of the store the settings name (nodes also do it at start).
+    Migrate {
+        /// Boot settings file (its `store` section).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Print the stored state in the file format (a `portcullis-managed.json`), with its
+    /// revision on standard error.
+    Export {
+        /// Boot settings file (its `store` section).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Replace the stored state with a file-format document (`-`: standard input); every node
+    /// applies it within its check interval.
+    Import {
+        /// Boot settings file (its `store` section).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// The `portcullis-managed.json` to load.
+        file: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]

@@ -35,7 +35,8 @@
 //!   identity assertion an upstream may ask for.
 //! - [`issuer`]: answers a permitted request for a built-in SeaTable token endpoint; [`manage`]
 //!   for a contract.fit or Trivore management endpoint ([`scim`] parses onePortal's listing
-//!   filters); both write through [`managed`], the store of the gateway's own file.
+//!   filters); both write through [`managed`], the store of the gateway's own file, or of
+//!   PostgreSQL for a fleet ([`store`]).
 //! - [`forward_auth`]: on its own listener, reads the original request a fronting proxy
 //!   describes and answers the same decision with a status and identity headers; [`vouch`]
 //!   sets those headers for it and for `forward`.
@@ -106,6 +107,7 @@ pub mod scim;
 pub mod server;
 pub mod settings;
 pub mod shadow;
+pub mod store;
 pub mod suite;
 pub mod tls;
 pub mod token;

@@ -9,6 +9,7 @@
 
 mod cli;
 mod policy_tools;
+mod store_tools;
 
 /// jemalloc, with a background thread that hands freed pages back to the system
 /// (`.cargo/config.toml` sets its options): glibc's malloc kept every reload's parse garbage in
@@ -65,6 +66,7 @@ fn main() -> ExitCode {
             secret_stdin,
         } => explain_cmd(config, policy, method, path, host, key_id, secret_stdin),
         Command::User { command } => user_cmd(command),
+        Command::Store { command } => store_tools::run(command),
         Command::Schema { out } => schema_cmd(&out),
         Command::Diff {
             old,
@@ -113,7 +115,7 @@ fn main() -> ExitCode {
 const DEFAULT_CONFIGS: [&str; 2] = ["config/portcullis.json", "/etc/portcullis/portcullis.json"];
 
 /// The settings file: `--config`, else the first of `DEFAULT_CONFIGS` that exists.
-fn settings_path(config: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+pub(crate) fn settings_path(config: Option<PathBuf>) -> anyhow::Result<PathBuf> {
     if let Some(c) = config {
         return Ok(c);
     }
@@ -222,7 +224,7 @@ fn explain_cmd(
 }
 
 /// The process environment, for `{"env": NAME}` secret references.
-fn process_env(name: &str) -> Option<String> {
+pub(crate) fn process_env(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 

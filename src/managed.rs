@@ -10,8 +10,9 @@
 //! does not compile is refused before anything is written. A SeaTable API token write changes
 //! the policy itself, so it goes through the full reload, and is rolled back if that fails.
 //!
-//! Where the file lives is behind `Backend`, so a shared database can take its place for a fleet
-//! without touching the endpoints.
+//! Where the state lives is behind `Backend`: the file by default, or PostgreSQL for a fleet
+//! (`store::postgres`), which reads, changes and writes it in one transaction
+//! (`Backend::transact`) so that two nodes never overwrite each other's change.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -53,7 +54,14 @@ pub enum ManagedError {
     /// No policy is loaded yet.
     #[error("no policy is loaded")]
     NoPolicy,
+    /// The shared store cannot be reached; nothing was written.
+    #[error("the shared store is unavailable: {0}")]
+    Unavailable(String),
 }
+
+/// Changes a stored state: gets what is stored (`None`: nothing yet) and returns what to store
+/// (`None`: store nothing).
+pub type Edit<'a> = dyn FnMut(Option<Managed>) -> Result<Option<Managed>, ManagedError> + Send + 'a;
 
 /// Where the managed state is kept.
 pub trait Backend: Send + Sync + std::fmt::Debug {
@@ -63,6 +71,24 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
     fn persist(&self, state: &Managed) -> Result<(), ManagedError>;
     /// Remove the stored state.
     fn clear(&self) -> Result<(), ManagedError>;
+    /// Whether other writers (other nodes) share the state: a roll-back then restores only
+    /// what the failed write changed, keeping what they wrote since.
+    fn shared(&self) -> bool {
+        false
+    }
+    /// Read the stored state (or take `cached`, when the backend trusts it), let `edit` change
+    /// it and store the result, as one step: a backend shared by several writers holds its lock
+    /// from the read to the write. `edit` is called once.
+    fn transact(&self, cached: Option<Managed>, edit: &mut Edit<'_>) -> Result<(), ManagedError> {
+        let before = match cached {
+            Some(c) => Some(c),
+            None => self.load()?,
+        };
+        match edit(before)? {
+            Some(next) => self.persist(&next),
+            None => Ok(()),
+        }
+    }
 }
 
 /// The managed file of a policy directory.
@@ -159,39 +185,40 @@ impl Store {
             // Held across read, write and publish: a reload never sees half of a write.
             let _serial = reloader.serial();
             let running = reloader.policy.current().map(|c| running_key(&c));
-            let before = match cached {
-                Some((m, sha)) if Some(&sha) == running.as_ref() => Some(m),
-                _ => backend.load()?,
-            };
-            let mut state = before.clone().unwrap_or_default();
-            let out = match change(&mut state) {
-                Ok(t) => t,
+            let cached = cached
+                .filter(|(_, sha)| Some(sha) == running.as_ref())
+                .map(|(m, _)| m);
+            let mut change = Some(change);
+            let mut plan = Plan::Nothing;
+            backend.transact(cached, &mut |before| {
+                let change = change
+                    .take()
+                    .ok_or_else(|| ManagedError::Invalid("a change was applied twice".into()))?;
+                let (next, p) = apply(&reloader, before, change)?;
+                plan = p;
+                Ok(next)
+            })?;
+            let written = match plan {
+                Plan::Nothing => {
+                    return Err(ManagedError::Invalid("the change did not run".into()));
+                }
                 // Nothing written: what was read is still what runs.
-                Err(e) => return Ok((Err(e), None, before.zip(running))),
+                Plan::Unchanged(out, before) => return Ok((out, None, before.zip(running))),
+                Plan::Reload(out, before) => return Ok((Ok(out), Some(before), None)),
+                Plan::Publish(out, state, index) => {
+                    let current = reloader.policy.current().ok_or(ManagedError::NoPolicy)?;
+                    let next = Snapshot {
+                        generation: 0,
+                        compiled: Arc::clone(&current.compiled),
+                        managed: Arc::new(*index),
+                    };
+                    let sha = running_key(&next);
+                    reloader.policy.publish(next, reloader.clock.now());
+                    (Ok(out), state, sha)
+                }
             };
-            state.comment = "Written by Portcullis management APIs. Do not edit by hand.".into();
-            let old_tokens = before
-                .as_ref()
-                .map(|b| b.api_tokens.as_slice())
-                .unwrap_or(&[]);
-            if state.api_tokens != old_tokens {
-                backend.persist(&state)?;
-                return Ok((Ok(out), Some(before), None));
-            }
-            let current = reloader.policy.current().ok_or(ManagedError::NoPolicy)?;
-            let index = current
-                .management
-                .with_rules(|rules| Index::build(Arc::new(state.registry.clone()), rules))
-                .map_err(ManagedError::Refused)?;
-            backend.persist(&state)?;
-            let next = Snapshot {
-                generation: 0,
-                compiled: Arc::clone(&current.compiled),
-                managed: Arc::new(index),
-            };
-            let sha = running_key(&next);
-            reloader.policy.publish(next, reloader.clock.now());
-            Ok((Ok(out), None, Some((state, sha))))
+            let (out, state, sha) = written;
+            Ok((out, None, Some((state, sha))))
         })
         .await
         .map_err(|e| ManagedError::Invalid(e.to_string()))??;
@@ -216,15 +243,70 @@ impl Store {
         _errors: &CompileErrors,
     ) -> Result<(), ManagedError> {
         let backend = self.backend.clone().ok_or(ManagedError::NotADirectory)?;
-        tokio::task::spawn_blocking(move || match before {
-            Some(b) => backend.persist(&b),
-            None => backend.clear(),
+        let reloader = Arc::clone(&self.reloader);
+        tokio::task::spawn_blocking(move || {
+            let _serial = reloader.serial();
+            match before {
+                None if !backend.shared() => backend.clear(),
+                // Only the API tokens changed: put them back, keep anything written since.
+                before => {
+                    let tokens = before.map(|b| b.api_tokens).unwrap_or_default();
+                    backend.transact(None, &mut |current| {
+                        let mut state = current.unwrap_or_default();
+                        state.api_tokens = tokens.clone();
+                        Ok(Some(state))
+                    })
+                }
+            }
         })
         .await
         .map_err(|e| ManagedError::Invalid(e.to_string()))??;
         self.reloader.reload_async().await;
         Ok(())
     }
+}
+
+/// What a write does once the backend has stored its result.
+enum Plan<T, E> {
+    /// The change has not run (yet).
+    Nothing,
+    /// The change refused: nothing stored; what was read.
+    Unchanged(Result<T, E>, Option<Managed>),
+    /// SeaTable API tokens changed: stored; the full reload applies them (rolled back to the
+    /// state before if it fails).
+    Reload(T, Option<Managed>),
+    /// The registry changed: stored; publish its compiled index.
+    Publish(T, Managed, Box<Index>),
+}
+
+/// Apply `change` to `before` (what is stored): what to store and what to do next.
+fn apply<T, E>(
+    reloader: &Reloader,
+    before: Option<Managed>,
+    change: impl FnOnce(&mut Managed) -> Result<T, E>,
+) -> Result<(Option<Managed>, Plan<T, E>), ManagedError> {
+    let mut state = before.clone().unwrap_or_default();
+    let out = match change(&mut state) {
+        Ok(t) => t,
+        Err(e) => return Ok((None, Plan::Unchanged(Err(e), before))),
+    };
+    state.comment = "Written by Portcullis management APIs. Do not edit by hand.".into();
+    let old_tokens = before
+        .as_ref()
+        .map(|b| b.api_tokens.as_slice())
+        .unwrap_or(&[]);
+    if state.api_tokens != old_tokens {
+        return Ok((Some(state), Plan::Reload(out, before)));
+    }
+    let current = reloader.policy.current().ok_or(ManagedError::NoPolicy)?;
+    let index = current
+        .management
+        .with_rules(|rules| Index::build(Arc::new(state.registry.clone()), rules))
+        .map_err(ManagedError::Refused)?;
+    Ok((
+        Some(state.clone()),
+        Plan::Publish(out, state, Box::new(index)),
+    ))
 }
 
 /// What a snapshot runs of the managed file: the policy input (with its API tokens) and the
@@ -251,7 +333,10 @@ fn remove_leftovers(dir: &Path) {
 /// Write `bytes` to `path` so that readers see the old or the new content, never a mix:
 /// temp file in the same directory, fsync, rename, fsync the directory.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let name = path
         .file_name()
         .and_then(|n| n.to_str())

@@ -81,6 +81,17 @@ pub struct Settings {
     /// The forward-auth listener: the decision service of a fronting proxy (nginx
     /// `auth_request`, Traefik `ForwardAuth`, Caddy `forward_auth`). Absent: none.
     pub forward_auth: Option<ForwardAuthSettings>,
+    /// Where the management APIs keep what they write: `{"kind": "file"}` (the default:
+    /// portcullis-managed.json in the policy directory, one node) or `{"kind": "postgres",
+    /// "connection_env": NAME}` / `"connection_file": PATH` (shared by a fleet; docs/fleet.md).
+    #[serde(default)]
+    pub store: crate::store::StoreSettings,
+    /// Where rate-limit buckets live: `{"kind": "local"}` (the default: in this process) or
+    /// `{"kind": "redis", "url_env": NAME, "timeout_ms": 5, "fail": "open"}` (shared by a
+    /// fleet; `fail`: `open` decides with the local limiter while Redis is away, `closed`
+    /// answers 429). docs/fleet.md.
+    #[serde(default)]
+    pub ratelimit_store: crate::ratelimit::RateLimitStore,
 }
 
 /// How one upstream's assertions are signed.
@@ -425,6 +436,16 @@ impl Settings {
         }
         for a in s.assertions.values_mut() {
             a.key_file = dir.join(&a.key_file);
+        }
+        if let crate::store::StoreSettings::Postgres(pg) = &mut s.store
+            && let Some(file) = &mut pg.connection_file
+        {
+            *file = dir.join(&*file);
+        }
+        if let crate::ratelimit::RateLimitStore::Redis(r) = &mut s.ratelimit_store
+            && let Some(file) = &mut r.url_file
+        {
+            *file = dir.join(&*file);
         }
         let access = &mut s.log.access;
         match (access.destination, &mut access.path) {

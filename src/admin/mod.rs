@@ -79,6 +79,9 @@ pub struct Admin {
     pub shadow: Option<Arc<Reloader>>,
     /// Recent denials, recorded by the gateway.
     pub denials: Arc<Denials>,
+    /// The shared store's state, when the store is PostgreSQL: `/readyz` waits for its first
+    /// read, `/status` and `/metrics` show its revision and age.
+    pub store: Option<Arc<crate::store::Status>>,
 }
 
 /// Serve the admin endpoints on `listener` until `shutdown` resolves.
@@ -134,6 +137,10 @@ async fn route(admin: &Admin, req: Request<Incoming>) -> Response<Body> {
             serde_json::json!({"ready": false, "draining": true}),
         ),
         (&Method::GET, "/readyz") => match policy.current() {
+            Some(_) if store_waits(admin).is_some() => json(
+                StatusCode::SERVICE_UNAVAILABLE,
+                serde_json::json!({"ready": false, "store": store_waits(admin)}),
+            ),
             Some(s) => json(
                 StatusCode::OK,
                 serde_json::json!({"ready": true, "generation": s.generation}),
@@ -145,6 +152,10 @@ async fn route(admin: &Admin, req: Request<Incoming>) -> Response<Body> {
         },
         (&Method::GET, "/status") => {
             let mut v = status(reloader, tls);
+            v["store"] = match &admin.store {
+                Some(s) => s.report(),
+                None => serde_json::json!({"kind": "file"}),
+            };
             if let Some(shadow) = &admin.shadow {
                 let s = status(shadow, &[]);
                 v["shadow"] = serde_json::json!({
@@ -172,7 +183,23 @@ async fn route(admin: &Admin, req: Request<Incoming>) -> Response<Body> {
             ),
         },
         (&Method::GET, "/metrics") => {
-            let text = admin.metrics.render(&policy.status());
+            let mut text = admin.metrics.render(&policy.status());
+            // Before the OpenMetrics terminator, when there is one.
+            let at = text.rfind("# EOF").unwrap_or(text.len());
+            if let Some(errors) = limits.backend.errors() {
+                text.insert_str(
+                    at,
+                    &format!(
+                        "# HELP portcullis_ratelimit_backend_errors Rate-limit checks the shared backend did not answer in time (decided by its fail mode).\n\
+                         # TYPE portcullis_ratelimit_backend_errors counter\n\
+                         portcullis_ratelimit_backend_errors_total {errors}\n"
+                    ),
+                );
+            }
+            if let Some(store) = &admin.store {
+                let at = text.rfind("# EOF").unwrap_or(text.len());
+                text.insert_str(at, &store.metrics());
+            }
             let mut resp = Response::new(body::full(text));
             resp.headers_mut().insert(
                 header::CONTENT_TYPE,
@@ -236,6 +263,11 @@ fn status(reloader: &Reloader, tls: &[ListenerStatus]) -> serde_json::Value {
         "warnings": warnings,
         "tls": tls.iter().map(ListenerStatus::report).collect::<Vec<_>>(),
     })
+}
+
+/// Why the shared store keeps the node from being ready (it has not read the state yet).
+fn store_waits(admin: &Admin) -> Option<String> {
+    admin.store.as_ref().and_then(|s| s.ready().err())
 }
 
 use views::rfc3339;

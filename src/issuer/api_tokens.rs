@@ -293,6 +293,13 @@ fn failed(cx: &Ctx<'_>, e: ManagedError) -> Response<Body> {
     if let ManagedError::NotADirectory = e {
         return unavailable();
     }
+    if let ManagedError::Unavailable(_) = e {
+        tracing::warn!(request_id = %cx.request_id, error = %e, "API credential change refused");
+        return error_msg(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The shared store is unavailable; nothing was changed, retry later.",
+        );
+    }
     tracing::error!(request_id = %cx.request_id, error = %e, "API credential change failed");
     error_msg(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
 }

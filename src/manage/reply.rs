@@ -172,6 +172,15 @@ pub async fn commit<T: Send + 'static>(
             )
             .into_response(style))
         }
+        Err(ManagedError::Unavailable(why)) => {
+            audit(cx, call, action, "-", "unavailable");
+            tracing::warn!(request_id = %cx.request_id, error = %why, "management write refused: store unavailable");
+            Err(refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the shared store is unavailable; nothing was changed, retry later",
+            )
+            .into_response(style))
+        }
         Err(e) => {
             audit(cx, call, action, "-", "failed");
             tracing::error!(request_id = %cx.request_id, error = %e, "management write failed");

@@ -9,16 +9,16 @@
 //! neither resets nor loses them; a changed limit takes effect on reload. Idle buckets are
 //! evicted (`RateLimiter::evict`).
 //!
-//! `Backend` is the interface (check, and report) a shared backend can implement; `local` is the
-//! default, on `governor`'s GCRA. `quota` counts usage caps, `failures` throttles guessing;
+//! `Backend` is the interface (check, and report); `local` is the default, on `governor`'s
+//! GCRA; `redis` shares buckets across a fleet (the same GCRA in a Lua script). `quota` counts usage caps, `failures` throttles guessing;
 //! `wait` (beside this module) says what the client is told.
 
 pub mod failures;
 pub mod local;
 pub mod quota;
+pub mod redis;
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hash, Hasher};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,6 +31,7 @@ use crate::wait::{Advice, Wait};
 pub use failures::{FailedCredentials, Failures};
 pub use local::Local;
 pub use quota::Quotas;
+pub use redis::{FailMode, RateLimitStore, Redis, RedisSettings};
 
 /// The rate-limit settings of one policy snapshot.
 #[derive(Debug, Clone, Default)]
@@ -72,33 +73,64 @@ pub enum Who<'a> {
     Address(IpAddr),
 }
 
-/// A process-wide random hasher, so bucket digests cannot be predicted from outside.
-static SEED: std::sync::LazyLock<std::collections::hash_map::RandomState> =
-    std::sync::LazyLock::new(std::collections::hash_map::RandomState::new);
-
 impl Bucket {
-    /// The bucket of `scope`.
+    /// The bucket of `scope`: the first 128 bits of a SHA-256 of what it is keyed by, the same
+    /// on every node (a shared backend keys Redis by it) and in every build; a bucket map hashes
+    /// it again with its own random state.
     pub fn of(scope: Scope<'_>) -> Self {
-        let digest = |salt: u8| {
-            let mut h = SEED.build_hasher();
-            salt.hash(&mut h);
-            match scope {
-                Scope::Principal(id) => (0u8, id).hash(&mut h),
-                Scope::Route(who, route) => (1u8, who_key(who), route).hash(&mut h),
-                Scope::Module(who, module) => (2u8, who_key(who), module).hash(&mut h),
-                Scope::Address(ip) => (3u8, group(ip)).hash(&mut h),
-            }
-            h.finish()
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        let mut part = |bytes: &[u8]| {
+            h.update((bytes.len() as u64).to_le_bytes());
+            h.update(bytes);
         };
-        Bucket((u128::from(digest(0)) << 64) | u128::from(digest(1)))
+        let who = |part: &mut dyn FnMut(&[u8]), who: Who<'_>| match who {
+            Who::Principal(id) => {
+                part(b"p");
+                part(id.as_bytes());
+            }
+            Who::Address(ip) => {
+                part(b"a");
+                address(part, ip);
+            }
+        };
+        match scope {
+            Scope::Principal(id) => {
+                part(b"principal");
+                part(id.as_bytes());
+            }
+            Scope::Route(w, route) => {
+                part(b"route");
+                who(&mut part, w);
+                part(route.as_bytes());
+            }
+            Scope::Module(w, module) => {
+                part(b"module");
+                who(&mut part, w);
+                part(module.as_bytes());
+            }
+            Scope::Address(ip) => {
+                part(b"address");
+                address(&mut part, ip);
+            }
+        }
+        let d = h.finalize();
+        let mut first = [0u8; 16];
+        first.copy_from_slice(&d[..16]);
+        Bucket(u128::from_be_bytes(first))
+    }
+
+    /// The digest, as a shared backend names the bucket.
+    pub fn hex(&self) -> String {
+        format!("{:032x}", self.0)
     }
 }
 
-/// A principal id or an address group, hashable.
-fn who_key(who: Who<'_>) -> (u8, &str, IpAddr) {
-    match who {
-        Who::Principal(id) => (0, id, IpAddr::from([0u8; 4])),
-        Who::Address(ip) => (1, "", group(ip)),
+/// An address group's bytes, for a bucket digest.
+fn address(part: &mut dyn FnMut(&[u8]), ip: IpAddr) {
+    match group(ip) {
+        IpAddr::V4(v4) => part(&v4.octets()),
+        IpAddr::V6(v6) => part(&v6.octets()),
     }
 }
 
@@ -137,6 +169,11 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
     fn tracked(&self) -> usize;
     /// Forget buckets that are indistinguishable from fresh ones.
     fn evict(&self);
+    /// Checks a shared backend could not answer (decided by its fail mode); `None` for a
+    /// backend that cannot fail.
+    fn errors(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// Everything the step needs that outlives snapshots, shared by every worker.

@@ -24,11 +24,13 @@ use crate::ratelimit::{self, RateLimiter};
 
 /// How often idle rate-limit buckets are evicted.
 const EVICT_EVERY: Duration = Duration::from_secs(30);
-use crate::managed::Store;
+use crate::managed::{Backend, FILE_NAME, Store};
 use crate::policy::{CompileErrors, Policy};
 use crate::reload::{self, EnvLookup, Outcome, Reloader};
 use crate::server::ServeOptions;
 use crate::settings::Settings;
+use crate::store::StoreSettings;
+use crate::store::postgres::{self, Postgres};
 use crate::tls::reload::{ListenerStatus, Reloader as TlsReloader};
 use crate::tls::{Tls, TlsError};
 use crate::watch::WatchError;
@@ -104,6 +106,10 @@ pub enum ServeError {
     /// A worker thread could not be started.
     #[error("cannot start worker threads: {0}")]
     Workers(#[source] std::io::Error),
+    /// The shared store is configured but cannot be used (no connection string, a single-file
+    /// policy). Never carries the connection string.
+    #[error("store: {0}")]
+    Store(String),
     /// A TLS listener's certificate did not load; nothing was served.
     #[error("refusing to start listener {address}: {source}")]
     Tls {
@@ -136,6 +142,8 @@ pub async fn serve(
     if let Outcome::Rejected(errors) = reloader.reload_async().await {
         return Err(ServeError::Policy(errors));
     }
+    // Not ready until the store's state is read (the follower starts at once, in the background).
+    let store = start_store(settings, &reloader, &world.env)?;
     let public = nonblocking(listeners.public)?;
     // A CA or client-certificate file for upstreams that cannot be read refuses the start.
     let upstream_tls = match &settings.upstream_tls {
@@ -185,7 +193,7 @@ pub async fn serve(
         .collect();
     // Dropping `stop` (an early return) stops whatever already started, as `true` does.
     // Rate-limit buckets outlive snapshots and are shared by every worker; idle ones are evicted.
-    let ratelimit = Arc::new(RateLimiter::default());
+    let ratelimit = Arc::new(rate_limiter(settings, &world.env)?);
     background.spawn(ratelimit::evict_every(
         Arc::clone(&ratelimit),
         Arc::clone(&world.clock),
@@ -209,6 +217,7 @@ pub async fn serve(
             access_log: access_log.clone(),
             shadow: shadow.as_ref().map(Arc::clone),
             denials: Arc::clone(&denials),
+            store: store.as_ref().map(|s| Arc::clone(&s.status)),
         });
         // The admin listener answers through the grace period and the drain; it stops last.
         let until = stopped(admin_stop_rx.clone());
@@ -221,6 +230,7 @@ pub async fn serve(
         shadow: shadow.as_ref().map(|r| Arc::clone(&r.policy)),
         assertions,
         denials: Arc::clone(&denials),
+        backend: store.map(|s| s as Arc<dyn Backend>),
     };
     let make_gateway = gateways(settings, &reloader, shared, &upstream_tls);
     if let Some(listener) = forward_auth {
@@ -261,6 +271,52 @@ pub async fn serve(
     Ok(())
 }
 
+/// The rate limiter: local buckets, or Redis when the settings ask for it.
+fn rate_limiter(settings: &Settings, env: &EnvLookup) -> Result<RateLimiter, ServeError> {
+    let ratelimit::RateLimitStore::Redis(r) = &settings.ratelimit_store else {
+        return Ok(RateLimiter::default());
+    };
+    let redis = ratelimit::Redis::new(r, &|name| env(name))
+        .map_err(|e| ServeError::Store(e.to_string()))?;
+    Ok(RateLimiter {
+        backend: Arc::new(redis),
+        ..RateLimiter::default()
+    })
+}
+
+/// Start the PostgreSQL store when the settings ask for it: the backend writes go through, and
+/// its follower on the store's own runtime.
+fn start_store(
+    settings: &Settings,
+    reloader: &Arc<Reloader>,
+    env: &EnvLookup,
+) -> Result<Option<Arc<Postgres>>, ServeError> {
+    let StoreSettings::Postgres(pg) = &settings.store else {
+        return Ok(None);
+    };
+    if !reloader.path.is_dir() {
+        return Err(ServeError::Store(
+            "postgres needs a policy directory: each node keeps its copy of the state there".into(),
+        ));
+    }
+    let config = pg
+        .connection(&|name| env(name))
+        .map_err(|e| ServeError::Store(e.to_string()))?;
+    let backend = Postgres::new(
+        config,
+        Some(reloader.path.join(FILE_NAME)),
+        Duration::from_millis(pg.write_timeout_ms),
+    )
+    .map_err(|e| ServeError::Store(e.to_string()))?;
+    let backend = Arc::new(backend);
+    backend.handle().spawn(postgres::follow(
+        Arc::clone(&backend),
+        Arc::clone(reloader),
+        Duration::from_millis(pg.check_interval_ms),
+    ));
+    Ok(Some(backend))
+}
+
 /// What every worker's gateway shares.
 struct Shared {
     /// Time for validity windows.
@@ -275,6 +331,8 @@ struct Shared {
     assertions: Arc<std::collections::HashMap<String, crate::assertion::Signer>>,
     /// Recent denials.
     denials: Arc<crate::denials::Denials>,
+    /// The shared store writes go through (PostgreSQL), if any.
+    backend: Option<Arc<dyn Backend>>,
 }
 
 /// A maker of gateways: one per worker (and one for the forward-auth listener), each with an
@@ -292,10 +350,15 @@ fn gateways(
         shadow,
         assertions,
         denials,
+        backend,
     } = shared;
     let metrics = Arc::clone(&reloader.metrics);
+    let store = match backend {
+        Some(backend) => Store::with_backend(Arc::clone(reloader), Some(backend)),
+        None => Store::new(Arc::clone(reloader)),
+    };
     let issuer = IssuerState {
-        store: Some(Arc::new(Store::new(Arc::clone(reloader)))),
+        store: Some(Arc::new(store)),
         ..Default::default()
     };
     let policy = Arc::clone(&reloader.policy);

@@ -209,6 +209,7 @@ impl Harness {
             access_log: Some(Arc::clone(&access_log)),
             shadow: shadow.clone(),
             denials,
+            store: None,
         });
         tokio::spawn(portcullis::admin::run(
             admin_listener,

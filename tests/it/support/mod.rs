@@ -5,12 +5,15 @@
 
 pub mod cli;
 pub mod client;
+pub mod fleet;
 pub mod gateway;
 pub mod logs;
 pub mod manage;
 pub mod nginx;
 pub mod php;
 pub mod policy;
+pub mod postgres;
+pub mod redis;
 pub mod seatable;
 pub mod tmp;
 pub mod upstream;
