@@ -26,8 +26,8 @@
 //!   Portcullis' shape or SeaTable's; [`base_uuid`] reads SeaTable's base uuids).
 //! - [`grant`]: permissions, scope and read-only limits of a principal.
 //! - [`authz`]: decides; yields a `Permit`.
-//! - [`ratelimit`]: rate limits, quotas and the failed-credential throttle, after the decision and
-//!   before anything is forwarded; [`wait`] says what a 429 (or an allowed response) tells.
+//! - [`ratelimit`]: rate limits (in this process, or in Redis for a fleet), quotas and the
+//!   failed-credential throttle, after the decision and before anything is forwarded; [`wait`] says what a 429 (or an allowed response) tells.
 //! - [`guard`]: refuses cookies and bodies that would override a selector in PHP.
 //! - [`forward`]: sends a permitted request upstream ([`tunnel`] joins WebSocket upgrades);
 //!   [`headers`] keeps headers clean;

@@ -1,4 +1,4 @@
-//! The `portcullis` command: `serve`, `check`, `explain`, `key new`, `user`, and the hidden
+//! The `portcullis` command: `serve`, `check`, `explain`, `key new`, `user`, `store`, and the hidden
 //! `schema` (regenerates `schema/*.schema.json`).
 //!
 //! The only place that reads the environment, binds sockets from settings, installs signal

@@ -60,6 +60,7 @@ pub enum FailMode {
 /// Where rate-limit buckets live (boot settings, `ratelimit_store`).
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+#[schemars(transform = crate::schema::describe_kind)]
 pub enum RateLimitStore {
     /// In this process (the default).
     #[default]

@@ -106,8 +106,9 @@ pub enum ServeError {
     /// A worker thread could not be started.
     #[error("cannot start worker threads: {0}")]
     Workers(#[source] std::io::Error),
-    /// The shared store is configured but cannot be used (no connection string, a single-file
-    /// policy). Never carries the connection string.
+    /// A shared store (PostgreSQL for management state, Redis for rate limits) is configured
+    /// but cannot be used (no connection string, a single-file policy). Never carries the
+    /// connection string.
     #[error("store: {0}")]
     Store(String),
     /// A TLS listener's certificate did not load; nothing was served.

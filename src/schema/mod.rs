@@ -55,6 +55,26 @@ fn unwrap_description(schema: &mut Schema) {
     }
 }
 
+/// An internally tagged enum (`"kind": ...`, `#[schemars(transform = describe_kind)]`): each
+/// variant's tag is described in the variant's own words, as every property is.
+pub fn describe_kind(schema: &mut Schema) {
+    let Some(serde_json::Value::Array(variants)) = schema.get_mut("oneOf") else {
+        return;
+    };
+    for v in variants {
+        let about = v
+            .get("description")
+            .and_then(|d| d.as_str())
+            .unwrap_or("this kind")
+            .to_owned();
+        if let Some(kind) = v.pointer_mut("/properties/kind")
+            && kind.get("description").is_none()
+        {
+            kind["description"] = serde_json::Value::String(format!("Selects: {about}"));
+        }
+    }
+}
+
 /// A schema as it is checked in: pretty JSON with a final newline.
 pub fn render(schema: &Schema) -> String {
     let mut text = serde_json::to_string_pretty(schema).expect("a schema is plain JSON");

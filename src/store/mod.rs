@@ -17,6 +17,7 @@ pub use status::Status;
 /// Where the management APIs keep what they write. Needs a restart to change.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+#[schemars(transform = crate::schema::describe_kind)]
 pub enum StoreSettings {
     /// `portcullis-managed.json` in the policy directory: one node.
     #[default]

@@ -1,6 +1,8 @@
 //! Fleet-wide rate limits in a real Redis (Debian's package): three gateway processes (sharing
 //! their keys through PostgreSQL) enforce one per-key limit of R requests per second together,
-//! within 10 % of R. With Redis frozen, no request waits much longer than the timeout: fail-open
+//! within 10 % of R. The timeout is 100 ms (the default is 5): a debug build on shared cores can
+//! be late, and a late answer is decided by the fail mode, which is not what the accuracy part
+//! measures. With Redis frozen, no request waits much longer than the timeout: fail-open
 //! nodes decide with their local limiter, a fail-closed node answers 429. Prints what it measured
 //! (docs/fleet.md quotes it).
 
@@ -88,7 +90,7 @@ async fn one_limit_across_three_nodes_and_a_frozen_redis() {
     let env = [("PORTCULLIS_TEST_REDIS", url.as_str())];
     let store = |fail: &str| {
         json!({ "ratelimit_store": { "kind": "redis", "url_env": "PORTCULLIS_TEST_REDIS",
-                                     "timeout_ms": 20, "fail": fail } })
+                                     "timeout_ms": 100, "fail": fail } })
     };
     let nodes: Vec<Node> = ["n1", "n2", "n3"]
         .iter()
