@@ -170,3 +170,41 @@ async fn the_managed_file_alone_is_no_policy() {
         .await
         .expect(200);
 }
+
+#[tokio::test]
+async fn a_write_that_cannot_be_stored_changes_nothing() {
+    // The disk refusing the write (here: the managed file's place taken by a non-empty
+    // directory, which `rename` cannot replace — the same path as a full or read-only disk):
+    // a clear 500, nothing live, the old file intact.
+    let mg = Mg::start().await;
+    let admin = mg.login(ADMIN, ADMIN_PW).await;
+    mg.role(&admin, "kept", &["inbox_reader"]).await;
+    let path = mg.dir.join("policy/portcullis-managed.json");
+    let saved = mg.dir.join("saved.json");
+    std::fs::rename(&path, &saved).unwrap();
+    std::fs::create_dir_all(path.join("blocker")).unwrap();
+    let r = mg
+        .as_admin(
+            &admin,
+            Method::POST,
+            "/admin/roles",
+            Some(&json!({ "name": "lost", "permissions": [] })),
+        )
+        .await;
+    r.expect(500);
+    assert_eq!(r.json()["message"], "the change could not be stored");
+    let roles = mg.as_admin(&admin, Method::GET, "/admin/roles", None).await;
+    let names: Vec<Value> = roles
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].clone())
+        .collect();
+    assert_eq!(names, vec![json!("kept")], "the refused write is not live");
+    std::fs::remove_dir_all(&path).unwrap();
+    std::fs::rename(&saved, &path).unwrap();
+    assert!(!std::fs::read_to_string(&path).unwrap().contains("lost"));
+    // And the next write works.
+    mg.role(&admin, "after", &["inbox_reader"]).await;
+}
