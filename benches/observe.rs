@@ -190,5 +190,45 @@ fn main() {
     }
     g.finish();
     c.final_summary();
-    println!("compare each case with `decide`: the difference is the cost per request");
+    let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "--bench") && !args.iter().any(|a| a == "--test") {
+        interleaved(&fx, &reqs, &cases);
+    }
+}
+
+/// Rounds of the interleaved pass.
+const ROUNDS: usize = 300;
+
+/// The cases alternate, one pass over every request each per round, so load from other
+/// processes hits them alike; prints the median ns per request of each and its difference from
+/// `decide` (the cost of what it adds).
+fn interleaved(fx: &Fixture, reqs: &[Req], cases: &[(&str, With<'_>)]) {
+    let mut per_case: Vec<Vec<f64>> = vec![Vec::with_capacity(ROUNDS); cases.len()];
+    for _ in 0..ROUNDS {
+        for (i, (_, with)) in cases.iter().enumerate() {
+            let t = std::time::Instant::now();
+            for r in reqs {
+                black_box(observe(fx, r, *with));
+            }
+            per_case[i].push(t.elapsed().as_nanos() as f64 / reqs.len() as f64);
+        }
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let medians: Vec<f64> = per_case.iter_mut().map(median).collect();
+    println!(
+        "\ninterleaved: {ROUNDS} rounds of {} requests per case, medians",
+        reqs.len()
+    );
+    println!("| case | ns per request | added to `decide` (ns) | ratio to `decide` |");
+    println!("|---|---:|---:|---:|");
+    for ((name, _), m) in cases.iter().zip(&medians) {
+        println!(
+            "| {name} | {m:.0} | {:.0} | {:.2} |",
+            m - medians[0],
+            m / medians[0]
+        );
+    }
 }
