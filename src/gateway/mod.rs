@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::request::Parts;
-use http::{HeaderValue, Request, Response, StatusCode, Uri};
+use http::{HeaderValue, Request, Response, Uri};
 use hyper::body::Incoming;
 use ipnet::IpNet;
 
@@ -31,7 +31,7 @@ use crate::body::Body;
 use crate::builtin::Endpoint;
 use crate::clock::Clock;
 use crate::decision::{self, Head, Presenting, Trace};
-use crate::denials::{Denial, Denials};
+use crate::denials::Denials;
 use crate::forward::{self, Downstream, Outgoing, UpstreamClient};
 use crate::forward_auth::{self, ForwardAuth, Original};
 use crate::grant::Grants;
@@ -39,16 +39,18 @@ use crate::guard;
 use crate::identity::Authority;
 use crate::issuer;
 use crate::manage;
-use crate::metrics::{self, Metrics};
+use crate::metrics::Metrics;
 use crate::policy::{Policy, Snapshot};
 use crate::ratelimit::RateLimiter;
 use crate::reject::{self, Rejection};
 use crate::route::Target;
 use crate::shadow;
 
+mod observe;
 mod record;
 mod target;
 
+use observe::Answered;
 use record::Record;
 pub use target::{canonicalize, new_request_id, normalize_host, request_host};
 
@@ -232,112 +234,34 @@ pub async fn handle(gw: &Gateway, conn: Conn, req: Request<Incoming>) -> Respons
                 // The step that failed logged the cause with this request id.
                 tracing::error!(request_id = %request_id, "internal error: answered 500, forwarded nothing");
             }
-            if let Some(kind) = upstream_failure(&r) {
-                gw.metrics
-                    .upstream_error(upstream_name(snapshot.as_deref(), &trace), kind);
+            if let Some(kind) = observe::upstream_failure(&r) {
+                let upstream = observe::upstream_name(snapshot.as_deref(), trace.route);
+                gw.metrics.upstream_error(upstream, kind);
             }
             reason = Some(r.mapping(unmapped).code);
             reject::respond(&r, unmapped, &request_id, trace.style())
         }
     };
-    let route = trace.route;
-    let status = resp.status();
-    gw.metrics.request(&metrics::Request {
+    let answered = Answered {
         snapshot: snapshot.as_deref(),
-        route,
+        route: trace.route,
+        principal: trace.principal.as_deref(),
         reason,
-        status,
-        total: started.elapsed(),
-        upstream: rec.upstream,
-    });
-    if let Some(code) = reason {
-        gw.denials.record(Denial {
-            request_id: request_id.clone(),
-            at_ms: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis() as u64),
-            route: route.map(|r| r.id.clone()),
-            reason: code,
-            status: status.as_u16(),
-            credential_id: rec
-                .refused_id
-                .take()
-                .or_else(|| trace.principal.as_deref().map(str::to_owned)),
-        });
-    }
-    if let Some(r) = route.filter(|r| matches!(r.target, Target::Builtin(_))) {
-        builtin_outcome(&gw.metrics, r, reason.is_none(), status);
-    }
-    if let Some(l) = &mut rec.line {
-        // A secret in the path (a link token, a contract.fit key) is never logged.
-        let path = match &snapshot {
-            Some(s) => s.routes.loggable_path(route, uri.path()),
-            None => uri.path(),
-        };
-        l.str("path", path);
-        l.opt_str("route", route.map(|r| r.id.as_str()));
-        if !rec.credential_logged {
-            l.null("module");
-            l.null("action");
-            l.null("credential_kind");
-            l.opt_str("credential_id", trace.principal.as_deref());
-            l.null("user");
-        }
-        let decision = match (reason, metrics::class(status)) {
-            (None, _) => "allow",
-            (Some(_), 5) => "error",
-            (Some(_), _) => "deny",
-        };
-        l.str("decision", decision);
-        l.opt_str("reason", reason);
-        l.num("status", u64::from(status.as_u16()));
-        l.opt_num("upstream_us", rec.upstream.map(|d| d.as_micros() as u64));
-        l.num("generation", snapshot.as_ref().map_or(0, |s| s.generation));
-    }
+        status: resp.status(),
+        path: uri.path(),
+        request_id: &request_id,
+    };
+    let refused_id = rec.refused_id.take();
+    observe::count(
+        &gw.metrics,
+        &gw.denials,
+        &answered,
+        started,
+        rec.upstream,
+        refused_id,
+    );
+    rec.answered(&answered);
     resp.map(|body| rec.finish(body, gw.access_log.as_ref(), started))
-}
-
-/// The metric kind of an upstream failure.
-fn upstream_failure(r: &Rejection) -> Option<&'static str> {
-    match r {
-        Rejection::UpstreamUnreachable => Some("connect"),
-        Rejection::UpstreamTimeout => Some("timeout"),
-        Rejection::UpstreamFailed => Some("failed"),
-        _ => None,
-    }
-}
-
-/// The name of the upstream of the matched route.
-fn upstream_name<'s>(s: Option<&'s Snapshot>, trace: &Trace<'s>) -> &'s str {
-    match (s, trace.route.map(|r| &r.target)) {
-        (Some(s), Some(Target::Upstream(i))) => s.upstreams.get(*i).map_or("", |u| &u.name),
-        _ => "",
-    }
-}
-
-/// Count an answer on a built-in endpoint route: token-endpoint outcomes, and management
-/// writes for the API-token endpoints that write.
-fn builtin_outcome(m: &Metrics, route: &crate::route::Route, allowed: bool, status: StatusCode) {
-    let outcome = match (allowed && status.is_success(), metrics::class(status)) {
-        (true, _) => "issued",
-        (false, 5) => "failed",
-        (false, _) => "refused",
-    };
-    m.token_endpoint(&route.id, outcome);
-    let writes = match route.target {
-        Target::Builtin(
-            Endpoint::CreateApiToken | Endpoint::UpdateApiToken | Endpoint::DeleteApiToken,
-        ) => true,
-        Target::Builtin(Endpoint::Manage(m)) => m.writes(),
-        _ => false,
-    };
-    if writes && allowed {
-        let outcome = match outcome {
-            "issued" => "applied",
-            other => other,
-        };
-        m.management_write(outcome);
-    }
 }
 
 /// What the pipeline is handed besides the request.

@@ -27,6 +27,8 @@ use crate::policy::Snapshot;
 use crate::reject::Rejection;
 use crate::vouch;
 
+use super::observe::Answered;
+
 /// One request's record.
 #[derive(Debug, Default)]
 pub struct Record {
@@ -83,6 +85,33 @@ impl Record {
         l.opt_str("credential_id", named.map(|n| n.1));
         l.null("user");
         self.credential_logged = true;
+    }
+
+    /// Write what the request was answered with: path (a route's template when its path holds
+    /// a secret), route, the principal when no permit or refusal named the credential,
+    /// decision, reason, status, upstream time, generation.
+    pub fn answered(&mut self, a: &Answered<'_>) {
+        let Some(l) = &mut self.line else { return };
+        // A secret in the path (a link token, a contract.fit key) is never logged, also when no
+        // route matched (a mistyped or wrong-method call naming one).
+        let path = match a.snapshot {
+            Some(s) => s.routes.loggable_path(a.route, a.path),
+            None => a.path,
+        };
+        l.str("path", path);
+        l.opt_str("route", a.route.map(|r| r.id.as_str()));
+        if !self.credential_logged {
+            l.null("module");
+            l.null("action");
+            l.null("credential_kind");
+            l.opt_str("credential_id", a.principal);
+            l.null("user");
+        }
+        l.str("decision", a.decision());
+        l.opt_str("reason", a.reason);
+        l.num("status", u64::from(a.status.as_u16()));
+        l.opt_num("upstream_us", self.upstream.map(|d| d.as_micros() as u64));
+        l.num("generation", a.snapshot.map_or(0, |s| s.generation));
     }
 
     /// Count the request body as it streams upstream.

@@ -36,9 +36,11 @@ use crate::tls::{Tls, TlsError};
 use crate::watch::WatchError;
 use crate::{admin, forward, server, workers};
 
+mod access;
 mod reloads;
 
-use reloads::{forward_reloads, policy_signals};
+use access::reopen_on_request;
+use reloads::{forward_reloads, policy_signals, start_shadow};
 
 /// The sockets to serve, already bound.
 ///
@@ -394,47 +396,6 @@ fn gateways(
             assertions: Arc::clone(&assertions),
             denials: Arc::clone(&denials),
         })
-    }
-}
-
-/// Load the shadow policy and watch it. A shadow that does not load is logged and retried by
-/// its reload loop; it never stops the live gateway from starting.
-async fn start_shadow(
-    settings: &Settings,
-    path: &std::path::Path,
-    clock: &Arc<dyn Clock>,
-    env: &EnvLookup,
-) -> Result<(Arc<Reloader>, mpsc::Receiver<()>), ServeError> {
-    let reloader = Reloader::with_env(
-        path.to_owned(),
-        Policy::new(),
-        Arc::clone(clock),
-        Arc::clone(env),
-    );
-    if let Outcome::Rejected(e) = reloader.reload_async().await {
-        tracing::error!(
-            errors = e.0.len(),
-            "shadow policy not loaded; deciding without it"
-        );
-    }
-    let r = &settings.reload;
-    let signals = crate::watch::spawn(
-        path,
-        Duration::from_millis(r.debounce_ms),
-        Duration::from_millis(r.poll_interval_ms),
-    )?;
-    Ok((reloader, signals))
-}
-
-/// Reopen the access-log file once per request on `requests`, until it closes.
-async fn reopen_on_request(log: Arc<AccessLog>, mut requests: mpsc::Receiver<()>) {
-    while requests.recv().await.is_some() {
-        let log = Arc::clone(&log);
-        match tokio::task::spawn_blocking(move || log.reopen()).await {
-            Ok(Ok(())) => tracing::info!("access log reopened"),
-            Ok(Err(e)) => tracing::error!(error = %e, "cannot reopen the access log"),
-            Err(e) => tracing::error!(error = %e, "access log reopen task failed"),
-        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! What makes `serve` reload the policy: file changes in the policy directory and in imported
 //! files outside it (debounced, with a polling fallback), and reload requests from outside
-//! (SIGHUP in `main`). The reload itself is `reload::Reloader`'s.
+//! (SIGHUP in `main`); and the shadow policy's first load and watcher. The reload itself is
+//! `reload::Reloader`'s.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -8,8 +9,9 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
+use crate::clock::Clock;
 use crate::policy::Policy;
-use crate::reload::Reloader;
+use crate::reload::{EnvLookup, Outcome, Reloader};
 use crate::settings::Settings;
 use crate::watch::{self, WatchError};
 
@@ -54,4 +56,33 @@ fn imports_outside(policy_path: &Path, policy: &Policy) -> Vec<PathBuf> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// Load the shadow policy and watch it. A shadow that does not load is logged and retried by
+/// its reload loop; it never stops the live gateway from starting.
+pub(super) async fn start_shadow(
+    settings: &Settings,
+    path: &std::path::Path,
+    clock: &Arc<dyn Clock>,
+    env: &EnvLookup,
+) -> Result<(Arc<Reloader>, mpsc::Receiver<()>), super::ServeError> {
+    let reloader = Reloader::with_env(
+        path.to_owned(),
+        Policy::new(),
+        Arc::clone(clock),
+        Arc::clone(env),
+    );
+    if let Outcome::Rejected(e) = reloader.reload_async().await {
+        tracing::error!(
+            errors = e.0.len(),
+            "shadow policy not loaded; deciding without it"
+        );
+    }
+    let r = &settings.reload;
+    let signals = crate::watch::spawn(
+        path,
+        Duration::from_millis(r.debounce_ms),
+        Duration::from_millis(r.poll_interval_ms),
+    )?;
+    Ok((reloader, signals))
 }

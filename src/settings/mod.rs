@@ -14,7 +14,13 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::gateway::Limits;
+
+mod assertion;
+mod log;
+
 use crate::policy::formats::{Cidr, SocketAddress};
+pub use assertion::{AssertionAlgorithm, AssertionSettings};
+pub use log::{AccessLogDestination, AccessLogFormat, AccessLogSettings, LogFormat, LogSettings};
 
 /// Portcullis boot settings (config/portcullis.json, or the file given to `--config`): listeners,
 /// the admin listener, where the policy lives, limits and timeouts, trusted proxies, reload timing
@@ -92,39 +98,6 @@ pub struct Settings {
     /// answers 429). docs/fleet.md.
     #[serde(default)]
     pub ratelimit_store: crate::ratelimit::RateLimitStore,
-}
-
-/// How one upstream's assertions are signed.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[schemars(rename = "assertion")]
-pub struct AssertionSettings {
-    /// `hs256` (a shared secret: the file holds at least 32 bytes) or `eddsa` (Ed25519: the file
-    /// holds a PKCS#8 PEM private key; the upstream holds the public key).
-    pub algorithm: AssertionAlgorithm,
-    /// The key file, relative to this settings file. Read at start.
-    pub key_file: PathBuf,
-    /// Lifetime of an assertion in seconds. Default 30.
-    #[serde(default = "thirty")]
-    #[schemars(range(min = 1))]
-    pub ttl_s: u32,
-    /// A key id put in the token header (`kid`), for rotation. Absent: none.
-    pub kid: Option<String>,
-}
-
-fn thirty() -> u32 {
-    30
-}
-
-/// Assertion signature algorithms.
-#[derive(Debug, Clone, Copy, Deserialize, JsonSchema, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-#[schemars(rename = "assertion_algorithm")]
-pub enum AssertionAlgorithm {
-    /// HMAC-SHA-256.
-    Hs256,
-    /// Ed25519.
-    Eddsa,
 }
 
 /// TLS to `https://` upstreams.
@@ -295,87 +268,6 @@ impl Default for ReloadSettings {
             check_interval_ms: 5000,
         }
     }
-}
-
-/// Logging, to standard error. Each field is optional.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, default)]
-#[schemars(rename = "log")]
-pub struct LogSettings {
-    /// `text` (human-readable) or `json` (one JSON object per line). Default `text`.
-    pub format: LogFormat,
-    /// A tracing filter such as `info`, `warn` or `info,portcullis=debug`, for the gateway's own
-    /// messages (the access log has its own settings, `access`). The RUST_LOG environment
-    /// variable, when set, takes precedence. Default `info`.
-    pub level: String,
-    /// The access log: one line per request. Each field is optional.
-    pub access: AccessLogSettings,
-}
-
-impl Default for LogSettings {
-    fn default() -> Self {
-        Self {
-            format: LogFormat::Text,
-            level: "info".into(),
-            access: AccessLogSettings::default(),
-        }
-    }
-}
-
-/// The access log: one line per request (time, request id, client address, method, path, route,
-/// module, action, credential kind and id, user, decision, reason, status, bytes in and out,
-/// upstream and total time, policy generation), never a secret.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, default)]
-#[schemars(rename = "access_log")]
-pub struct AccessLogSettings {
-    /// `json` (one object per line), `text` (`key="value"` pairs) or `off`. Default `json`.
-    pub format: AccessLogFormat,
-    /// `stderr`, `stdout` or `file` (then `path` names it). Default `stderr`.
-    pub destination: AccessLogDestination,
-    /// The file when `destination` is `file`, relative to this settings file; appended to, and
-    /// reopened on SIGUSR1 or the admin `POST /logs/reopen` (for logrotate).
-    pub path: Option<PathBuf>,
-}
-
-/// Access-log line format.
-#[derive(Debug, Default, Clone, Copy, Deserialize, JsonSchema, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-#[schemars(rename = "access_log_format")]
-pub enum AccessLogFormat {
-    /// One JSON object per line.
-    #[default]
-    Json,
-    /// `key="value"` pairs.
-    Text,
-    /// No access log.
-    Off,
-}
-
-/// Where access-log lines go.
-#[derive(Debug, Default, Clone, Copy, Deserialize, JsonSchema, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-#[schemars(rename = "access_log_destination")]
-pub enum AccessLogDestination {
-    /// Standard error.
-    #[default]
-    Stderr,
-    /// Standard output.
-    Stdout,
-    /// The file `path` names.
-    File,
-}
-
-/// Log line format.
-#[derive(Debug, Default, Clone, Copy, Deserialize, JsonSchema, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-#[schemars(rename = "log_format")]
-pub enum LogFormat {
-    /// Human-readable.
-    #[default]
-    Text,
-    /// One JSON object per line.
-    Json,
 }
 
 /// Why the settings could not be loaded.
