@@ -95,7 +95,23 @@ pub fn keys(s: &Snapshot, now: i64) -> Value {
             })
         })
         .collect();
-    json!({ "generation": s.generation, "keys": keys })
+    // contract.fit keys the management APIs created: their user and scoped roles, never a digest.
+    let managed: Vec<Value> = s
+        .managed
+        .keys
+        .iter()
+        .zip(&s.managed.state.api_keys)
+        .map(|(k, raw)| {
+            json!({
+                "id": k.id,
+                "state": state(!k.usable, None, k.expires_at, now),
+                "expires_at": k.expires_at.map(rfc3339),
+                "user": raw.user,
+                "roles": raw.roles,
+            })
+        })
+        .collect();
+    json!({ "generation": s.generation, "keys": keys, "managed_keys": managed })
 }
 
 /// `GET /users`: each user's name and state (never a password hash or TOTP secret).

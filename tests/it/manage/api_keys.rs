@@ -306,3 +306,20 @@ async fn bare_authorization_values_are_the_applications_without_contractfit() {
     .expect(200);
     assert_eq!(mg.upstream.last().header("authorization"), "app-own-token");
 }
+
+#[tokio::test]
+async fn the_admin_key_view_lists_managed_keys_without_secrets() {
+    let mg = Mg::start().await;
+    let k = mg.key_setup(None).await;
+    let r = crate::support::client::get(&mg.harness.admin_url("/keys"), &[]).await;
+    r.expect(200);
+    let v = r.json();
+    let managed = v["managed_keys"].as_array().unwrap();
+    assert_eq!(managed.len(), 1, "{v}");
+    assert_eq!(managed[0]["id"], k.id.as_str());
+    assert_eq!(managed[0]["user"], k.user.as_str());
+    assert_eq!(managed[0]["state"], "valid");
+    let text = r.text();
+    assert!(!text.contains(&k.token));
+    assert!(!text.contains(&hex::encode(portcullis::identity::digest(&k.token))));
+}
