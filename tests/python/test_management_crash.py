@@ -1,4 +1,5 @@
-"""Nothing acknowledged is lost (issue #7): management writes while the gateway is SIGKILLed.
+"""Nothing acknowledged is lost (issue #7): management writes while the gateway is SIGKILLed
+(or stopped with SIGTERM, which drains: issue #14).
 
 Writer threads stream Trivore record creates (HTTP Basic) and contract.fit role creates (admin
 token) at the gateway; the main thread SIGKILLs the process at random moments and restarts it on
@@ -123,7 +124,17 @@ def check_after_restart(gw, admin_token, ledger):
     return len(records), len(roles)
 
 
-def test_acknowledged_writes_survive_sigkill(tmp_path):
+def stop_with(gw, how):
+    """Stop the gateway: SIGKILL (no shutdown of any kind) or SIGTERM (drain, then exit)."""
+    if how == "SIGKILL":
+        gw.kill()
+    else:
+        gw.proc.terminate()
+        gw.proc.wait(timeout=30)
+
+
+@pytest.mark.parametrize("how, deadline", [("SIGKILL", DEADLINE_S), ("SIGTERM", DEADLINE_S // 2)])
+def test_acknowledged_writes_survive_sigkill(tmp_path, how, deadline):
     if not BIN.exists():
         pytest.fail("no portcullis binary at %s (run `cargo build`)" % BIN)
     upstream = Upstream()
@@ -139,11 +150,11 @@ def test_acknowledged_writes_survive_sigkill(tmp_path):
                    for n in range(WRITERS)]
         for t in threads:
             t.start()
-        while len(rounds) < MIN_ROUNDS or time.monotonic() - started < DEADLINE_S * 0.6:
-            if time.monotonic() - started > DEADLINE_S:
+        while len(rounds) < MIN_ROUNDS or time.monotonic() - started < deadline * 0.6:
+            if time.monotonic() - started > deadline:
                 break
             time.sleep(rng.uniform(0.05, 1.2))  # writes are in flight at a random moment
-            gw.kill()
+            stop_with(gw, how)
             kills += 1
             acked_at_kill = len(ledger.acked_records) + len(ledger.acked_roles)
             time.sleep(rng.uniform(0, 0.1))
@@ -161,10 +172,10 @@ def test_acknowledged_writes_survive_sigkill(tmp_path):
         records, roles = check_after_restart(gw, admin_token, ledger)
         acked = len(ledger.acked_records) + len(ledger.acked_roles)
         elapsed = time.monotonic() - started
-        print("\ncrash test: %d kills over %.1f s; %d writes acknowledged (%d records, %d roles), "
+        print("\ncrash test (%s): %d kills over %.1f s; %d writes acknowledged (%d records, %d roles), "
               "%d attempts without a response, file holds %d records and %d roles; per round "
               "(acknowledged at kill, (records, roles) after restart): %s"
-              % (kills, elapsed, acked, len(ledger.acked_records), len(ledger.acked_roles),
+              % (how, kills, elapsed, acked, len(ledger.acked_records), len(ledger.acked_roles),
                  ledger.failed, records, roles, rounds))
         assert not ledger.refused, ledger.refused[:5]
         assert kills >= MIN_ROUNDS + 1
