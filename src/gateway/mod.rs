@@ -250,6 +250,10 @@ pub async fn handle(gw: &Gateway, conn: Conn, req: Request<Incoming>) -> Respons
         status: resp.status(),
         path: uri.path(),
         request_id: &request_id,
+        login_user: resp
+            .extensions()
+            .get::<issuer::login::LoginUser>()
+            .map(|u| u.0.as_str()),
     };
     let refused_id = rec.refused_id.take();
     observe::count(

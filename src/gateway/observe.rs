@@ -31,6 +31,8 @@ pub struct Answered<'a> {
     pub path: &'a str,
     /// The request id.
     pub request_id: &'a str,
+    /// The user a login attempt named (an existing user), when no credential named one.
+    pub login_user: Option<&'a str>,
 }
 
 impl Answered<'_> {

@@ -36,6 +36,8 @@ pub struct Record {
     pub line: Option<Line>,
     /// The credential is in the line already (from the permit).
     pub credential_logged: bool,
+    /// The permit had no principal: `user` is written with the answer (a login names one).
+    pub user_pending: bool,
     /// Time the upstream took to answer (or fail), when the request was forwarded.
     pub upstream: Option<Duration>,
     /// Request body bytes passed upstream, counted as they stream.
@@ -70,7 +72,10 @@ impl Record {
         let p = permit.principal();
         l.opt_str("credential_kind", p.map(|p| vouch::kind_name(p.kind())));
         l.opt_str("credential_id", p.map(|p| p.id()));
-        l.opt_str("user", p.and_then(|p| p.user()));
+        match p {
+            Some(p) => l.opt_str("user", p.user()),
+            None => self.user_pending = true,
+        }
         self.credential_logged = true;
     }
 
@@ -105,7 +110,9 @@ impl Record {
             l.null("action");
             l.null("credential_kind");
             l.opt_str("credential_id", a.principal);
-            l.null("user");
+            l.opt_str("user", a.login_user);
+        } else if self.user_pending {
+            l.opt_str("user", a.login_user);
         }
         l.str("decision", a.decision());
         l.opt_str("reason", a.reason);

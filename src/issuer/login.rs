@@ -54,6 +54,33 @@ pub async fn login(
             serde_json::json!({"non_field_errors": ["Must include \"username\" and \"password\"."]}),
         );
     };
+    let resp = attempt(cx, parts, username, password).await;
+    named(resp, &cx.s.directory.users, username)
+}
+
+/// A response extension naming the user a login attempt named, when that user exists (a
+/// password typed into the username field is never named): the access log shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginUser(pub String);
+
+/// `resp`, naming `username` for the access log if it is a user.
+pub fn named(
+    mut resp: Response<Body>,
+    users: &HashMap<String, User>,
+    username: &str,
+) -> Response<Body> {
+    if users.contains_key(username) {
+        resp.extensions_mut().insert(LoginUser(username.to_owned()));
+    }
+    resp
+}
+
+async fn attempt(
+    cx: &Ctx<'_>,
+    parts: &http::request::Parts,
+    username: &str,
+    password: &str,
+) -> Response<Body> {
     let gate = Gate {
         users: &cx.s.directory.users,
         throttle: &cx.state.throttle,
@@ -143,7 +170,11 @@ pub async fn verify<'u>(
     let fail = || throttle.failed(username, addr, gate.per_user, gate.per_address);
     let Some(user) = user.filter(|u| verified && !u.disabled) else {
         fail();
-        tracing::info!(user = %username, "login failed");
+        // An unknown name is not logged: it is often a password typed into the wrong field.
+        match user {
+            Some(u) => tracing::info!(user = %u.name, "login failed"),
+            None => tracing::info!("login failed: unknown user"),
+        }
         return Err(Failure::Bad);
     };
     if let Some(totp) = &user.totp {

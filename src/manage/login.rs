@@ -21,30 +21,42 @@ pub async fn login(
     parts: &http::request::Parts,
     incoming: Incoming,
 ) -> Response<Body> {
-    let bad = || {
-        refuse(StatusCode::UNAUTHORIZED, "Invalid username or password")
-            .into_response(Style::ContractFit)
-    };
     let Some(cf) = &cx.s.management.contractfit else {
         return bad();
     };
     let Ok(fields) = form::read(&parts.headers, incoming).await else {
-        return refuse(
-            StatusCode::BAD_REQUEST,
-            "expected {\"username\", \"password\"}",
-        )
-        .into_response(Style::ContractFit);
+        return malformed();
     };
     let (Some(username), Some(password)) = (
         form::field(&fields, "username"),
         form::field(&fields, "password"),
     ) else {
-        return refuse(
-            StatusCode::BAD_REQUEST,
-            "expected {\"username\", \"password\"}",
-        )
-        .into_response(Style::ContractFit);
+        return malformed();
     };
+    let resp = attempt(cx, parts, cf, username, password).await;
+    crate::issuer::login::named(resp, &cx.s.directory.users, username)
+}
+
+fn bad() -> Response<Body> {
+    refuse(StatusCode::UNAUTHORIZED, "Invalid username or password")
+        .into_response(Style::ContractFit)
+}
+
+fn malformed() -> Response<Body> {
+    refuse(
+        StatusCode::BAD_REQUEST,
+        "expected {\"username\", \"password\"}",
+    )
+    .into_response(Style::ContractFit)
+}
+
+async fn attempt(
+    cx: &Ctx<'_>,
+    parts: &http::request::Parts,
+    cf: &crate::policy::management::ContractFit,
+    username: &str,
+    password: &str,
+) -> Response<Body> {
     let gate = Gate {
         users: &cx.s.directory.users,
         throttle: cx.throttle,

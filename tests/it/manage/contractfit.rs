@@ -268,3 +268,23 @@ async fn without_the_permission_a_caller_gets_403_and_nothing() {
     let r = mg.call(Method::GET, "/admin/roles", &[], None).await;
     assert_rejected(&r, 401, "missing_credential");
 }
+
+#[tokio::test]
+async fn login_attempts_name_existing_users_in_the_access_log() {
+    let mg = Mg::start().await;
+    let cases = [
+        (ADMIN, ADMIN_PW, Some(ADMIN)),
+        (ADMIN, "wrong-pw-1", Some(ADMIN)),
+        ("nobody@contract.fit", "wrong-pw-2", None),
+        // A password typed into the username field is never named.
+        (ADMIN_PW, ADMIN_PW, None),
+    ];
+    for (user, pw, named) in cases {
+        let r = mg.try_login(user, pw).await;
+        let id = r.header("x-request-id").expect("request id").to_owned();
+        let line = mg.harness.access_line(&id).await;
+        assert_eq!(line["user"], json!(named), "{user}: {line}");
+        assert_eq!(line["route"], "builtin:contractfit:auth");
+    }
+    crate::support::logs::assert_absent(ADMIN_PW, "the admin password");
+}
