@@ -133,10 +133,12 @@ async fn a_body_cut_short_fails_visibly() {
             &[("x-api-key", ADMIN)],
             full(""),
         );
+        // The gateway may have sent the head before the body failed, or not yet (hyper can drop
+        // the connection with the head still buffered): either way the exchange fails visibly.
         let resp = tokio::time::timeout(client::LIMIT, c.request(req))
             .await
-            .expect("answered")
-            .expect("the head arrives");
+            .expect("answered");
+        let Ok(resp) = resp else { continue };
         assert_eq!(resp.status(), 200);
         assert_eq!(resp.headers()["content-length"], "1000");
         let body = tokio::time::timeout(client::LIMIT, resp.into_body().collect()).await;
