@@ -13,13 +13,9 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 
 use crate::grant::Grants;
+use crate::registry::grants::{Binding, Delegation, Key, Scoped};
 use crate::registry::instant;
 use crate::registry::state::{RoleRef, State};
-
-/// The resource a contract.fit inbox is captured as.
-pub const INBOX: &str = "inbox";
-/// The resource a contract.fit document is captured as.
-pub const DOCUMENT: &str = "document";
 
 /// What the policy tells the registry: the grants a permission name stands for, and what each
 /// authorisation type grants.
@@ -28,95 +24,6 @@ pub struct Rules<'a> {
     pub permission: &'a dyn Fn(&str) -> Option<Grants>,
     /// Authorisation type → what an active record of it grants.
     pub bindings: &'a HashMap<String, Binding>,
-}
-
-/// What an active authorisation record of one type grants its subject.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Binding {
-    /// The permissions (a policy role's).
-    pub grants: Arc<Grants>,
-    /// The resource the record's object value is: the grants hold only on routes capturing it
-    /// with that value.
-    pub resource: String,
-}
-
-/// A key's role entry, compiled: permissions, limited to an inbox or a document.
-#[derive(Debug, Clone)]
-pub struct Scoped {
-    /// The role's permissions.
-    pub grants: Grants,
-    /// The inbox it is limited to.
-    pub inbox: Option<String>,
-    /// The document it is limited to.
-    pub document: Option<String>,
-}
-
-impl Scoped {
-    /// Whether the entry holds (module, action) on a request whose route captured `resources`.
-    ///
-    /// An entry limited to a document passes only routes capturing that document (and, if they
-    /// capture an inbox, its inbox); one limited to an inbox passes only routes capturing that
-    /// inbox. A route that does not capture what the entry is limited to cannot be shown to lie
-    /// inside it, so it is out of scope.
-    pub fn allows(&self, module: &str, action: &str, resources: &[(&str, &str)]) -> bool {
-        if !self.grants.permits(module, action) {
-            return false;
-        }
-        let captured = |name: &str| resources.iter().find(|(n, _)| *n == name).map(|(_, v)| *v);
-        match (&self.inbox, &self.document) {
-            (_, Some(doc)) => {
-                captured(DOCUMENT) == Some(doc.as_str())
-                    && self
-                        .inbox
-                        .as_deref()
-                        .is_none_or(|i| captured(INBOX).is_none_or(|v| v == i))
-            }
-            (Some(inbox), None) => captured(INBOX) == Some(inbox.as_str()),
-            (None, None) => true,
-        }
-    }
-}
-
-/// A compiled contract.fit API key.
-#[derive(Debug)]
-pub struct Key {
-    /// Its id.
-    pub id: String,
-    /// Index of its user in `State::users`.
-    pub user: usize,
-    /// Active and its user active.
-    pub usable: bool,
-    /// Unix seconds from which it is refused.
-    pub expires_at: Option<i64>,
-    /// What it may do, entry by entry.
-    pub grants: Vec<Scoped>,
-}
-
-/// An authorisation record, compiled for the decision.
-#[derive(Debug)]
-pub struct Delegation {
-    /// Index in `State::authorisations`.
-    pub record: usize,
-    /// The subject is a user (matched against the user a principal acts for) rather than a
-    /// credential id.
-    pub user_subject: bool,
-    /// What it grants.
-    pub binding: Binding,
-    /// The object value.
-    pub object: String,
-    /// Unix seconds from which it holds.
-    pub from: Option<i64>,
-    /// Unix seconds from which it no longer holds.
-    pub to: Option<i64>,
-    /// Revoked.
-    pub revoked: bool,
-}
-
-impl Delegation {
-    /// Whether it holds at `now`.
-    pub fn active(&self, now: i64) -> bool {
-        !self.revoked && self.from.is_none_or(|f| now >= f) && self.to.is_none_or(|t| now < t)
-    }
 }
 
 /// The registry, compiled.
@@ -417,107 +324,5 @@ fn merge(into: &mut Grants, from: &Grants) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::registry::state::{ApiKey, Role, User};
-
-    fn rr(role: &str, inbox: Option<&str>, doc: Option<&str>) -> RoleRef {
-        RoleRef {
-            role: role.into(),
-            inbox: inbox.map(Into::into),
-            document_id: doc.map(Into::into),
-        }
-    }
-
-    const R: &str = "aaaaaaaaaaaaaaaaaaaaaaaa";
-    const U: &str = "bbbbbbbbbbbbbbbbbbbbbbbb";
-
-    fn state(key_roles: Vec<RoleRef>, permissions: &[&str]) -> State {
-        State {
-            roles: vec![Role {
-                id: R.into(),
-                name: "reader".into(),
-                permissions: permissions.iter().map(|p| p.to_string()).collect(),
-            }],
-            users: vec![User {
-                id: U.into(),
-                username: "shared".into(),
-                active: true,
-                password_phc: String::new(),
-                roles: vec![rr(R, Some("i1"), None)],
-                confirmed_at: String::new(),
-            }],
-            api_keys: vec![ApiKey {
-                id: "cccccccccccccccccccccccc".into(),
-                sha256: hex::encode(crate::identity::digest("tok")),
-                user: U.into(),
-                active: true,
-                roles: key_roles,
-                expire_at: None,
-                created_at: String::new(),
-            }],
-            authorisations: Vec::new(),
-        }
-    }
-
-    fn build(s: State) -> Result<Index, Vec<Fault>> {
-        let bindings = HashMap::new();
-        let permission = |n: &str| {
-            (n == "reader_role").then(|| {
-                let mut g = Grants::default();
-                g.add("document", &crate::grant::Actions::All);
-                g
-            })
-        };
-        Index::build(
-            Arc::new(s),
-            &Rules {
-                permission: &permission,
-                bindings: &bindings,
-            },
-        )
-    }
-
-    #[test]
-    fn references_are_checked_with_their_place() {
-        let ok = build(state(vec![rr(R, Some("i1"), Some("d1"))], &["reader_role"])).unwrap();
-        let key = ok.key_by_digest(&crate::identity::digest("tok")).unwrap();
-        assert_eq!(ok.key_user(key), U);
-        let faults = |s| build(s).unwrap_err();
-        let f = faults(state(vec![rr(R, None, None)], &["reader_role"]));
-        assert_eq!(f[0].path, "api_keys[0].roles[0]");
-        assert!(f[0].message.contains("broader"));
-        let f = faults(state(vec![rr(R, None, Some("d1"))], &["reader_role"]));
-        assert!(f[0].message.contains("inbox"), "{f:?}");
-        let f = faults(state(vec![rr(R, Some("i1"), None)], &["nope"]));
-        assert_eq!(f[0].path, "roles[0].permissions[0]");
-        let f = faults(state(
-            vec![rr("dddddddddddddddddddddddd", Some("i1"), None)],
-            &["x:y"],
-        ));
-        assert_eq!(f[0].message, "Role does not exist");
-    }
-
-    #[test]
-    fn scoped_entries_need_the_captured_resource() {
-        let mut g = Grants::default();
-        g.add("document", &crate::grant::Actions::All);
-        let doc = Scoped {
-            grants: g.clone(),
-            inbox: Some("i1".into()),
-            document: Some("d1".into()),
-        };
-        assert!(doc.allows("document", "view", &[("document", "d1")]));
-        assert!(doc.allows("document", "view", &[("inbox", "i1"), ("document", "d1")]));
-        assert!(!doc.allows("document", "view", &[("inbox", "i2"), ("document", "d1")]));
-        assert!(!doc.allows("document", "view", &[("inbox", "i1")]));
-        assert!(!doc.allows("inbox", "view", &[("document", "d1")]));
-        let inbox = Scoped {
-            grants: g,
-            inbox: Some("i1".into()),
-            document: None,
-        };
-        assert!(inbox.allows("document", "x", &[("inbox", "i1"), ("document", "any")]));
-        assert!(!inbox.allows("document", "x", &[("document", "any")]));
-    }
-}
+#[path = "index_tests.rs"]
+mod tests;

@@ -7,9 +7,11 @@
 //! compiled policy. It imports neither the policy nor the request path; the policy hands it the
 //! `Rules` it needs (what permission names and authorisation types mean).
 
+pub mod grants;
 pub mod index;
 pub mod instant;
 pub mod state;
 
-pub use index::{Binding, Delegation, Fault, Index, Key, Rules, Scoped};
+pub use grants::{Binding, Delegation, Key, Scoped};
+pub use index::{Fault, Index, Rules};
 pub use state::State;

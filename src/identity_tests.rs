@@ -1,0 +1,54 @@
+//! Tests of `identity`.
+use super::*;
+
+fn index(key: Key) -> KeyIndex {
+    let mut ix = KeyIndex::default();
+    ix.by_digest.insert(key.digest, 0);
+    ix.by_id.insert(key.id.clone(), 0);
+    ix.keys.push(key);
+    ix
+}
+
+fn key(secret: &str) -> Key {
+    Key {
+        id: "k1".into(),
+        digest: digest(secret),
+        grants: Grants::default(),
+        status: "P".into(),
+        not_before: Some(100),
+        expires_at: Some(200),
+        disabled: false,
+    }
+}
+
+#[test]
+fn validity_window_and_state() {
+    let ix = index(key("s3cret"));
+    assert_eq!(
+        validate_key(&ix, &digest("s3cret"), 150).unwrap().id(),
+        "k1"
+    );
+    assert!(matches!(
+        validate_key(&ix, &digest("other"), 150),
+        Err(Rejection::UnknownCredential)
+    ));
+    assert!(matches!(
+        validate_key(&ix, &digest("s3cret"), 99),
+        Err(Rejection::CredentialNotYetValid)
+    ));
+    assert!(matches!(
+        validate_key(&ix, &digest("s3cret"), 200),
+        Err(Rejection::CredentialExpired)
+    ));
+    let mut k = key("s3cret");
+    k.disabled = true;
+    let ix = index(k);
+    assert!(matches!(
+        validate_key(&ix, &digest("s3cret"), 150),
+        Err(Rejection::CredentialDisabled)
+    ));
+    assert!(matches!(
+        assume_key(&ix, "k1", 150),
+        Err(Rejection::CredentialDisabled)
+    ));
+}
