@@ -1,7 +1,7 @@
 """The fleet example's upstream: answers `GET /api/reports/<report>[/export]` with what it was
 asked and who the gateway said was asking (X-Portcullis-User or -Key-Id).
 
-    python3 app.py PORT
+    python3 app.py PORT [ADDRESS]    (ADDRESS: default 127.0.0.1; 0.0.0.0 in compose.yaml)
 """
 
 import json
@@ -29,4 +29,5 @@ class Handler(BaseHTTPRequestHandler):
 
 
 if __name__ == "__main__":
-    ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
+    address = sys.argv[2] if len(sys.argv) > 2 else "127.0.0.1"
+    ThreadingHTTPServer((address, int(sys.argv[1])), Handler).serve_forever()

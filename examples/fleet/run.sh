@@ -19,7 +19,7 @@ APP_PORT=$(free_port)
 FRONT=$(free_port)
 LB=http://127.0.0.1:$FRONT
 cp -r "$HERE/policy" "$WORK/"
-sed -i "s#http://127.0.0.1:8003#http://127.0.0.1:$APP_PORT#" "$WORK/policy/policy.json"
+sed -i "s#http://127.0.0.1:8003#http://127.0.0.1:$APP_PORT#" "$WORK/policy/upstream.json"
 bg app.log "$PYTHON" "$HERE/app.py" "$APP_PORT"
 wait_http "http://127.0.0.1:$APP_PORT/api/reports/ready"
 
