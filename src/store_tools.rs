@@ -55,9 +55,9 @@ fn open(config: Option<PathBuf>) -> anyhow::Result<Postgres> {
             "the settings' store is `file`: there is nothing to migrate, export or import"
         );
     };
-    let config = pg.connection(&process_env)?;
+    let connection = pg.connection(&process_env)?;
     Ok(Postgres::new(
-        config,
+        connection,
         None,
         Duration::from_millis(pg.write_timeout_ms),
     )?)

@@ -16,8 +16,6 @@ HAPROXY=${HAPROXY:-/usr/sbin/haproxy}
 KEY=pcs_99d972de9436fbccb61bbad633c3344403dc8fe3ebe870639422638755c43d4e # reporting-job
 
 APP_PORT=$(free_port)
-FRONT=$(free_port)
-LB=http://127.0.0.1:$FRONT
 cp -r "$HERE/policy" "$WORK/"
 sed -i "s#http://127.0.0.1:8003#http://127.0.0.1:$APP_PORT#" "$WORK/policy/upstream.json"
 bg app.log "$PYTHON" "$HERE/app.py" "$APP_PORT"
@@ -43,6 +41,11 @@ JSON
 done
 for n in 1 2 3; do wait_http "http://127.0.0.1:${ADMINS[n - 1]}/readyz" 30; done
 
+# The balancer's port is picked last and HAProxy started up to three times: a port found free
+# can be taken meanwhile (an outgoing connection's local port), and HAProxy then exits at once.
+start_haproxy() {
+FRONT=$(free_port)
+LB=http://127.0.0.1:$FRONT
 cat >"$WORK/haproxy.cfg" <<CFG
 global
   maxconn 256
@@ -67,6 +70,13 @@ backend portcullis
 CFG
 "$HAPROXY" -c -q -f "$WORK/haproxy.cfg"
 bg haproxy.log "$HAPROXY" -db -f "$WORK/haproxy.cfg"
+}
+for attempt in 1 2 3; do
+  start_haproxy
+  sleep 0.3
+  if kill -0 "$LAST_PID" 2>/dev/null; then break; fi
+  [ "$attempt" -lt 3 ] || { echo "HAProxy did not start:" >&2; cat "$WORK/haproxy.log" >&2; exit 1; }
+done
 
 # through_lb CURL_ARGS...: send one request; print the node that answered it (X-Served-By, set by
 # HAProxy), nothing when nothing answered.

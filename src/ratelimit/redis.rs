@@ -21,6 +21,7 @@ use serde::Deserialize;
 
 use super::{Backend, Bucket, Local, Verdict};
 use crate::grant::RateLimit;
+use crate::tls::backend::{self, BackendTlsSettings};
 
 /// GCRA: `KEYS[1]` the bucket, `ARGV[1]` ms per request, `ARGV[2]` the burst tolerance in ms
 /// (ms per request × burst). Returns {allowed, wait ms, remaining}. Time is Redis' own, so the
@@ -69,8 +70,8 @@ pub enum RateLimitStore {
     Redis(RedisSettings),
 }
 
-/// How to reach Redis. The URL (`redis://host:port/0`, `redis+unix:///path`, with a password if
-/// any) comes from an environment variable or a file, never from the settings, and is never
+/// How to reach Redis. The URL (`redis://host:port/0`, `rediss://` for TLS, `redis+unix:///path`,
+/// with a password if any) comes from an environment variable or a file, never from the settings, and is never
 /// logged.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -86,6 +87,10 @@ pub struct RedisSettings {
     /// `open` (default: the local limiter decides) or `closed` (429).
     #[serde(default)]
     pub fail: FailMode,
+    /// TLS settings for a `rediss://` URL: the CA that signed the server's certificate
+    /// (default: the system's roots) and an optional client certificate. The server is always
+    /// verified; `rediss://...#insecure` is refused.
+    pub tls: Option<BackendTlsSettings>,
 }
 
 fn timeout_ms() -> u64 {
@@ -101,6 +106,12 @@ pub enum RedisError {
     /// The URL does not parse.
     #[error("ratelimit_store: the Redis URL is not valid (its text is not shown)")]
     Invalid,
+    /// TLS settings without a `rediss://` URL, or an unverified `rediss://` URL.
+    #[error("ratelimit_store: {0}")]
+    TlsUrl(&'static str),
+    /// The TLS files are missing or unusable.
+    #[error("ratelimit_store.tls: {0}")]
+    Tls(#[from] crate::tls::TlsError),
     /// The backend's runtime did not start.
     #[error("ratelimit_store: cannot start the runtime: {0}")]
     Runtime(#[source] std::io::Error),
@@ -120,7 +131,21 @@ impl RedisSettings {
                 ));
             }
         };
-        ::redis::Client::open(url.trim()).map_err(|_| RedisError::Invalid)
+        let url = url.trim();
+        let tls = url.starts_with("rediss://");
+        if !tls {
+            if self.tls.is_some() {
+                return Err(RedisError::TlsUrl("tls is set: the URL must be rediss://"));
+            }
+            return ::redis::Client::open(url).map_err(|_| RedisError::Invalid);
+        }
+        if url.ends_with("#insecure") {
+            return Err(RedisError::TlsUrl(
+                "rediss://...#insecure would not verify the server: name its CA in tls.ca_file",
+            ));
+        }
+        let certs = backend::redis_certificates(self.tls.as_ref().unwrap_or(&Default::default()))?;
+        ::redis::Client::build_with_tls(url, certs).map_err(|_| RedisError::Invalid)
     }
 }
 
@@ -315,6 +340,35 @@ mod tests {
         assert!(s.client(&|_| Some("redis://127.0.0.1:1/".into())).is_ok());
         let none = settings(r#"{"fail": "closed"}"#);
         assert!(matches!(none.client(&|_| None), Err(RedisError::Source(_))));
+    }
+
+    #[test]
+    fn tls_is_verified_and_needs_a_rediss_url() {
+        let tls = settings(r#"{"url_env": "R", "tls": {}}"#);
+        let e = tls
+            .client(&|_| Some("redis://127.0.0.1:1/".into()))
+            .expect_err("plain URL with tls");
+        assert!(matches!(e, RedisError::TlsUrl(_)), "{e}");
+        assert!(
+            tls.client(&|_| Some("rediss://127.0.0.1:1/".into()))
+                .is_ok()
+        );
+        let plain = settings(r#"{"url_env": "R"}"#);
+        assert!(
+            plain
+                .client(&|_| Some("rediss://127.0.0.1:1/".into()))
+                .is_ok()
+        );
+        let e = plain
+            .client(&|_| Some("rediss://:hunter2@127.0.0.1:1/#insecure".into()))
+            .expect_err("unverified");
+        assert!(matches!(e, RedisError::TlsUrl(_)), "{e}");
+        assert!(!e.to_string().contains("hunter2"), "{e}");
+        let missing = settings(r#"{"url_env": "R", "tls": {"ca_file": "/nonexistent/ca.pem"}}"#);
+        let e = missing
+            .client(&|_| Some("rediss://127.0.0.1:1/".into()))
+            .expect_err("missing CA");
+        assert!(e.to_string().contains("/nonexistent/ca.pem"), "{e}");
     }
 
     #[test]

@@ -302,11 +302,11 @@ fn start_store(
             "postgres needs a policy directory: each node keeps its copy of the state there".into(),
         ));
     }
-    let config = pg
+    let connection = pg
         .connection(&|name| env(name))
         .map_err(|e| ServeError::Store(e.to_string()))?;
     let backend = Postgres::new(
-        config,
+        connection,
         Some(reloader.path.join(FILE_NAME)),
         Duration::from_millis(pg.write_timeout_ms),
     )

@@ -329,15 +329,21 @@ impl Settings {
         for a in s.assertions.values_mut() {
             a.key_file = dir.join(&a.key_file);
         }
-        if let crate::store::StoreSettings::Postgres(pg) = &mut s.store
-            && let Some(file) = &mut pg.connection_file
-        {
-            *file = dir.join(&*file);
+        if let crate::store::StoreSettings::Postgres(pg) = &mut s.store {
+            if let Some(file) = &mut pg.connection_file {
+                *file = dir.join(&*file);
+            }
+            if let Some(tls) = &mut pg.tls {
+                tls.resolve(dir);
+            }
         }
-        if let crate::ratelimit::RateLimitStore::Redis(r) = &mut s.ratelimit_store
-            && let Some(file) = &mut r.url_file
-        {
-            *file = dir.join(&*file);
+        if let crate::ratelimit::RateLimitStore::Redis(r) = &mut s.ratelimit_store {
+            if let Some(file) = &mut r.url_file {
+                *file = dir.join(&*file);
+            }
+            if let Some(tls) = &mut r.tls {
+                tls.resolve(dir);
+            }
         }
         let access = &mut s.log.access;
         match (access.destination, &mut access.path) {

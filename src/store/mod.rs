@@ -11,6 +11,9 @@ use std::path::PathBuf;
 
 use schemars::JsonSchema;
 use serde::Deserialize;
+use tokio_postgres::config::SslMode;
+
+use crate::tls::backend::{self, BackendTlsSettings};
 
 pub use status::Status;
 
@@ -48,6 +51,29 @@ pub struct PostgresSettings {
     #[serde(default = "write_ms")]
     #[schemars(range(min = 10))]
     pub write_timeout_ms: u64,
+    /// TLS to PostgreSQL, always verified: the CA that signed the server's certificate (default:
+    /// the system's roots) and an optional client certificate. Given, or asked for by
+    /// `sslmode=require` in the connection string, TLS is required; otherwise the connection
+    /// is plain (`sslmode=prefer`, which would accept any certificate, is not honoured).
+    pub tls: Option<BackendTlsSettings>,
+}
+
+/// What connecting to PostgreSQL takes: where (never formatted: it may hold a password), and
+/// the TLS connector (unused when the connection is plain).
+pub struct Connection {
+    /// The parsed connection string, its `sslmode` set to `require` or `disable`.
+    pub config: tokio_postgres::Config,
+    /// Verifies the server against the configured roots.
+    pub tls: tokio_postgres_rustls::MakeRustlsConnect,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The config holds the password: only whether TLS is required.
+        f.debug_struct("Connection")
+            .field("ssl_mode", &self.config.get_ssl_mode())
+            .finish_non_exhaustive()
+    }
 }
 
 fn check_ms() -> u64 {
@@ -78,6 +104,9 @@ pub enum ConnectionError {
     /// The string does not parse.
     #[error("the PostgreSQL connection string is not valid (its text is not shown)")]
     Invalid,
+    /// The TLS files are missing or unusable.
+    #[error("store.tls: {0}")]
+    Tls(#[from] crate::tls::TlsError),
 }
 
 impl PostgresSettings {
@@ -85,7 +114,7 @@ impl PostgresSettings {
     pub fn connection(
         &self,
         env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<tokio_postgres::Config, ConnectionError> {
+    ) -> Result<Connection, ConnectionError> {
         let text = match (&self.connection_env, &self.connection_file) {
             (Some(name), None) => env(name).ok_or_else(|| ConnectionError::Env(name.clone()))?,
             (None, Some(path)) => {
@@ -96,9 +125,23 @@ impl PostgresSettings {
             }
             _ => return Err(ConnectionError::Source),
         };
-        text.trim()
+        let mut config = text
+            .trim()
             .parse::<tokio_postgres::Config>()
-            .map_err(|_| ConnectionError::Invalid)
+            .map_err(|_| ConnectionError::Invalid)?;
+        let asked = self.tls.is_some() || config.get_ssl_mode() == SslMode::Require;
+        let tls = if asked {
+            config.ssl_mode(SslMode::Require);
+            backend::rustls_config(self.tls.as_ref().unwrap_or(&BackendTlsSettings::default()))?
+        } else {
+            config.ssl_mode(SslMode::Disable);
+            // Never used: the connection is plain. No roots, so it could verify nothing.
+            crate::tls::upstream::build(&rustls::RootCertStore::empty(), None)?
+        };
+        Ok(Connection {
+            config,
+            tls: tokio_postgres_rustls::MakeRustlsConnect::new(tls),
+        })
     }
 }
 
@@ -112,6 +155,7 @@ mod tests {
             connection_file: file.map(Into::into),
             check_interval_ms: check_ms(),
             write_timeout_ms: write_ms(),
+            tls: None,
         }
     }
 
@@ -130,6 +174,38 @@ mod tests {
             e.to_string(),
             "the environment variable DB (store.connection_env) is not set"
         );
+    }
+
+    #[test]
+    fn tls_is_required_when_asked_and_never_merely_preferred() {
+        let mode = |conn: &str, tls: Option<BackendTlsSettings>| {
+            let conn = conn.to_owned();
+            let mut s = pg(Some("DB"), None);
+            s.tls = tls;
+            s.connection(&|_| Some(conn.clone()))
+                .expect("connection")
+                .config
+                .get_ssl_mode()
+        };
+        assert_eq!(mode("host=h user=p", None), SslMode::Disable);
+        assert_eq!(mode("host=h user=p sslmode=prefer", None), SslMode::Disable);
+        assert_eq!(
+            mode("host=h user=p sslmode=require", None),
+            SslMode::Require
+        );
+        let tls = Some(BackendTlsSettings::default());
+        assert_eq!(mode("host=h user=p", tls.clone()), SslMode::Require);
+        assert_eq!(mode("host=h user=p sslmode=disable", tls), SslMode::Require);
+        let mut s = pg(Some("DB"), None);
+        s.tls = Some(BackendTlsSettings {
+            ca_file: Some("/nonexistent/ca.pem".into()),
+            client_certificate: None,
+        });
+        let e = s
+            .connection(&|_| Some("host=h password=hunter2".into()))
+            .expect_err("missing CA file");
+        assert!(e.to_string().contains("/nonexistent/ca.pem"), "{e}");
+        assert!(!e.to_string().contains("hunter2"), "{e}");
     }
 
     #[test]

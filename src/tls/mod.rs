@@ -6,10 +6,12 @@
 //! says which protocol ALPN chose. `server` serves what it returns; `gateway` compares the SNI
 //! name with the request's host when the listener requires it.
 //!
+//! - [`backend`]: TLS from the gateway to PostgreSQL and Redis (the fleet's shared services).
 //! - [`certs`]: reads PEM files into certificates, proving each key matches.
 //! - [`resolver`]: picks the certificate for a handshake; swapped whole on reload.
 //! - [`reload`]: notices changed files and publishes the new set, keeping the last good one.
 
+pub mod backend;
 pub mod certs;
 pub mod reload;
 pub mod resolver;

@@ -41,7 +41,7 @@ pub fn config(settings: &UpstreamTlsSettings) -> Result<ClientConfig, TlsError> 
     build(&roots, client)
 }
 
-fn build(
+pub(crate) fn build(
     roots: &rustls::RootCertStore,
     client: Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>,
 ) -> Result<ClientConfig, TlsError> {
@@ -57,7 +57,7 @@ fn build(
 }
 
 /// The system's trust roots; unreadable ones are skipped (and logged).
-fn system_roots() -> rustls::RootCertStore {
+pub(crate) fn system_roots() -> rustls::RootCertStore {
     let mut roots = rustls::RootCertStore::empty();
     let found = rustls_native_certs::load_native_certs();
     for e in &found.errors {

@@ -33,6 +33,7 @@ mod fleet_postgres;
 mod fleet_redis;
 mod fleet_seatable;
 mod fleet_store_cli;
+mod fleet_tls;
 mod forward;
 mod grant_properties;
 mod haproxy_rolling;

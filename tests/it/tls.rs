@@ -19,7 +19,6 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use portcullis::clock::ManualClock;
 use portcullis::run::{self, Listeners, ServeError, World};
 use portcullis::settings::Settings;
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 use rustls::ClientConfig;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
@@ -31,52 +30,13 @@ use tokio::task::JoinHandle;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
+use crate::support::ca::Ca;
 use crate::support::client::{self, pause};
 use crate::support::policy::{self, READER};
 use crate::support::tmp::TempDir;
 use crate::support::{Upstream, logs};
 
 const LIST: &str = "/api/?module=indicator&action=list";
-
-/// A test CA that signs server certificates.
-struct Ca {
-    /// The CA certificate, PEM.
-    pem: String,
-    /// Signs server certificates.
-    issuer: Issuer<'static, KeyPair>,
-}
-
-impl Ca {
-    fn new(name: &str) -> Self {
-        let key = KeyPair::generate().expect("ca key");
-        let mut params = CertificateParams::new(Vec::<String>::new()).expect("ca params");
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.distinguished_name.push(DnType::CommonName, name);
-        let pem = params.self_signed(&key).expect("ca cert").pem();
-        Self {
-            pem,
-            issuer: Issuer::new(params, key),
-        }
-    }
-
-    /// A certificate for `name`: (chain PEM, key PEM, DER).
-    fn issue(&self, name: &str) -> (String, String, Vec<u8>) {
-        let key = KeyPair::generate().expect("server key");
-        let cert = CertificateParams::new(vec![name.to_owned()])
-            .expect("params")
-            .signed_by(&key, &self.issuer)
-            .expect("sign");
-        (cert.pem(), key.serialize_pem(), cert.der().to_vec())
-    }
-
-    /// Issue a certificate for `name` into `dir/<name>.pem` and `<name>.key`; returns its DER.
-    fn write(&self, dir: &TempDir, name: &str) -> Vec<u8> {
-        let (cert, key, der) = self.issue(name);
-        std::fs::write(dir.join(&format!("{name}.pem")), cert).expect("write cert");
-        std::fs::write(dir.join(&format!("{name}.key")), key).expect("write key");
-        der
-    }
-}
 
 /// `serve` running with a TLS listener.
 struct Served {

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
-use tokio_postgres::{AsyncMessage, NoTls};
+use tokio_postgres::AsyncMessage;
 
 use super::{PgError, Postgres, check_version, read, revision, schema};
 use crate::managed::{FILE_NAME, Managed};
@@ -49,7 +49,7 @@ async fn run(
     reloader: &Arc<Reloader>,
     check: Duration,
 ) -> Result<std::convert::Infallible, PgError> {
-    let (mut client, mut conn) = pg.config.connect(NoTls).await?;
+    let (mut client, mut conn) = pg.config.connect(pg.tls.clone()).await?;
     let (tx, mut notified) = mpsc::unbounded_channel();
     let driver = tokio::spawn(async move {
         while let Some(m) = std::future::poll_fn(|cx| conn.poll_message(cx)).await {

@@ -12,8 +12,8 @@
 //! never a missed revocation. While the database is away, requests are decided on the last
 //! state (fail-static; its age is in `/status` and the metrics) and writes answer 503.
 //!
-//! The connection string is never formatted: errors carry PostgreSQL's message only. No TLS yet
-//! (connect over a unix socket or a private network).
+//! The connection string is never formatted: errors carry PostgreSQL's message only. TLS (rustls,
+//! the server always verified) when the settings ask for it; see [`super::PostgresSettings::tls`].
 
 mod follow;
 pub mod schema;
@@ -23,9 +23,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio_postgres::{Client, Config, NoTls};
+use tokio_postgres::{Client, Config};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
-use super::Status;
+use super::{Connection, Status};
 use crate::managed::{Backend, Edit, Managed, ManagedError, write_atomic};
 
 pub use follow::follow;
@@ -34,7 +35,7 @@ pub use follow::follow;
 #[derive(Debug, thiserror::Error)]
 pub enum PgError {
     /// PostgreSQL answered an error, or the connection failed.
-    #[error("postgresql: {0}")]
+    #[error("postgresql: {}", explain(.0))]
     Db(#[from] tokio_postgres::Error),
     /// No answer in time.
     #[error("postgresql did not answer within {0} ms")]
@@ -53,10 +54,28 @@ pub enum PgError {
     Runtime(#[source] std::io::Error),
 }
 
+/// The error with its causes ("db error" alone says nothing): PostgreSQL's own message, or
+/// why the connection or its TLS handshake failed. None of them carries the connection string.
+fn explain(e: &tokio_postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        return format!("{}: {}", db.severity(), db.message());
+    }
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
 /// The PostgreSQL backend of one node.
 pub struct Postgres {
     /// Where to connect (never formatted: it may hold a password).
     config: Config,
+    /// TLS, when the connection string's `sslmode` is `require`.
+    tls: MakeRustlsConnect,
     /// The store's own runtime: its connections live here, whichever runtime asks.
     runtime: Option<tokio::runtime::Runtime>,
     /// The connection writes go through, opened on first use and after a failure.
@@ -86,13 +105,14 @@ impl Drop for Postgres {
 }
 
 impl Postgres {
-    /// A backend connecting with `config`, copying each state it writes to `mirror`, waiting at
+    /// A backend connecting as `connection` says, copying each state it writes to `mirror`, waiting at
     /// most `timeout` for each operation. Connects on first use.
     pub fn new(
-        mut config: Config,
+        connection: Connection,
         mirror: Option<PathBuf>,
         timeout: Duration,
     ) -> Result<Self, PgError> {
+        let Connection { mut config, tls } = connection;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(timeout);
         }
@@ -105,6 +125,7 @@ impl Postgres {
             .map_err(PgError::Runtime)?;
         Ok(Self {
             config,
+            tls,
             runtime: Some(runtime),
             writer: tokio::sync::Mutex::new(None),
             mirror,
@@ -123,7 +144,7 @@ impl Postgres {
 
     /// A new connection, driven on the store's runtime.
     async fn connect(&self) -> Result<Client, PgError> {
-        let (client, conn) = self.config.connect(NoTls).await?;
+        let (client, conn) = self.config.connect(self.tls.clone()).await?;
         tokio::spawn(async move {
             if let Err(e) = conn.await {
                 tracing::debug!(error = %e, "store connection ended");

@@ -3,6 +3,7 @@
 //! (`logs`), temporary directories (`tmp`), the built binary (`cli`), a real PHP upstream (`php`),
 //! a real nginx (`nginx`) and the SeaTable token setup (`seatable`).
 
+pub mod ca;
 pub mod cli;
 pub mod client;
 pub mod fleet;

@@ -8,7 +8,25 @@
 use std::path::PathBuf;
 use std::process::Command;
 
+use super::ca::Ca;
 use super::tmp::TempDir;
+
+/// Make a file the cluster reads private to its owner (PostgreSQL refuses a key others can
+/// read), owned by `nobody` when the cluster runs as `nobody`.
+fn chmod_own(path: &str) {
+    let ok = Command::new("chmod")
+        .args(["600", path])
+        .status()
+        .expect("chmod");
+    assert!(ok.success());
+    if is_root() {
+        let ok = Command::new("chown")
+            .args(["nobody", path])
+            .status()
+            .expect("chown");
+        assert!(ok.success());
+    }
+}
 
 /// A running PostgreSQL cluster.
 pub struct Pg {
@@ -16,6 +34,8 @@ pub struct Pg {
     dir: TempDir,
     /// `initdb`, `pg_ctl`: the newest installed version's.
     bin: PathBuf,
+    /// The loopback port it also listens on, TLS only, when started with [`Pg::start_tls`].
+    tls_port: Option<u16>,
 }
 
 /// The newest `/usr/lib/postgresql/<version>/bin`.
@@ -40,6 +60,48 @@ fn is_root() -> bool {
 impl Pg {
     /// Make a cluster and start it.
     pub fn start() -> Self {
+        let pg = Self::init();
+        pg.resume();
+        pg
+    }
+
+    /// Make a cluster that also listens on a loopback port for TLS connections only (a
+    /// certificate for 127.0.0.1 signed by `ca`; `pg_hba.conf` admits TCP clients by `hostssl`
+    /// alone, so a plain TCP connection is refused), and start it.
+    pub fn start_tls(ca: &Ca) -> Self {
+        let mut pg = Self::init();
+        let (cert, key, _) = ca.issue("127.0.0.1");
+        std::fs::write(pg.dir.join("server.crt"), cert).expect("write cert");
+        std::fs::write(pg.dir.join("server.key"), key).expect("write key");
+        for f in ["server.crt", "server.key"] {
+            let path = pg.dir.join(f).display().to_string();
+            chmod_own(&path);
+        }
+        let hba = "local all all trust\nhostssl all all 127.0.0.1/32 trust\n";
+        std::fs::write(pg.dir.join("data/pg_hba.conf"), hba).expect("write pg_hba.conf");
+        let port = super::fleet::free_port();
+        let conf = format!(
+            "ssl = on\nssl_cert_file = '{}'\nssl_key_file = '{}'\n",
+            pg.dir.join("server.crt").display(),
+            pg.dir.join("server.key").display()
+        );
+        let mut text = std::fs::read_to_string(pg.dir.join("data/postgresql.conf")).expect("conf");
+        text.push_str(&conf);
+        std::fs::write(pg.dir.join("data/postgresql.conf"), text).expect("write conf");
+        pg.tls_port = Some(port);
+        pg.resume();
+        pg
+    }
+
+    /// A TLS connection string for the cluster started by [`Pg::start_tls`].
+    pub fn tls_connection(&self) -> String {
+        format!(
+            "host=127.0.0.1 port={} user=portcullis dbname=postgres sslmode=require",
+            self.tls_port.expect("started with start_tls")
+        )
+    }
+
+    fn init() -> Self {
         let dir = TempDir::new("pg");
         if is_root() {
             let ok = Command::new("chown")
@@ -51,6 +113,7 @@ impl Pg {
         let pg = Self {
             dir,
             bin: bin_dir(),
+            tls_port: None,
         };
         pg.run(
             "initdb",
@@ -66,7 +129,6 @@ impl Pg {
                 "UTF8",
             ],
         );
-        pg.resume();
         pg
     }
 
@@ -99,8 +161,12 @@ impl Pg {
 
     /// Start (again) and wait until it accepts connections.
     pub fn resume(&self) {
+        let listen = match self.tls_port {
+            Some(port) => format!("-c listen_addresses=127.0.0.1 -p {port}"),
+            None => "-c listen_addresses=''".to_owned(),
+        };
         let opts = format!(
-            "-c listen_addresses='' -k {} -c fsync=off -c max_connections=50",
+            "{listen} -k {} -c fsync=off -c max_connections=50",
             self.dir.path().display()
         );
         let log = self.dir.join("log").display().to_string();
@@ -120,8 +186,12 @@ impl Pg {
 
     /// The connection string (unix socket; trust authentication).
     pub fn connection(&self) -> String {
+        let port = self
+            .tls_port
+            .map(|p| format!(" port={p}"))
+            .unwrap_or_default();
         format!(
-            "host={} user=portcullis dbname=postgres",
+            "host={} user=portcullis dbname=postgres{port}",
             self.dir.path().display()
         )
     }

@@ -4,7 +4,9 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use super::ca::Ca;
 use super::fleet::free_port;
+use super::tmp::TempDir;
 
 /// A running redis-server.
 pub struct RedisServer {
@@ -17,17 +19,45 @@ impl RedisServer {
     /// Start one and wait until it accepts connections.
     pub fn start() -> Self {
         let port = free_port();
-        let child = Command::new("redis-server")
-            .args([
+        Self::spawn(port, &["--port", &port.to_string()])
+    }
+
+    /// Start one that speaks TLS only (`--port 0`), with a certificate for 127.0.0.1 signed by
+    /// `ca` (files in `dir`), not asking clients for certificates.
+    pub fn start_tls(ca: &Ca, dir: &TempDir) -> Self {
+        let (cert, key, _) = ca.issue("127.0.0.1");
+        let (cert_path, key_path) = (dir.join("redis.crt"), dir.join("redis.key"));
+        std::fs::write(&cert_path, cert).expect("write cert");
+        std::fs::write(&key_path, key).expect("write key");
+        let ca_path = dir.join("redis-ca.pem");
+        std::fs::write(&ca_path, &ca.pem).expect("write ca");
+        let port = free_port();
+        let p = port.to_string();
+        let s = |path: &std::path::PathBuf| path.display().to_string();
+        let (c, k, a) = (s(&cert_path), s(&key_path), s(&ca_path));
+        Self::spawn(
+            port,
+            &[
                 "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
+                "0",
+                "--tls-port",
+                &p,
+                "--tls-cert-file",
+                &c,
+                "--tls-key-file",
+                &k,
+                "--tls-ca-cert-file",
+                &a,
+                "--tls-auth-clients",
                 "no",
-            ])
+            ],
+        )
+    }
+
+    fn spawn(port: u16, listen: &[&str]) -> Self {
+        let child = Command::new("redis-server")
+            .args(listen)
+            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -46,6 +76,11 @@ impl RedisServer {
     /// Its URL.
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    /// Its TLS URL (for [`RedisServer::start_tls`]).
+    pub fn tls_url(&self) -> String {
+        format!("rediss://127.0.0.1:{}/", self.port)
     }
 
     fn signal(&self, sig: &str) {
