@@ -20,9 +20,9 @@ const ACTIONS: [&str; 4] = ["list", "info", "delete", "all"];
 const KEY: &str = "gen";
 
 /// module → actions (possibly `all`).
-type Perms = BTreeMap<String, Vec<String>>;
+pub(crate) type Perms = BTreeMap<String, Vec<String>>;
 
-fn perms() -> impl Strategy<Value = Perms> {
+pub(crate) fn perms() -> impl Strategy<Value = Perms> {
     let actions = prop::sample::subsequence(ACTIONS.to_vec(), 1..=ACTIONS.len())
         .prop_map(|a| a.into_iter().map(str::to_owned).collect::<Vec<_>>());
     prop::collection::btree_map(
@@ -33,7 +33,7 @@ fn perms() -> impl Strategy<Value = Perms> {
 }
 
 /// (method, module, action): actions include ones no grant names.
-fn request() -> impl Strategy<Value = (Method, String, String)> {
+pub(crate) fn request() -> impl Strategy<Value = (Method, String, String)> {
     (
         prop::sample::select(vec![Method::GET, Method::POST]),
         prop::sample::select(MODULES.to_vec()),
@@ -42,7 +42,7 @@ fn request() -> impl Strategy<Value = (Method, String, String)> {
         .prop_map(|(m, module, action)| (m, module.to_owned(), action.to_owned()))
 }
 
-fn policy(perms: &Perms) -> Value {
+pub(crate) fn policy(perms: &Perms) -> Value {
     json!({
         "mode": "limited-access",
         "upstreams": { "app": { "url": "builtin:echo" } },
@@ -55,7 +55,7 @@ fn policy(perms: &Perms) -> Value {
 }
 
 /// Whether the snapshot allows the request for the generated key.
-fn allows(s: &Snapshot, (method, module, action): &(Method, String, String)) -> bool {
+pub(crate) fn allows(s: &Snapshot, (method, module, action): &(Method, String, String)) -> bool {
     let uri: http::Uri = format!("/api/?module={module}&action={action}")
         .parse()
         .expect("uri");
@@ -79,7 +79,7 @@ fn allows(s: &Snapshot, (method, module, action): &(Method, String, String)) -> 
 }
 
 /// The naive reference: the module's list names the action or `all`.
-fn reference(perms: &Perms, (_, module, action): &(Method, String, String)) -> bool {
+pub(crate) fn reference(perms: &Perms, (_, module, action): &(Method, String, String)) -> bool {
     perms
         .get(module)
         .is_some_and(|a| a.iter().any(|x| x == action || x == "all"))
