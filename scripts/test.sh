@@ -18,6 +18,8 @@ command -v systemd-analyze >/dev/null || need+=(systemd)
 # jemalloc (the binary's allocator) is C, built by its crate with cc and make.
 command -v make >/dev/null || need+=(make)
 command -v cc >/dev/null || need+=(gcc)
+# libFuzzer (built by libfuzzer-sys for the fuzz smoke run) is C++.
+command -v c++ >/dev/null || need+=(g++)
 # Debian's chromium renders the admin dashboard in tests/it/dashboard.rs (headless).
 command -v chromium >/dev/null || need+=(chromium)
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
@@ -46,9 +48,11 @@ cargo deny check ${DENY_CHECKS:-bans licenses sources}
 cargo test --locked
 
 # Fuzz corpora (fuzz/corpus: seeds and every kept crash) replayed through the fuzz targets' own
-# functions with plain `cargo test`: installing cargo-fuzz took over 10 minutes here, so fuzzing
-# itself is run by hand (fuzz/README.md). Shares the main target directory.
+# functions with plain `cargo test` (shares the main target directory); longer fuzzing is run by
+# hand (fuzz/README.md).
 cargo test --locked --manifest-path fuzz/Cargo.toml --target-dir target
+# And a short fuzz run of every target (10 s each, from its corpus), built without cargo-fuzz.
+scripts/fuzz-smoke.sh
 
 # Python suite (tests/python): SeaTable's official client and schema checks against the debug
 # binary, in a virtualenv of its own.
