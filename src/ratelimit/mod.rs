@@ -14,6 +14,7 @@
 //! `wait` (beside this module) says what the client is told.
 
 pub mod failures;
+mod lease;
 pub mod local;
 pub mod quota;
 pub mod redis;

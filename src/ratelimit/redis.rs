@@ -19,26 +19,33 @@ use arc_swap::ArcSwapOption;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use super::lease::Leases;
 use super::{Backend, Bucket, Local, Verdict};
 use crate::grant::RateLimit;
 use crate::tls::backend::{self, BackendTlsSettings};
 
-/// GCRA: `KEYS[1]` the bucket, `ARGV[1]` ms per request, `ARGV[2]` the burst tolerance in ms
-/// (ms per request × burst). Returns {allowed, wait ms, remaining}. Time is Redis' own, so the
-/// nodes' clocks do not matter.
+/// GCRA taking up to `ARGV[3]` tokens at once: `KEYS[1]` the bucket, `ARGV[1]` ms per request,
+/// `ARGV[2]` the burst tolerance in ms (ms per request × burst). Grants as many of the tokens
+/// asked for as the bucket holds now (at least one, or none). Returns {granted, ms until the
+/// bucket holds a token again, remaining}. Time is Redis' own, so the nodes' clocks do not matter. With one token asked for,
+/// this is the plain GCRA: allowed when the new theoretical arrival time is within the
+/// tolerance.
 const GCRA: &str = r"
 local interval = tonumber(ARGV[1])
 local tolerance = tonumber(ARGV[2])
+local want = tonumber(ARGV[3])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 local tat = tonumber(redis.call('GET', KEYS[1])) or now
 if tat < now then tat = now end
-local next_tat = tat + interval
-if next_tat - now > tolerance then
-  return {0, math.ceil(next_tat - tolerance - now), 0}
+local room = math.floor((now + tolerance - tat) / interval + 1e-9)
+if room < 1 then
+  return {0, math.ceil(tat + interval - tolerance - now), 0}
 end
+local grant = math.min(want, room)
+local next_tat = tat + grant * interval
 redis.call('SET', KEYS[1], string.format('%.3f', next_tat), 'PX', math.ceil(next_tat - now) + 1000)
-return {1, 0, math.floor((now + tolerance - next_tat) / interval)}
+return {grant, math.max(0, math.ceil(next_tat + interval - tolerance - now)), room - grant}
 ";
 
 /// How long Redis is left alone after it failed or was late.
@@ -87,6 +94,13 @@ pub struct RedisSettings {
     /// `open` (default: the local limiter decides) or `closed` (429).
     #[serde(default)]
     pub fail: FailMode,
+    /// Tokens a node takes from Redis in one call (never more than the bucket holds at that
+    /// moment, so a limit with a burst of 1 always asks per request); the rest are spent on this
+    /// node without asking Redis, each within the span it was granted for. Default 1: every
+    /// limited request asks Redis.
+    #[serde(default = "one")]
+    #[schemars(range(min = 1, max = 1000))]
+    pub batch: u32,
     /// TLS settings for a `rediss://` URL: the CA that signed the server's certificate
     /// (default: the system's roots) and an optional client certificate. The server is always
     /// verified; `rediss://...#insecure` is refused.
@@ -95,6 +109,10 @@ pub struct RedisSettings {
 
 fn timeout_ms() -> u64 {
     5
+}
+
+fn one() -> u32 {
+    1
 }
 
 /// Why the Redis backend could not be set up. Never carries the URL.
@@ -168,6 +186,10 @@ pub struct Redis {
     epoch: Instant,
     /// Checks Redis did not answer in time or answered with an error.
     errors: AtomicU64,
+    /// Tokens to ask Redis for per call.
+    batch: u32,
+    /// Tokens taken from Redis and not spent yet.
+    leases: Leases,
 }
 
 impl std::fmt::Debug for Redis {
@@ -213,6 +235,8 @@ impl Redis {
             quiet_until_ms: AtomicU64::new(0),
             epoch: Instant::now(),
             errors: AtomicU64::new(0),
+            batch: settings.batch.max(1),
+            leases: Leases::default(),
         })
     }
 
@@ -244,8 +268,18 @@ impl Redis {
     }
 }
 
-/// One GCRA call; drops the connection on error so the next call reconnects.
-async fn call(shared: &Shared, key: String, interval: f64, tolerance: f64) -> Option<Verdict> {
+/// What Redis answered: tokens granted (0: refused), ms to wait when refused, tokens left.
+type Grant = (i64, i64, i64);
+
+/// One GCRA call asking for `want` tokens; drops the connection on error so the next call
+/// reconnects.
+async fn call(
+    shared: &Shared,
+    key: String,
+    interval: f64,
+    tolerance: f64,
+    want: u32,
+) -> Option<Grant> {
     let mut conn = match shared.conn.load_full() {
         Some(c) => (*c).clone(),
         None => {
@@ -258,30 +292,26 @@ async fn call(shared: &Shared, key: String, interval: f64, tolerance: f64) -> Op
             c
         }
     };
-    let result: Result<(i64, i64, i64), _> = shared
+    let result: Result<Grant, _> = shared
         .script
         .key(key)
         .arg(interval)
         .arg(tolerance)
+        .arg(want)
         .invoke_async(&mut conn)
         .await;
-    let Ok((allowed, wait_ms, remaining)) = result else {
+    if result.is_err() {
         shared.conn.store(None);
-        return None;
-    };
-    Some(if allowed == 1 {
-        Verdict::Allowed {
-            remaining: u32::try_from(remaining.max(0)).unwrap_or(u32::MAX),
-        }
-    } else {
-        Verdict::Limited {
-            wait: Duration::from_millis(wait_ms.max(1) as u64),
-        }
-    })
+    }
+    result.ok()
 }
 
 impl Backend for Redis {
     fn check(&self, bucket: Bucket, limit: RateLimit) -> Verdict {
+        let now = Instant::now();
+        if let Some(held) = self.leases.take(bucket, now) {
+            return held;
+        }
         if self.quiet_until_ms.load(Ordering::Acquire) > self.now_ms() {
             return self.decide_without_redis(bucket, limit);
         }
@@ -293,25 +323,50 @@ impl Backend for Redis {
         let key = format!("portcullis:rl:{}", bucket.hex());
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
         let shared = Arc::clone(&self.shared);
+        let want = self.batch;
         rt.spawn(async move {
-            let answer =
-                tokio::time::timeout(BACKGROUND_LIMIT, call(&shared, key, interval, tolerance))
-                    .await;
+            let asked = call(&shared, key, interval, tolerance, want);
+            let answer = tokio::time::timeout(BACKGROUND_LIMIT, asked).await;
             let _ = tx.send(answer.ok().flatten());
         });
         // The worker waits here, at most the timeout: the step is synchronous.
         match rx.recv_timeout(self.timeout) {
-            Ok(Some(v)) => v,
+            Ok(Some((granted, wait_ms, remaining))) if granted >= 1 => {
+                let granted = u32::try_from(granted).unwrap_or(u32::MAX);
+                // This request spends one; the rest are this node's for the span they cover.
+                // When that emptied the bucket, the node refuses after them, without asking,
+                // until a batch can have gathered (as after a refusal).
+                let span = Duration::from_secs_f64(interval * f64::from(granted) / 1000.0);
+                let empty = (remaining <= 0).then(|| {
+                    let batch = Duration::from_secs_f64(interval * f64::from(want - 1) / 1000.0);
+                    now + Duration::from_millis(wait_ms.max(1) as u64) + batch
+                });
+                self.leases.keep(bucket, granted - 1, now, span, empty);
+                let left = u32::try_from(remaining.max(0)).unwrap_or(u32::MAX);
+                Verdict::Allowed {
+                    remaining: left.saturating_add(granted - 1),
+                }
+            }
+            Ok(Some((_, wait_ms, _))) => {
+                // No token can appear before `wait`: refuse here until then without asking.
+                // With batches, until a batch can have gathered, so that a saturated bucket
+                // costs each node one call per batch rather than one per token.
+                let batch = Duration::from_secs_f64(interval * f64::from(want - 1) / 1000.0);
+                let wait = Duration::from_millis(wait_ms.max(1) as u64) + batch;
+                self.leases.refuse(bucket, now, wait);
+                Verdict::Limited { wait }
+            }
             Ok(None) | Err(_) => self.fall_back(bucket, limit),
         }
     }
 
     fn tracked(&self) -> usize {
-        self.local.tracked()
+        self.local.tracked() + self.leases.buckets()
     }
 
     fn evict(&self) {
         self.local.evict();
+        self.leases.evict(Instant::now());
     }
 
     fn errors(&self) -> Option<u64> {

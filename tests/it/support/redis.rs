@@ -78,6 +78,39 @@ impl RedisServer {
         format!("redis://127.0.0.1:{}/", self.port)
     }
 
+    /// `redis-cli` against it (plain servers only); its output.
+    fn cli(&self, args: &[&str]) -> String {
+        let out = Command::new("redis-cli")
+            .args(["-p", &self.port.to_string()])
+            .args(args)
+            .output()
+            .expect("redis-cli (Debian package redis-tools, with redis-server)");
+        assert!(out.status.success(), "redis-cli {args:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Zero the command statistics.
+    pub fn reset_stats(&self) {
+        self.cli(&["CONFIG", "RESETSTAT"]);
+    }
+
+    /// Script calls (`EVAL` and `EVALSHA`) since the last reset: one per round trip a rate-limit
+    /// check made.
+    pub fn script_calls(&self) -> u64 {
+        self.cli(&["INFO", "commandstats"])
+            .lines()
+            .filter(|l| l.starts_with("cmdstat_evalsha:") || l.starts_with("cmdstat_eval:"))
+            .filter_map(|l| {
+                l.split("calls=")
+                    .nth(1)?
+                    .split(',')
+                    .next()?
+                    .parse::<u64>()
+                    .ok()
+            })
+            .sum()
+    }
+
     /// Its TLS URL (for [`RedisServer::start_tls`]).
     pub fn tls_url(&self) -> String {
         format!("rediss://127.0.0.1:{}/", self.port)
