@@ -20,7 +20,10 @@ be 0), management writes acknowledged and missing from the file (must be 0), RSS
 descriptors of the gateway before and after, and p99 latency in the second after each edit versus
 the rest. Exit status 1 if an invariant broke.
 
-    python3 scripts/soak.py --edits 100
+    python3 scripts/soak.py --edits 100 [--rounds 3]
+
+With several rounds it also prints RSS and open descriptors under load after the warm-up and
+after each round, which tells warm-up growth (once) from a leak (every round).
 """
 
 import argparse
@@ -113,6 +116,7 @@ class Proc:
 class Soak:
     def __init__(self, args):
         self.args = args
+        self.edit_no = 0
         self.work = Path(tempfile.mkdtemp(prefix="pc-soak-"))
         self.pdir = self.work / "policy"
         self.pdir.mkdir()
@@ -288,7 +292,7 @@ class Soak:
         self.unexpected.append(("revocation never applied", None))
 
     def edits(self):
-        edit = 0
+        edit = self.edit_no
         for style in ("in-place", "rename", "delete-recreate", "symlink-swap"):
             with self.lock:
                 self.revoked_since = None
@@ -302,6 +306,7 @@ class Soak:
                     self.await_revoked()
                 time.sleep(self.args.gap)
             print(f"  {style}: {self.args.edits} edits done", flush=True)
+        self.edit_no = edit
 
     # --- run ---------------------------------------------------------------------------
     def run(self):
@@ -317,7 +322,14 @@ class Soak:
             t.start()
         started = time.time()
         time.sleep(self.args.baseline)
-        self.edits()
+        # Under load: after the warm-up, then after each round of edits. Growth that stops after
+        # the first round is warm-up (pools, allocator caches); growth every round is a leak.
+        samples = [(proc.rss_kib(), proc.fds())]
+        for r in range(self.args.rounds):
+            if self.args.rounds > 1:
+                print(f"round {r + 1} of {self.args.rounds}", flush=True)
+            self.edits()
+            samples.append((proc.rss_kib(), proc.fds()))
         self.stop.set()
         for t in threads:
             t.join(timeout=15)
@@ -337,12 +349,16 @@ class Soak:
         def p99(xs):
             return statistics.quantiles(xs, n=100)[98] * 1000 if len(xs) >= 100 else float("nan")
 
-        print(f"ran {took:.0f} s: {self.sent} requests, {4 * self.args.edits} policy edits "
-              f"({4 * (self.args.edits // 10)} invalid), upstream restarts every 3 s")
+        rounds = self.args.rounds
+        print(f"ran {took:.0f} s: {self.sent} requests, {4 * self.args.edits * rounds} policy edits "
+              f"({4 * (self.args.edits // 10) * rounds} invalid), upstream restarts every 3 s")
         print(f"unexpected statuses: {len(self.unexpected)} {self.unexpected[:10]}")
         print(f"revoked key accepted after its revocation applied: {self.revoked_accepted}")
         print(f"management writes acknowledged: {len(self.acked)}, missing from the file: {len(missing)}")
         print(f"gateway RSS {before[0]} KiB -> {after[0]} KiB, open fds {before[1]} -> {after[1]}")
+        print("under load, after the warm-up and after each round: RSS "
+              + " -> ".join(f"{r} KiB" for r, _ in samples) + ", open fds "
+              + " -> ".join(str(f) for _, f in samples))
         print(f"p99 latency (HTTP/1.1): within 1 s after an edit {p99(near):.2f} ms "
               f"({len(near)} requests), otherwise {p99(far):.2f} ms ({len(far)} requests)")
         self.gw.send_signal(signal.SIGTERM)
@@ -360,6 +376,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--edits", type=int, default=100, help="policy edits per style")
     ap.add_argument("--gap", type=float, default=0.05, help="seconds between edits")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="times to run the four edit styles (RSS and fds are sampled after each)")
     ap.add_argument("--workers", type=int, default=4, help="HTTP/1.1 workers with the valid key")
     ap.add_argument("--baseline", type=float, default=5, help="seconds of load before the edits")
     ap.add_argument("--keep", action="store_true", help="keep the work directory and log")
