@@ -316,8 +316,10 @@ class Soak:
         before = (proc.rss_kib(), proc.fds())
         threads = [threading.Thread(target=self.worker, args=(s,), daemon=True)
                    for s in [VALID] * self.args.workers + [UNKNOWN, REVOCABLE]]
-        threads += [threading.Thread(target=t, daemon=True)
-                    for t in (self.h2c, self.chaos_upstream, self.management)]
+        background = [self.h2c, self.chaos_upstream]
+        if not self.args.no_writes:
+            background.append(self.management)
+        threads += [threading.Thread(target=t, daemon=True) for t in background]
         for t in threads:
             t.start()
         started = time.time()
@@ -376,6 +378,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--edits", type=int, default=100, help="policy edits per style")
     ap.add_argument("--gap", type=float, default=0.05, help="seconds between edits")
+    ap.add_argument("--no-writes", action="store_true",
+                    help="no management writes (the registry then stays the same size)")
     ap.add_argument("--rounds", type=int, default=1,
                     help="times to run the four edit styles (RSS and fds are sampled after each)")
     ap.add_argument("--workers", type=int, default=4, help="HTTP/1.1 workers with the valid key")
