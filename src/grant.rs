@@ -7,6 +7,8 @@
 //! permissions, `ratelimit` the limits. Nothing here knows about requests.
 
 use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
 /// Actions allowed on one module.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,5 +135,87 @@ mod tests {
         assert!(!g.in_scope(&[("inbox", "b")]));
         assert!(!g.in_scope(&[]));
         assert!(Grants::default().in_scope(&[]));
+    }
+}
+
+/// Equal grant sets stored once: many keys of a policy hold the same permissions (one role, one
+/// permission map repeated), and a grant set costs a few hundred bytes of hash tables. Compile
+/// passes every key's grants through one pool after they are final.
+#[derive(Debug, Default)]
+pub struct Pool(HashMap<u64, Vec<Arc<Grants>>>);
+
+impl Pool {
+    /// The pooled copy of `grants`: an equal set seen before, or this one, kept.
+    pub fn share(&mut self, grants: Arc<Grants>) -> Arc<Grants> {
+        let same = self.0.entry(fingerprint(&grants)).or_default();
+        if let Some(seen) = same.iter().find(|g| **g == grants) {
+            return Arc::clone(seen);
+        }
+        same.push(Arc::clone(&grants));
+        grants
+    }
+
+    /// Distinct grant sets kept.
+    pub fn distinct(&self) -> usize {
+        self.0.values().map(Vec::len).sum()
+    }
+}
+
+/// A hash of the grant set's content, independent of the hash tables' iteration order.
+fn fingerprint(g: &Grants) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    let mut modules: Vec<(&String, &Actions)> = g.modules.iter().collect();
+    modules.sort_unstable_by_key(|(m, _)| *m);
+    for (m, a) in modules {
+        m.hash(&mut h);
+        match a {
+            Actions::All => 0u8.hash(&mut h),
+            Actions::Some(set) => {
+                let mut set: Vec<&String> = set.iter().collect();
+                set.sort_unstable();
+                set.hash(&mut h);
+            }
+        }
+    }
+    let mut scope: Vec<(&String, &HashSet<String>)> = g.scope.iter().collect();
+    scope.sort_unstable_by_key(|(r, _)| *r);
+    for (r, values) in scope {
+        r.hash(&mut h);
+        let mut values: Vec<&String> = values.iter().collect();
+        values.sort_unstable();
+        values.hash(&mut h);
+    }
+    g.read_only.hash(&mut h);
+    g.rate_limit.hash(&mut h);
+    g.quota.map(|q| (q.total, q.per_day)).hash(&mut h);
+    h.finish()
+}
+
+#[cfg(test)]
+mod pool_tests {
+    use super::*;
+
+    fn grants(pairs: &[(&str, &[&str])]) -> Grants {
+        let mut g = Grants::default();
+        for (m, acts) in pairs {
+            g.add(
+                m,
+                &Actions::Some(acts.iter().map(|a| (*a).to_owned()).collect()),
+            );
+        }
+        g
+    }
+
+    #[test]
+    fn equal_sets_are_stored_once_whatever_their_order() {
+        let mut pool = Pool::default();
+        let a = pool.share(Arc::new(grants(&[("m", &["list", "info"]), ("n", &["x"])])));
+        let b = pool.share(Arc::new(grants(&[("n", &["x"]), ("m", &["info", "list"])])));
+        assert!(Arc::ptr_eq(&a, &b));
+        let mut other = grants(&[("m", &["list", "info"]), ("n", &["x"])]);
+        other.read_only = true;
+        let c = pool.share(Arc::new(other));
+        assert!(!Arc::ptr_eq(&a, &c), "read-only differs");
+        assert_eq!(pool.distinct(), 2);
     }
 }

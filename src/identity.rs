@@ -7,6 +7,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -26,8 +27,8 @@ pub struct Key {
     pub id: String,
     /// SHA-256 of the secret.
     pub digest: [u8; 32],
-    /// What the key may do.
-    pub grants: Grants,
+    /// What the key may do (shared with the keys that may do exactly the same: `grant::Pool`).
+    pub grants: Arc<Grants>,
     /// Linea21 content status passed upstream (`P` when absent from the policy).
     pub status: String,
     /// Unix seconds before which the key is not valid.
@@ -49,6 +50,16 @@ pub struct KeyIndex {
     pub by_id: HashMap<String, usize>,
     /// SHA-256 of a client certificate → index into `keys`.
     pub by_certificate: HashMap<[u8; 32], usize>,
+}
+
+impl KeyIndex {
+    /// Store equal grant sets once (see `grant::Pool`); call when the keys' grants are final.
+    pub fn share_grants(&mut self) {
+        let mut pool = crate::grant::Pool::default();
+        for k in &mut self.keys {
+            k.grants = pool.share(Arc::clone(&k.grants));
+        }
+    }
 }
 
 /// A management API client (HTTP Basic).

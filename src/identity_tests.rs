@@ -13,7 +13,7 @@ fn key(secret: &str) -> Key {
     Key {
         id: "k1".into(),
         digest: digest(secret),
-        grants: Grants::default(),
+        grants: Arc::new(Grants::default()),
         status: "P".into(),
         not_before: Some(100),
         expires_at: Some(200),

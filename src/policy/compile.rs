@@ -114,6 +114,8 @@ pub fn compile(input: &Input) -> Result<Snapshot, CompileErrors> {
     linea21::import(&mut cx, input, &mut keys);
     let mut directory = tokens::compile(&mut cx, input, &roles);
     let rate_limits = rate_limits::compile(&mut cx, input, &roles, &mut keys, &mut directory);
+    // The keys' grants are final now: store equal ones once.
+    keys.share_grants();
     let mut builtins = Vec::new();
     if let Some(st) = &directory.seatable {
         // Built-in endpoints are routes: they share the table, so a policy route that conflicts

@@ -5,6 +5,7 @@
 //! tokens join the same index through `linea21`.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -99,7 +100,7 @@ pub fn compile(cx: &mut Cx<'_>, input: &Input, roles: &Roles) -> KeyIndex {
             let key = Key {
                 id: id.clone(),
                 digest,
-                grants,
+                grants: Arc::new(grants),
                 status: status(cx, *file, &at.key("status"), raw.status.as_ref()),
                 not_before: instant(cx, *file, &at.key("not_before"), raw.not_before.as_deref()),
                 expires_at: instant(cx, *file, &at.key("expires_at"), raw.expires_at.as_deref()),

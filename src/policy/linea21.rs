@@ -7,6 +7,7 @@
 //! the file holds plaintext secrets.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::grant::{Actions, Grants};
 use crate::identity::{self, Key, KeyIndex};
@@ -80,7 +81,7 @@ pub fn import(cx: &mut Cx<'_>, input: &Input, index: &mut KeyIndex) {
             let key = Key {
                 id: key_id(&digest),
                 digest,
-                grants,
+                grants: Arc::new(grants),
                 status,
                 not_before: None,
                 expires_at: None,

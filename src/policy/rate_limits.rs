@@ -6,6 +6,7 @@
 //! roles' limits applies. Imported Linea21 tokens have no limits of their own.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::grant::{Quota, RateLimit};
 use crate::identity::KeyIndex;
@@ -140,7 +141,7 @@ pub fn compile(
             let Some(&i) = keys.by_id.get(id) else {
                 continue;
             };
-            let grants = &mut keys.keys[i].grants;
+            let grants = Arc::make_mut(&mut keys.keys[i].grants);
             grants.rate_limit = own.or_else(|| of_roles(&raw.roles));
             grants.quota = raw.quota.map(quota);
         }
