@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::support::Upstream;
-use crate::support::fleet::Node;
+use crate::support::fleet::{Node, key_on_every_node};
 use crate::support::manage::standard;
 use crate::support::postgres::Pg;
 use crate::support::redis::RedisServer;
@@ -105,20 +105,8 @@ async fn one_limit_across_three_nodes_and_a_frozen_redis() {
         n.ready().await;
     }
     let n1 = &nodes[0];
-    let admin = n1.login().await;
-    let (role, user) = n1.key_owner(&admin).await;
-    let (_, key) = n1.new_key(&admin, &user, &role).await.expect("key");
-    let key = Arc::new(key);
-    for n in nodes.iter().chain([&closed]) {
-        let start = Instant::now();
-        while n.proxied(&key).await != 200 {
-            assert!(
-                start.elapsed() < Duration::from_secs(1),
-                "key did not propagate"
-            );
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    }
+    let every: Vec<&Node> = nodes.iter().chain([&closed]).collect();
+    let key = Arc::new(key_on_every_node(&every, Duration::from_secs(1)).await);
     // Let the bucket rest, then three nodes at once.
     tokio::time::sleep(Duration::from_millis(200)).await;
     let all: Vec<&Node> = nodes.iter().collect();
@@ -204,23 +192,10 @@ async fn batches_cut_the_round_trips_and_keep_the_limit() {
     for n in &nodes {
         n.ready().await;
     }
-    let n1 = &nodes[0];
-    let admin = n1.login().await;
-    let (role, user) = n1.key_owner(&admin).await;
-    let (_, key) = n1.new_key(&admin, &user, &role).await.expect("key");
-    for n in &nodes {
-        let start = Instant::now();
-        while n.proxied(&key).await != 200 {
-            assert!(
-                start.elapsed() < Duration::from_secs(1),
-                "key did not propagate"
-            );
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    }
+    let all: Vec<&Node> = nodes.iter().collect();
+    let key = key_on_every_node(&all, Duration::from_secs(1)).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     redis.reset_stats();
-    let all: Vec<&Node> = nodes.iter().collect();
     let (ok, limited, other, took, lat) = hammer(&all, &key, Duration::from_secs(3)).await;
     let calls = redis.script_calls();
     assert_eq!(other, 0, "only 200 and 429 expected");

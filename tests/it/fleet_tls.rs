@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use crate::support::Upstream;
 use crate::support::ca::Ca;
 use crate::support::client;
-use crate::support::fleet::{Node, PG_ENV};
+use crate::support::fleet::{Node, PG_ENV, key_on_every_node};
 use crate::support::manage::{INBOX, standard};
 use crate::support::postgres::Pg;
 use crate::support::redis::RedisServer;
@@ -66,18 +66,7 @@ async fn the_store_over_verified_tls_and_nothing_else() {
     let n2 = Node::launch(&dir, "n2", &p, &conn, store(Some(&ca_file)), &[]);
     n1.ready().await;
     n2.ready().await;
-    let admin = n1.login().await;
-    let (role, user) = n1.key_owner(&admin).await;
-    let (_, key) = n1.new_key(&admin, &user, &role).await.expect("key");
-    assert_eq!(n1.proxied(&key).await, 200);
-    let start = Instant::now();
-    while n2.proxied(&key).await != 200 {
-        assert!(
-            start.elapsed() < Duration::from_secs(2),
-            "the key never reached n2"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let key = key_on_every_node(&[&n1, &n2], Duration::from_secs(2)).await;
     assert_eq!(n1.revision().await, n2.revision().await);
 
     // Plain TCP: the server admits no such client.
@@ -150,16 +139,7 @@ async fn rate_limits_through_a_tls_only_redis() {
     for n in [&n1, &n2, &wrong] {
         n.ready().await;
     }
-    let admin = n1.login().await;
-    let (role, user) = n1.key_owner(&admin).await;
-    let (_, key) = n1.new_key(&admin, &user, &role).await.expect("key");
-    for n in [&n1, &n2, &wrong] {
-        let start = Instant::now();
-        while n.proxied(&key).await != 200 {
-            assert!(start.elapsed() < Duration::from_secs(2), "no key");
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    }
+    let key = key_on_every_node(&[&n1, &n2, &wrong], Duration::from_secs(2)).await;
     // Let the shared bucket rest (burst 1, 4 per second), then one request through n1 and one
     // through n2 at once: the second finds the bucket spent only if both asked Redis. Retried a
     // few times in case the second came a full interval (250 ms) after the first.

@@ -304,3 +304,24 @@ impl std::ops::Deref for Node {
         &self.api
     }
 }
+
+/// Create a contract.fit key through the first node (admin login, a role and a user for it) and
+/// wait until every node in `nodes` proxies with it (at most `within`); returns its token.
+pub async fn key_on_every_node(nodes: &[&Node], within: Duration) -> String {
+    let first = nodes.first().expect("a node");
+    let admin = first.login().await;
+    let (role, user) = first.key_owner(&admin).await;
+    let (_, key) = first.new_key(&admin, &user, &role).await.expect("key");
+    for n in nodes {
+        let start = std::time::Instant::now();
+        while n.proxied(&key).await != 200 {
+            assert!(
+                start.elapsed() < within,
+                "the key did not reach the node on admin port {} within {within:?}",
+                n.admin
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+    key
+}
