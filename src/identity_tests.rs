@@ -1,4 +1,6 @@
 //! Tests of `identity`.
+use std::sync::Arc;
+
 use super::*;
 
 fn index(key: Key) -> KeyIndex {

@@ -15,7 +15,7 @@
 //! measurably slowed the denied path).
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -46,39 +46,17 @@ use crate::reject::{self, Rejection};
 use crate::route::Target;
 use crate::shadow;
 
+mod conn;
 mod observe;
 mod record;
 mod target;
 
+pub use conn::{Conn, Limits, Role};
 use observe::Answered;
 use record::Record;
 pub use target::{canonicalize, new_request_id, normalize_host, request_host};
 
 pub use crate::issuer::State as IssuerState;
-
-/// Request limits from the boot settings.
-#[derive(Debug, Clone)]
-pub struct Limits {
-    /// Largest request body forwarded, in bytes.
-    pub max_body_bytes: u64,
-    /// Longest request target, in bytes.
-    pub max_uri_bytes: usize,
-    /// Most query parameters (PHP silently drops those past `max_input_vars`, 1000 by default).
-    pub max_params: usize,
-    /// Longest pause in a request body before it is refused (408).
-    pub body_idle_timeout: Duration,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            max_body_bytes: 10 << 20,
-            max_uri_bytes: 8192,
-            max_params: 1000,
-            body_idle_timeout: Duration::from_secs(30),
-        }
-    }
-}
 
 /// Everything the pipeline needs that outlives one request.
 #[derive(Debug)]
@@ -112,16 +90,6 @@ pub struct Gateway {
     pub denials: Arc<Denials>,
 }
 
-impl Role {
-    /// A name for the access log.
-    pub fn name(self) -> &'static str {
-        match self {
-            Role::Proxy => "proxy",
-            Role::ForwardAuth => "forward-auth",
-        }
-    }
-}
-
 impl Gateway {
     /// A gateway with default limits, no trusted proxies and no management store.
     pub fn new(policy: Arc<Policy>, clock: Arc<dyn Clock>, client: UpstreamClient) -> Self {
@@ -141,37 +109,6 @@ impl Gateway {
             denials: Arc::default(),
         }
     }
-}
-
-/// Facts about the connection a request came on.
-#[derive(Debug, Clone)]
-pub struct Conn {
-    /// The client's address.
-    pub peer: SocketAddr,
-    /// `http` or `https`.
-    pub scheme: &'static str,
-    /// What the listener it came on is for.
-    pub role: Role,
-    /// On a TLS listener with `require_sni_match`, the server name the client asked for in the
-    /// handshake (empty if it sent none): the request's host must equal it, or 421. `None`
-    /// elsewhere.
-    pub sni: Option<Arc<str>>,
-    /// The hosts the listener serves (normalized), when it names them: any other host gets 421.
-    pub hosts: Option<Arc<[String]>>,
-    /// SHA-256 of the client certificate a mutual-TLS listener verified, if any.
-    pub client_certificate: Option<[u8; 32]>,
-}
-
-/// What a listener is for. The decision is the same; what is decided and what a permit leads to
-/// differ.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Role {
-    /// Decide the request itself; forward it, or hand it to a built-in endpoint.
-    #[default]
-    Proxy,
-    /// Decide the original request a fronting proxy describes (`forward_auth`); answer 200 with
-    /// the identity headers, forwarding nothing.
-    ForwardAuth,
 }
 
 /// Handle one request: decide, then forward or reject. Never fails.

@@ -7,7 +7,7 @@
 //! (SIGHUP) arrive on a channel, and shutdown is a future. `main.rs` reads the environment,
 //! installs the signal handlers and binds the sockets; a test binds `127.0.0.1:0` and passes the
 //! sockets in. Neighbours: [`workers`] serves the public sockets, [`admin`] the admin socket,
-//! [`reload`] and [`watch`] reload the policy.
+//! [`reload`] and [`crate::watch`] reload the policy.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -24,51 +24,27 @@ use crate::ratelimit::{self, RateLimiter};
 
 /// How often idle rate-limit buckets are evicted.
 const EVICT_EVERY: Duration = Duration::from_secs(30);
-use crate::managed::{Backend, FILE_NAME, Store};
+use crate::managed::{Backend, Store};
 use crate::policy::{CompileErrors, Policy};
 use crate::reload::{self, EnvLookup, Outcome, Reloader};
 use crate::server::ServeOptions;
 use crate::settings::Settings;
-use crate::store::StoreSettings;
-use crate::store::postgres::{self, Postgres};
-use crate::tls::reload::{ListenerStatus, Reloader as TlsReloader};
 use crate::tls::{Tls, TlsError};
 use crate::watch::WatchError;
 use crate::{admin, forward, server, workers};
 
 mod access;
 mod reloads;
+mod shared;
+mod sockets;
+mod tls;
 
 use access::reopen_on_request;
 use reloads::{forward_reloads, policy_signals, start_shadow};
-
-/// The sockets to serve, already bound.
-///
-/// The public sockets come one set per worker: each set gets a single-threaded runtime of its
-/// own (`workers`) and holds one socket per public address. `main` binds them with
-/// [`workers::bind`] (`SO_REUSEPORT`, so the kernel spreads connections across the sets); a test
-/// can bind one plain socket on port 0 and pass `vec![vec![socket]]` ([`Listeners::single`]).
-/// Sockets are switched to non-blocking mode here, so plain `std::net::TcpListener::bind` will do.
-#[derive(Debug)]
-pub struct Listeners {
-    /// Public sockets, one set per worker thread.
-    pub public: Vec<Vec<std::net::TcpListener>>,
-    /// The admin socket (health, readiness, status, reload), if any.
-    pub admin: Option<std::net::TcpListener>,
-    /// The forward-auth socket (decisions for a fronting proxy), if any.
-    pub forward_auth: Option<std::net::TcpListener>,
-}
-
-impl Listeners {
-    /// One worker serving `public`, and `admin` if given.
-    pub fn single(public: std::net::TcpListener, admin: Option<std::net::TcpListener>) -> Self {
-        Self {
-            public: vec![vec![public]],
-            admin,
-            forward_auth: None,
-        }
-    }
-}
+use shared::{rate_limiter, start_store};
+pub use sockets::Listeners;
+use sockets::{log_address, nonblocking, tokio_listener};
+use tls::{start_tls, tls_statuses};
 
 /// What `serve` would otherwise read from the process.
 pub struct World {
@@ -274,52 +250,6 @@ pub async fn serve(
     Ok(())
 }
 
-/// The rate limiter: local buckets, or Redis when the settings ask for it.
-fn rate_limiter(settings: &Settings, env: &EnvLookup) -> Result<RateLimiter, ServeError> {
-    let ratelimit::RateLimitStore::Redis(r) = &settings.ratelimit_store else {
-        return Ok(RateLimiter::default());
-    };
-    let redis = ratelimit::Redis::new(r, &|name| env(name))
-        .map_err(|e| ServeError::Store(e.to_string()))?;
-    Ok(RateLimiter {
-        backend: Arc::new(redis),
-        ..RateLimiter::default()
-    })
-}
-
-/// Start the PostgreSQL store when the settings ask for it: the backend writes go through, and
-/// its follower on the store's own runtime.
-fn start_store(
-    settings: &Settings,
-    reloader: &Arc<Reloader>,
-    env: &EnvLookup,
-) -> Result<Option<Arc<Postgres>>, ServeError> {
-    let StoreSettings::Postgres(pg) = &settings.store else {
-        return Ok(None);
-    };
-    if !reloader.path.is_dir() {
-        return Err(ServeError::Store(
-            "postgres needs a policy directory: each node keeps its copy of the state there".into(),
-        ));
-    }
-    let connection = pg
-        .connection(&|name| env(name))
-        .map_err(|e| ServeError::Store(e.to_string()))?;
-    let backend = Postgres::new(
-        connection,
-        Some(reloader.path.join(FILE_NAME)),
-        Duration::from_millis(pg.write_timeout_ms),
-    )
-    .map_err(|e| ServeError::Store(e.to_string()))?;
-    let backend = Arc::new(backend);
-    backend.handle().spawn(postgres::follow(
-        Arc::clone(&backend),
-        Arc::clone(reloader),
-        Duration::from_millis(pg.check_interval_ms),
-    ));
-    Ok(Some(backend))
-}
-
 /// What every worker's gateway shares.
 struct Shared {
     /// Time for validity windows.
@@ -444,68 +374,6 @@ fn spawn_workers(
         })
         .collect();
     workers::spawn(public, make_gateway, opts, stop).map_err(ServeError::Workers)
-}
-
-/// A TLS listener's termination and the reload loop of its certificates.
-type Terminating = (Arc<Tls>, TlsReloader);
-
-/// Load each listener's certificates (refusing to start on a bad one), with its reload loop.
-/// Always at least one entry, so plain listeners get their options too.
-fn start_tls(settings: &Settings) -> Result<Vec<Option<Terminating>>, ServeError> {
-    let timeout = settings.tls_handshake_timeout();
-    let mut all = Vec::new();
-    for l in &settings.listeners {
-        let started = l.tls.as_ref().map(|t| {
-            Tls::start(t, timeout)
-                .map(|(tls, certs)| (Arc::new(tls), certs))
-                .map_err(|source| ServeError::Tls {
-                    address: l.address,
-                    source,
-                })
-        });
-        all.push(started.transpose()?);
-    }
-    if all.is_empty() {
-        all.push(None);
-    }
-    Ok(all)
-}
-
-/// Each TLS listener's address and reload outcome, for the admin `/status`.
-fn tls_statuses(settings: &Settings, tls: &[Option<Arc<Tls>>]) -> Arc<[ListenerStatus]> {
-    settings
-        .listeners
-        .iter()
-        .zip(tls)
-        .filter_map(|(l, t)| {
-            t.as_ref().map(|t| ListenerStatus {
-                address: l.address,
-                status: Arc::clone(&t.status),
-            })
-        })
-        .collect()
-}
-
-/// Switch every public socket to non-blocking mode, as tokio needs.
-fn nonblocking(
-    sets: Vec<Vec<std::net::TcpListener>>,
-) -> Result<Vec<Vec<std::net::TcpListener>>, ServeError> {
-    for s in sets.iter().flatten() {
-        s.set_nonblocking(true).map_err(ServeError::Listener)?;
-    }
-    Ok(sets)
-}
-
-/// Register a bound std socket with the current runtime.
-fn tokio_listener(l: std::net::TcpListener) -> Result<tokio::net::TcpListener, ServeError> {
-    l.set_nonblocking(true).map_err(ServeError::Listener)?;
-    tokio::net::TcpListener::from_std(l).map_err(ServeError::Listener)
-}
-
-fn log_address(listener: &tokio::net::TcpListener, message: &'static str) {
-    if let Ok(address) = listener.local_addr() {
-        tracing::info!(%address, "{message}");
-    }
 }
 
 /// A future that resolves when `stop` turns true or its sender is dropped.

@@ -5,7 +5,6 @@
 //! Raw serde types with unknown fields rejected, then `Settings::load` resolves paths relative to
 //! the settings file. `main` reads them; nothing below `main` reads the environment.
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -16,11 +15,15 @@ use serde::Deserialize;
 use crate::gateway::Limits;
 
 mod assertion;
+mod listeners;
 mod log;
+mod tls;
 
-use crate::policy::formats::{Cidr, SocketAddress};
+use crate::policy::formats::Cidr;
 pub use assertion::{AssertionAlgorithm, AssertionSettings};
+pub use listeners::{ForwardAuthSettings, Listener};
 pub use log::{AccessLogDestination, AccessLogFormat, AccessLogSettings, LogFormat, LogSettings};
+pub use tls::{CertificateFiles, TlsSettings, UpstreamTlsSettings};
 
 /// Portcullis boot settings (config/portcullis.json, or the file given to `--config`): listeners,
 /// the admin listener, where the policy lives, limits and timeouts, trusted proxies, reload timing
@@ -98,108 +101,6 @@ pub struct Settings {
     /// answers 429). docs/fleet.md.
     #[serde(default)]
     pub ratelimit_store: crate::ratelimit::RateLimitStore,
-}
-
-/// TLS to `https://` upstreams.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct UpstreamTlsSettings {
-    /// Trust the system's roots (Debian's ca-certificates). Default true.
-    #[serde(default = "yes")]
-    pub system_roots: bool,
-    /// More CA certificates to trust (PEM), e.g. a private CA; relative to this file.
-    #[serde(default)]
-    pub ca_files: Vec<PathBuf>,
-    /// A client certificate to present to upstreams that ask for one.
-    pub client_certificate: Option<CertificateFiles>,
-}
-
-fn yes() -> bool {
-    true
-}
-
-/// The forward-auth listener and who may use it.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ForwardAuthSettings {
-    /// `ip:port` to listen on. Every request there describes an original request in
-    /// `X-Forwarded-Method`/`-Uri`/`-Host` or `X-Original-Method`/`-URI`, and is answered with
-    /// its decision: 200 with the identity headers, or the proxy mode's rejection. Keep it on
-    /// loopback or a private network.
-    #[schemars(with = "SocketAddress")]
-    pub address: SocketAddr,
-    /// Networks (CIDR) of the fronting proxies whose forwarded-request headers are trusted; any
-    /// other peer gets 403 `untrusted_forwarder`. Default: loopback only.
-    #[serde(default = "loopback")]
-    #[schemars(with = "Vec<Cidr>")]
-    pub trusted_peers: Vec<IpNet>,
-}
-
-fn loopback() -> Vec<IpNet> {
-    ["127.0.0.0/8", "::1/128"]
-        .iter()
-        .filter_map(|c| c.parse().ok())
-        .collect()
-}
-
-/// A listening socket.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[schemars(rename = "listener")]
-pub struct Listener {
-    /// `ip:port` to listen on (`127.0.0.1:8080`, `0.0.0.0:8080`, `[::]:8080`); an IP address, not a
-    /// host name. Port 0 picks a free port.
-    #[schemars(with = "SocketAddress")]
-    pub address: SocketAddr,
-    /// TLS termination on this listener (public listeners only: ignored on the admin listener).
-    /// Absent: plain HTTP (and h2c).
-    pub tls: Option<TlsSettings>,
-    /// Every connection starts with a PROXY protocol header (v1 or v2) from the load balancer;
-    /// required, never optional: a connection without one is dropped. Its client address is the
-    /// one logs, limits and forwarded headers use. Public listeners only. Default false.
-    #[serde(default)]
-    pub proxy_protocol: bool,
-    /// The hosts this listener serves (`Host` or `:authority`, compared without port, case and
-    /// trailing dot); a request for any other gets 421 `misdirected_request`. Absent: any host.
-    pub hosts: Option<Vec<String>>,
-}
-
-/// TLS on a listener: TLS 1.2 and 1.3, ALPN `h2` and `http/1.1` (the protocol follows ALPN),
-/// no 0-RTT. Certificate files are re-read when they change; a bad replacement keeps the last
-/// good certificate and is logged.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[schemars(rename = "tls")]
-pub struct TlsSettings {
-    /// Certificates, chosen by the server name the client sends (SNI) against each
-    /// certificate's DNS names (its subject alternative names, wildcards included). The first is
-    /// served when no name matches or none is sent.
-    #[schemars(length(min = 1))]
-    pub certificates: Vec<CertificateFiles>,
-    /// Answer 421 `misdirected_request` when a request's host differs from the SNI name of its
-    /// connection (or the client sent none). Default false.
-    #[serde(default)]
-    pub require_sni_match: bool,
-    /// How often the certificate files are checked for changes, in milliseconds. Default 5000.
-    #[schemars(range(min = 1))]
-    pub check_interval_ms: Option<u64>,
-    /// Require a client certificate issued by a CA in this PEM file (mutual TLS), for listeners
-    /// only the load balancer may reach: a client without one, or with another CA's, does not
-    /// complete the handshake. Absent: no client certificate asked for.
-    pub client_ca: Option<PathBuf>,
-}
-
-/// One certificate: PEM files, relative paths relative to the settings file.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[schemars(rename = "certificate_files")]
-pub struct CertificateFiles {
-    /// The certificate chain: the server certificate first, then intermediates.
-    #[schemars(length(min = 1))]
-    pub cert: PathBuf,
-    /// The private key (PKCS#8, PKCS#1 or SEC1) of the first certificate.
-    #[schemars(length(min = 1))]
-    pub key: PathBuf,
 }
 
 /// Request limits and timeouts. Each is optional; absent ones take their default.
@@ -360,22 +261,10 @@ impl Settings {
             _ => {}
         }
         for t in s.listeners.iter_mut().filter_map(|l| l.tls.as_mut()) {
-            for c in &mut t.certificates {
-                c.cert = dir.join(&c.cert);
-                c.key = dir.join(&c.key);
-            }
-            if let Some(ca) = &mut t.client_ca {
-                *ca = dir.join(&*ca);
-            }
+            t.resolve(dir);
         }
         if let Some(u) = &mut s.upstream_tls {
-            for ca in &mut u.ca_files {
-                *ca = dir.join(&*ca);
-            }
-            if let Some(c) = &mut u.client_certificate {
-                c.cert = dir.join(&c.cert);
-                c.key = dir.join(&c.key);
-            }
+            u.resolve(dir);
         }
         Ok(s)
     }

@@ -34,8 +34,7 @@ impl BackendTlsSettings {
             *ca = dir.join(&*ca);
         }
         if let Some(c) = &mut self.client_certificate {
-            c.cert = dir.join(&c.cert);
-            c.key = dir.join(&c.key);
+            c.resolve(dir);
         }
     }
 }
