@@ -20,7 +20,7 @@ use crate::token::{self, Directory, TokenError};
 
 #[path = "identity_stores.rs"]
 mod stores;
-pub use stores::{Client, ClientIndex, Key, KeyIndex};
+pub use stores::{Client, ClientIndex, Key, KeyIndex, KeyRef, Taken};
 
 /// Where credentials are looked up: the policy's keys, tokens and clients, and the registry.
 #[derive(Debug, Clone, Copy)]
@@ -118,7 +118,7 @@ pub fn validate<'a>(
         return validate_client(src.clients, secret, accept);
     }
     let d = digest(secret);
-    if token::looks_like_jwt(secret) && !keys.by_digest.contains_key(&d) {
+    if token::looks_like_jwt(secret) && keys.by_digest(&d).is_none() {
         return validate_token(directory, secret, accept, now);
     }
     let accepts = |kind| {
@@ -317,9 +317,7 @@ pub fn validate_certificate<'a>(
     now: i64,
 ) -> Result<Principal<'a>, Rejection> {
     let key = keys
-        .by_certificate
-        .get(fingerprint)
-        .map(|&i| &keys.keys[i])
+        .by_certificate(fingerprint)
         .ok_or(Rejection::UnknownCredential)?;
     if !accept.contains(&CredentialKind::ClientCertificate) {
         return Err(Rejection::WrongTokenKind);
@@ -337,12 +335,10 @@ fn validate_key<'a>(
     now: i64,
 ) -> Result<Principal<'a>, Rejection> {
     let key = keys
-        .by_digest
-        .get(d)
-        .map(|&i| &keys.keys[i])
-        // The map lookup already matched; the constant-time compare keeps the final equality
+        .by_digest(d)
+        // The table lookup already matched; the constant-time compare keeps the final equality
         // check free of early exits should the index ever change.
-        .filter(|k| bool::from(k.digest.ct_eq(d)))
+        .filter(|k| bool::from(k.digest().ct_eq(d)))
         .ok_or(Rejection::UnknownCredential)?;
     check(key, now)
 }
@@ -351,30 +347,26 @@ fn validate_key<'a>(
 /// tools (`explain`) that name a key instead of presenting its secret. The principal is marked
 /// assumed, and `forward::send` and the built-in endpoints refuse a permit that carries it.
 pub fn assume_key<'a>(keys: &'a KeyIndex, id: &str, now: i64) -> Result<Principal<'a>, Rejection> {
-    let key = keys
-        .by_id
-        .get(id)
-        .map(|&i| &keys.keys[i])
-        .ok_or(Rejection::UnknownCredential)?;
+    let key = keys.by_id(id).ok_or(Rejection::UnknownCredential)?;
     check(key, now).map(|p| Principal { assumed: true, ..p })
 }
 
-fn check(key: &Key, now: i64) -> Result<Principal<'_>, Rejection> {
-    if key.disabled {
+fn check(key: KeyRef<'_>, now: i64) -> Result<Principal<'_>, Rejection> {
+    if key.disabled() {
         return Err(Rejection::CredentialDisabled);
     }
-    if key.not_before.is_some_and(|t| now < t) {
+    if key.not_before().is_some_and(|t| now < t) {
         return Err(Rejection::CredentialNotYetValid);
     }
-    if key.expires_at.is_some_and(|t| now >= t) {
+    if key.expires_at().is_some_and(|t| now >= t) {
         return Err(Rejection::CredentialExpired);
     }
     Ok(Principal {
-        id: Cow::Borrowed(&key.id),
+        id: Cow::Borrowed(key.id()),
         kind: CredentialKind::ApiKey,
         user: None,
-        authority: Authority::Grants(&key.grants),
-        status: &key.status,
+        authority: Authority::Grants(key.grants()),
+        status: key.status(),
         assumed: false,
     })
 }

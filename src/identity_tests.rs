@@ -5,9 +5,8 @@ use super::*;
 
 fn index(key: Key) -> KeyIndex {
     let mut ix = KeyIndex::default();
-    ix.by_digest.insert(key.digest, 0);
-    ix.by_id.insert(key.id.clone(), 0);
-    ix.keys.push(key);
+    ix.insert(key).unwrap();
+    ix.finish();
     ix
 }
 

@@ -168,7 +168,7 @@ fn check(config: Option<PathBuf>, policy: Option<PathBuf>) -> anyhow::Result<Exi
                 "{}: ok ({} routes, {} keys, {} upstreams), sha256 {}",
                 path.display(),
                 s.routes.routes.len(),
-                s.keys.keys.len(),
+                s.keys.len(),
                 s.upstreams.len(),
                 s.sha256
             );

@@ -133,14 +133,13 @@ pub fn diff_git(path: &Path, rev: &str, json: bool) -> anyhow::Result<ExitCode> 
 pub fn powerless_keys(s: &policy::Snapshot) -> Vec<&str> {
     use portcullis::grant::Actions;
     s.keys
-        .keys
         .iter()
         .filter(|k| {
-            k.grants.modules.values().all(|a| match a {
+            k.grants().modules.values().all(|a| match a {
                 Actions::All => false,
                 Actions::Some(set) => set.is_empty(),
             })
         })
-        .map(|k| k.id.as_str())
+        .map(|k| k.id())
         .collect()
 }

@@ -146,7 +146,7 @@ pub fn fixture(keys: usize) -> Fixture {
         policy::compile(&input).unwrap_or_else(|e| panic!("policy does not compile: {e}"));
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(snapshot.routes.routes.len(), ROUTES);
-    assert_eq!(snapshot.keys.keys.len(), keys);
+    assert_eq!(snapshot.keys.len(), keys);
     let policy = Policy::new();
     policy.publish(snapshot, NOW);
     Fixture { policy, keys }

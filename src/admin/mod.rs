@@ -35,11 +35,13 @@ mod views;
 /// (key ids only, never a secret).
 fn limits_report(limits: &RateLimiter, s: Option<&Snapshot>, now: i64) -> serde_json::Value {
     let mut quotas = serde_json::Map::new();
-    for key in s.map(|s| s.keys.keys.as_slice()).unwrap_or_default() {
-        let Some(q) = key.grants.quota else { continue };
-        let used = limits.quotas.usage(&key.id, now);
+    for key in s.iter().flat_map(|s| s.keys.iter()) {
+        let Some(q) = key.grants().quota else {
+            continue;
+        };
+        let used = limits.quotas.usage(key.id(), now);
         quotas.insert(
-            key.id.clone(),
+            key.id().to_owned(),
             serde_json::json!({
                 "total": q.total,
                 "per_day": q.per_day,

@@ -83,15 +83,14 @@ fn state(
 pub fn keys(s: &Snapshot, now: i64) -> Value {
     let keys: Vec<Value> = s
         .keys
-        .keys
         .iter()
         .map(|k| {
             json!({
-                "id": k.id,
-                "state": state(k.disabled, k.not_before, k.expires_at, now),
-                "not_before": k.not_before.map(rfc3339),
-                "expires_at": k.expires_at.map(rfc3339),
-                "modules": k.grants.modules.keys().collect::<std::collections::BTreeSet<_>>(),
+                "id": k.id(),
+                "state": state(k.disabled(), k.not_before(), k.expires_at(), now),
+                "not_before": k.not_before().map(rfc3339),
+                "expires_at": k.expires_at().map(rfc3339),
+                "modules": k.grants().modules.keys().collect::<std::collections::BTreeSet<_>>(),
             })
         })
         .collect();

@@ -58,17 +58,17 @@ struct Principal<'a> {
 
 fn principals(s: &Snapshot) -> BTreeMap<String, Principal<'_>> {
     let mut out = BTreeMap::new();
-    for k in &s.keys.keys {
+    for k in s.keys.iter() {
         let who = Who {
             kind: CredentialKind::ApiKey,
-            grants: &k.grants,
-            disabled: k.disabled,
+            grants: k.grants(),
+            disabled: k.disabled(),
         };
         out.insert(
-            k.id.clone(),
+            k.id().to_owned(),
             Principal {
                 who,
-                window: (k.not_before, k.expires_at),
+                window: (k.not_before(), k.expires_at()),
             },
         );
     }

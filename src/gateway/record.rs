@@ -252,8 +252,8 @@ pub fn refused_credential<'s>(
             .ok()
             .flatten()?;
     let d = identity::digest(presented.secret);
-    if let Some(&i) = s.keys.by_digest.get(&d) {
-        return Some(("api_key", s.keys.keys[i].id.as_str()));
+    if let Some(k) = s.keys.by_digest(&d) {
+        return Some(("api_key", k.id()));
     }
     if let Some(k) = s.managed.key_by_digest(&d) {
         return Some(("api_key", k.id.as_str()));

@@ -115,7 +115,7 @@ pub fn compile(input: &Input) -> Result<Snapshot, CompileErrors> {
     let mut directory = tokens::compile(&mut cx, input, &roles);
     let rate_limits = rate_limits::compile(&mut cx, input, &roles, &mut keys, &mut directory);
     // The keys' grants are final now: store equal ones once.
-    keys.share_grants();
+    keys.finish();
     let mut builtins = Vec::new();
     if let Some(st) = &directory.seatable {
         // Built-in endpoints are routes: they share the table, so a policy route that conflicts

@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::grant::{Actions, Grants};
-use crate::identity::{Key, KeyIndex};
+use crate::identity::{Key, KeyIndex, Taken};
 use crate::policy::compile::Cx;
 use crate::policy::load::Input;
 use crate::policy::locate::JsonPath;
@@ -111,17 +111,16 @@ pub fn compile(cx: &mut Cx<'_>, input: &Input, roles: &Roles) -> KeyIndex {
                 .as_deref()
                 .and_then(|fp| fingerprint(cx, *file, &at.key("client_certificate_sha256"), fp));
             insert(cx, &mut index, &mut places, *file, at.clone(), key);
-            if let (Some(fp), Some(&i)) = (certificate, index.by_id.get(id)) {
-                if let Some(&other) = index.by_certificate.get(&fp) {
-                    let other = index.keys[other].id.clone();
-                    cx.error(
-                        *file,
-                        at.key("client_certificate_sha256"),
-                        format!("this client certificate already stands for key `{other}`"),
-                    );
-                } else {
-                    index.by_certificate.insert(fp, i);
-                }
+            let stored = index.by_id(id).map(|k| k.position());
+            if let (Some(fp), Some(i)) = (certificate, stored)
+                && let Err(other) = index.bind_certificate(fp, i)
+            {
+                let other = index.get(other).map_or("", |k| k.id()).to_owned();
+                cx.error(
+                    *file,
+                    at.key("client_certificate_sha256"),
+                    format!("this client certificate already stands for key `{other}`"),
+                );
             }
         }
     }
@@ -154,26 +153,24 @@ pub fn insert(
     at: JsonPath,
     key: Key,
 ) {
-    if let Some(&i) = index.by_id.get(&key.id) {
-        let other = places.get(&index.keys[i].id).copied().unwrap_or(file);
-        let where_ = cx.place(other, &JsonPath::root().key("keys").key(&key.id));
-        cx.error(
-            file,
-            at,
-            format!("key id `{}` is already defined at {where_}", key.id),
-        );
-        return;
+    let id = key.id.clone();
+    match index.insert(key) {
+        Ok(_) => drop(places.insert(id, file)),
+        Err(Taken::Id(_)) => {
+            let other = places.get(&id).copied().unwrap_or(file);
+            let where_ = cx.place(other, &JsonPath::root().key("keys").key(&id));
+            cx.error(
+                file,
+                at,
+                format!("key id `{id}` is already defined at {where_}"),
+            );
+        }
+        Err(Taken::Digest(i)) => {
+            let other = index.get(i).map_or("", |k| k.id()).to_owned();
+            cx.error(file, at, format!("this secret digest is already used by key `{other}`; every key needs its own secret"));
+        }
+        Err(Taken::Full) => cx.error(file, at, "too many keys: the key index is full"),
     }
-    if let Some(&i) = index.by_digest.get(&key.digest) {
-        let other = index.keys[i].id.clone();
-        cx.error(file, at, format!("this secret digest is already used by key `{other}`; every key needs its own secret"));
-        return;
-    }
-    let i = index.keys.len();
-    places.insert(key.id.clone(), file);
-    index.by_id.insert(key.id.clone(), i);
-    index.by_digest.insert(key.digest, i);
-    index.keys.push(key);
 }
 
 /// A 64-hex-digit SHA-256 at `at.sha256`, or an error there.

@@ -6,7 +6,6 @@
 //! roles' limits applies. Imported Linea21 tokens have no limits of their own.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use crate::grant::{Quota, RateLimit};
 use crate::identity::KeyIndex;
@@ -138,10 +137,12 @@ pub fn compile(
             let own = raw
                 .rate_limit
                 .and_then(|l| limit(cx, *file, &at.key("rate_limit"), l));
-            let Some(&i) = keys.by_id.get(id) else {
+            let Some(at) = keys.by_id(id).map(|k| k.position()) else {
                 continue;
             };
-            let grants = Arc::make_mut(&mut keys.keys[i].grants);
+            let Some(grants) = keys.grants_mut(at) else {
+                continue;
+            };
             grants.rate_limit = own.or_else(|| of_roles(&raw.roles));
             grants.quota = raw.quota.map(quota);
         }

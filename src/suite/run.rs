@@ -304,9 +304,9 @@ fn coverage(
             c.routes.push(r.id.clone());
         }
     }
-    for k in &s.keys.keys {
-        if !principals.contains(&k.id) {
-            c.keys.push(k.id.clone());
+    for k in s.keys.iter() {
+        if !principals.contains(k.id()) {
+            c.keys.push(k.id().to_owned());
         }
     }
     let mut held = HashSet::new();
