@@ -1,0 +1,196 @@
+#!/usr/bin/env python3
+"""Statistics and markdown tables for scripts/load.sh (stdlib only).
+
+  report.py percentiles LOG_FILE      h2load --log-file (tab-separated: start µs, status, µs):
+                                      prints "p50_us p99_us"
+  report.py tables WORK_DIR           prints the markdown report from the files load.sh wrote:
+    runs.tsv          keys round mix target rps p50 p99 requests unexpected errors cpu_proxy cpu_up
+                      (one line per measured run; cpu_* in µs per request, "-" when not measured)
+    memory.tsv        keys target rss_kib pss_kib accept_ms ready_ms
+    instructions.tsv  keys mix target method instructions_per_request
+    conditions.txt    one line each, printed as a list
+
+Medians are over rounds; "min–max" is the spread over rounds. Ratios are paired: for each round
+the Portcullis figure is divided by the same round's nginx (or HAProxy) figure, and the median of
+those per-round ratios is reported, so a slow round that hits both does not skew the ratio.
+"""
+
+import os
+import statistics
+import sys
+
+TARGETS = {"a": "(a) direct", "b": "(b) nginx", "c": "(c) HAProxy", "d": "(d) Portcullis"}
+MIX_NAMES = {"allow": "allow", "401": "401", "h2": "h2 allow", "mixed": "mixed 9:1"}
+
+
+def num(text):
+    return None if text in ("-", "") else float(text)
+
+
+def fmt(value, kind):
+    if value is None:
+        return "-"
+    if kind == "int":
+        return f"{value:,.0f}"
+    if kind == "cpu":
+        return f"{value:.1f}" if value >= 10 else f"{value:.2f}"
+    if kind == "ratio":
+        return f"{value:.2f}"
+    return str(value)
+
+
+def median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def spread(values, kind):
+    values = [v for v in values if v is not None]
+    if len(values) < 2:
+        return ""
+    return f"{fmt(min(values), kind)}–{fmt(max(values), kind)}"
+
+
+def percentiles(path):
+    latencies = []
+    with open(path) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) >= 3:
+                latencies.append(int(parts[2]))
+    if not latencies:
+        print("- -")
+        return
+    latencies.sort()
+
+    def pick(q):
+        return latencies[min(len(latencies) - 1, int(q * len(latencies)))]
+
+    print(pick(0.50), pick(0.99))
+
+
+def read_rows(path):
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [line.split() for line in f if line.strip()]
+
+
+def ordered(values, order):
+    return sorted(set(values), key=lambda v: (order.index(v) if v in order else len(order), v))
+
+
+def run_tables(work, keys, runs, mixes):
+    out = [f"### {int(keys):,} keys", ""]
+    out.append("| mix | target | req/s | req/s min–max | p50 µs | p99 µs | p99 min–max "
+               "| proxy CPU µs/req | min–max | upstream CPU µs/req | unexpected status | socket errors |")
+    out.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    by = {}
+    for r in runs:
+        by.setdefault((r[2], r[3]), []).append(r)
+    for mix in mixes:
+        for target in TARGETS:
+            rows = by.get((mix, target))
+            if not rows:
+                continue
+            col = lambda i: [num(r[i]) for r in rows]  # noqa: E731
+            unexpected = sum(int(r[8]) for r in rows if r[8] != "-")
+            errors = sum(int(r[9]) for r in rows if r[9] != "-")
+            if all(v is None for v in col(4)):
+                out.append(f"| {MIX_NAMES.get(mix, mix)} | {TARGETS[target]} | - | | - | - | | - | | - | - | - |")
+                continue
+            out.append(
+                f"| {MIX_NAMES.get(mix, mix)} | {TARGETS[target]} "
+                f"| {fmt(median(col(4)), 'int')} | {spread(col(4), 'int')} "
+                f"| {fmt(median(col(5)), 'int')} | {fmt(median(col(6)), 'int')} | {spread(col(6), 'int')} "
+                f"| {fmt(median(col(10)), 'cpu')} | {spread(col(10), 'cpu')} "
+                f"| {fmt(median(col(11)), 'cpu')} | {unexpected:,} | {errors:,} |")
+    out.append("")
+    out.append("Paired ratios (median over rounds of each round's ratio; min–max in brackets; "
+               "req/s: higher is better for Portcullis, p99 and CPU: lower is better):")
+    out.append("")
+    out.append("| mix | req/s d/b | req/s d/c | p99 d/b | p99 d/c | CPU µs/req d/b | CPU µs/req d/c |")
+    out.append("|---|---:|---:|---:|---:|---:|---:|")
+    by_round = {(r[1], r[2], r[3]): r for r in runs}
+    rounds = sorted({r[1] for r in runs}, key=int)
+    for mix in mixes:
+        cells = []
+        for column in (4, 6, 10):
+            for peer in ("b", "c"):
+                ratios = []
+                for rnd in rounds:
+                    mine, theirs = by_round.get((rnd, mix, "d")), by_round.get((rnd, mix, peer))
+                    if not mine or not theirs:
+                        continue
+                    a, b = num(mine[column]), num(theirs[column])
+                    if a is not None and b:
+                        ratios.append(a / b)
+                cell = fmt(median(ratios), "ratio")
+                if len(ratios) > 1:
+                    cell += f" ({spread(ratios, 'ratio')})"
+                cells.append(cell)
+        # Columns were built per metric then peer: req/s b, req/s c, p99 b, p99 c, cpu b, cpu c.
+        out.append(f"| {MIX_NAMES.get(mix, mix)} | " + " | ".join(cells) + " |")
+    out.append("")
+    return out
+
+
+def tables(work):
+    out = ["## Load comparison", ""]
+    conditions = os.path.join(work, "conditions.txt")
+    if os.path.exists(conditions):
+        with open(conditions) as f:
+            out += [f"- {line.rstrip()}" for line in f if line.strip()]
+        out.append("")
+    runs = read_rows(os.path.join(work, "runs.tsv"))
+    mixes = ordered([r[2] for r in runs], list(MIX_NAMES))
+    for keys in sorted({r[0] for r in runs}, key=int):
+        out += run_tables(work, keys, [r for r in runs if r[0] == keys], mixes)
+
+    memory = read_rows(os.path.join(work, "memory.tsv"))
+    if memory:
+        out += ["### Memory and start-up", "",
+                "After the last run of each key count: VmRSS and Pss (proportional set size: "
+                "pages shared between processes divided among them), summed over nginx's master "
+                "and worker. Start-up: from spawning the process until the port accepts a "
+                "connection, and until a known key gets its first 200 (polled every 10 ms).", "",
+                "| keys | target | VmRSS MiB | Pss MiB | accepts after ms | first 200 after ms |",
+                "|---:|---|---:|---:|---:|---:|"]
+        for keys, target, rss, pss, accept, ready in memory:
+            mib = lambda kib: fmt(num(kib) / 1024, "cpu") if num(kib) is not None else "-"  # noqa: E731
+            out.append(f"| {int(keys):,} | {TARGETS.get(target, target)} | {mib(rss)} | {mib(pss)} "
+                       f"| {accept} | {ready} |")
+        out.append("")
+
+    instructions = read_rows(os.path.join(work, "instructions.tsv"))
+    if instructions:
+        method = sorted({r[3] for r in instructions})
+        out += ["### Instructions per request", "",
+                f"Counted with {', '.join(method)}: instructions of the whole proxy process for "
+                "N2 requests minus those for N1 requests, divided by N2 − N1 (start-up and "
+                "shutdown cancel out).", "",
+                "| keys | mix | (b) nginx | (c) HAProxy | (d) Portcullis | d/b | d/c |",
+                "|---:|---|---:|---:|---:|---:|---:|"]
+        table = {(r[0], r[1], r[2]): num(r[4]) for r in instructions}
+        for keys, mix in sorted({(r[0], r[1]) for r in instructions},
+                                key=lambda km: (int(km[0]), list(MIX_NAMES).index(km[1])
+                                                if km[1] in MIX_NAMES else 99)):
+            b, c, d = (table.get((keys, mix, t)) for t in "bcd")
+            ratio = lambda x, y: fmt(x / y, "ratio") if x and y else "-"  # noqa: E731
+            out.append(f"| {int(keys):,} | {MIX_NAMES.get(mix, mix)} | {fmt(b, 'int')} "
+                       f"| {fmt(c, 'int')} | {fmt(d, 'int')} | {ratio(d, b)} | {ratio(d, c)} |")
+        out.append("")
+    print("\n".join(out))
+
+
+def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "percentiles":
+        percentiles(sys.argv[2])
+    elif len(sys.argv) == 3 and sys.argv[1] == "tables":
+        tables(sys.argv[2])
+    else:
+        sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    main()
