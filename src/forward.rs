@@ -7,7 +7,7 @@
 //! its identity headers and `X-Forwarded-*` / `Forwarded`. Bodies stream both ways. It does not
 //! decide anything and never retries (a retried POST is not idempotent).
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use http::header::{AUTHORIZATION, HOST, HeaderName};
@@ -24,6 +24,7 @@ use crate::canonical::Canonical;
 use crate::credential::{API_KEY_HEADER, Carrier};
 use crate::echo;
 use crate::field;
+use crate::forwarded;
 use crate::headers;
 use crate::reject::Rejection;
 use crate::tunnel;
@@ -269,7 +270,7 @@ fn build(
                 // Also `X_API_Key` and other spellings PHP and CGI read as the same header.
                 let same: Vec<HeaderName> = h
                     .keys()
-                    .filter(|n| n.as_str().replace(['_', '.'], "-") == API_KEY_HEADER)
+                    .filter(|n| reads_as_api_key(n.as_str()))
                     .cloned()
                     .collect();
                 same.into_iter().for_each(|n| drop(h.remove(n)));
@@ -279,11 +280,14 @@ fn build(
     }
     match (&upstream.host, &host) {
         (Some(fixed), _) => drop(h.insert(HOST, fixed.clone())),
-        (None, Some(host)) => drop(h.insert(HOST, value(host)?)),
-        (None, None) => {}
+        // `Host` already holds it, unless it came as the HTTP/2 `:authority`.
+        (None, Some(host)) if !h.contains_key(HOST) => drop(h.insert(HOST, value(host)?)),
+        (None, _) => {}
     }
     join_cookies(h)?;
-    forwarded(h, host.as_deref(), down)?;
+    let ip = down.peer.ip();
+    let trusted = down.trusted_proxies.iter().any(|n| n.contains(&ip));
+    forwarded::set(h, host.as_deref(), ip, trusted, down.scheme)?;
     vouch::insert(h, permit, down.request_id)?;
     if let Some((signer, now)) = assertion {
         let token = signer.sign(permit, down.request_id, now);
@@ -341,74 +345,36 @@ fn upstream_uri(upstream: &Upstream, path: &str, query: Option<&str>) -> Result<
         .map_err(|_| Rejection::Internal)
 }
 
-/// Set `X-Forwarded-For/-Proto/-Host` and `Forwarded`. A trusted proxy's values are extended;
-/// anyone else's are replaced, so a client cannot claim another address.
-fn forwarded(
-    h: &mut HeaderMap,
-    host: Option<&str>,
-    down: &Downstream<'_>,
-) -> Result<(), Rejection> {
-    let ip = down.peer.ip();
-    let trusted = down.trusted_proxies.iter().any(|n| n.contains(&ip));
-    let xff = match field::all(h, "x-forwarded-for")?.as_slice() {
-        [] => ip.to_string(),
-        prev if trusted => format!("{}, {ip}", prev.join(", ")),
-        _ => ip.to_string(),
-    };
-    h.insert("x-forwarded-for", value(&xff)?);
-    if !trusted || !h.contains_key("x-real-ip") {
-        h.insert("x-real-ip", value(&ip.to_string())?);
-    }
-    if !trusted || !h.contains_key("x-forwarded-proto") {
-        h.insert("x-forwarded-proto", HeaderValue::from_static(down.scheme));
-    }
-    if !trusted || !h.contains_key("x-forwarded-host") {
-        match host {
-            Some(host) => drop(h.insert("x-forwarded-host", value(host)?)),
-            None => drop(h.remove("x-forwarded-host")),
-        }
-    }
-    let node = match ip {
-        IpAddr::V4(v4) => v4.to_string(),
-        IpAddr::V6(v6) => format!("\"[{v6}]\""),
-    };
-    let mut fwd = format!("for={node};proto={}", down.scheme);
-    if let Some(host) = host.filter(|h| h.bytes().all(|b| b.is_ascii_graphic() && b != b'"')) {
-        fwd.push_str(&format!(";host=\"{host}\""));
-    }
-    let fwd = match field::all(h, "forwarded")?.as_slice() {
-        [] => fwd,
-        prev if trusted => format!("{}, {fwd}", prev.join(", ")),
-        _ => fwd,
-    };
-    h.insert("forwarded", value(&fwd)?);
-    Ok(())
-}
-
-/// The client's address: the peer, or — when the peer is a trusted proxy — the rightmost address
-/// in `X-Forwarded-For` that is not itself a trusted proxy. A trusted proxy's header that cannot
-/// be read is refused.
-pub fn client_ip(
-    headers: &HeaderMap,
-    peer: IpAddr,
-    trusted: &[IpNet],
-) -> Result<IpAddr, Rejection> {
-    let is_trusted = |ip: &IpAddr| trusted.iter().any(|n| n.contains(ip));
-    if !is_trusted(&peer) {
-        return Ok(peer);
-    }
-    let hops: Vec<IpAddr> = field::all(headers, "x-forwarded-for")?
-        .into_iter()
-        .flat_map(|v| v.split(','))
-        .filter_map(|s| s.trim().parse().ok())
-        .collect();
-    Ok(hops
-        .into_iter()
-        .rev()
-        .find(|ip| !is_trusted(ip))
-        .unwrap_or(peer))
+/// Whether a header name reads, to PHP and CGI, as `x-api-key` (`X_API_Key`, `x.api.key`).
+fn reads_as_api_key(name: &str) -> bool {
+    name.len() == API_KEY_HEADER.len()
+        && name
+            .bytes()
+            .zip(API_KEY_HEADER.bytes())
+            .all(|(b, w)| b == w || (w == b'-' && (b == b'_' || b == b'.')))
 }
 
 fn value(s: &str) -> Result<HeaderValue, Rejection> {
     HeaderValue::from_str(s).map_err(|_| Rejection::Internal)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_key_spellings() {
+        for n in ["x-api-key", "x_api_key", "x.api.key", "x_api-key"] {
+            assert!(reads_as_api_key(n), "{n}");
+        }
+        for n in [
+            "x-api-keys",
+            "x-apikey",
+            "xapi-key",
+            "x~api-key",
+            "y-api-key",
+        ] {
+            assert!(!reads_as_api_key(n), "{n}");
+        }
+    }
 }

@@ -102,21 +102,11 @@ pub fn sanitize_request(
     trusted: bool,
     never_forward: &[String],
 ) -> Result<(), Rejection> {
-    sanitize(headers)?;
-    let drop: Vec<HeaderName> = headers
-        .keys()
-        .filter(|n| {
-            let n = n.as_str();
-            listed(n, ROUTING_OVERRIDES)
-                || listed(n, never_forward)
-                || (!trusted && listed(n, CLIENT_ADDRESS))
-        })
-        .cloned()
-        .collect();
-    for name in drop {
-        headers.remove(name);
-    }
-    Ok(())
+    sweep(headers, |n| {
+        listed(n, ROUTING_OVERRIDES)
+            || listed(n, never_forward)
+            || (!trusted && listed(n, CLIENT_ADDRESS))
+    })
 }
 
 /// Whether `name` is in the gateway's namespace: any non-alphanumeric byte (`_`, `.`, ...) is read
@@ -134,23 +124,27 @@ pub fn is_owned(name: &str) -> bool {
 /// Remove hop-by-hop headers, headers named in `Connection`, and owned headers. A `Connection`
 /// value that cannot be read is refused: the headers it names could not be removed.
 pub fn sanitize(headers: &mut HeaderMap) -> Result<(), Rejection> {
-    let named: Vec<HeaderName> = field::all(headers, CONNECTION)?
-        .into_iter()
-        .flat_map(|v| v.split(','))
-        .filter_map(|t| HeaderName::from_bytes(t.trim().as_bytes()).ok())
-        .collect();
-    for name in named {
-        headers.remove(name);
+    sweep(headers, |_| false)
+}
+
+/// `sanitize`, also removing every header whose name `also` picks. One pass over the names
+/// present; only what is found is removed (a removal by name costs a hash and a probe, and most
+/// messages hold none of the listed headers).
+fn sweep(headers: &mut HeaderMap, also: impl Fn(&str) -> bool) -> Result<(), Rejection> {
+    let mut drop: Vec<HeaderName> = Vec::new();
+    for v in headers.get_all(CONNECTION) {
+        let named = field::text(v)?
+            .split(',')
+            .filter_map(|t| HeaderName::from_bytes(t.trim().as_bytes()).ok());
+        drop.extend(named);
     }
-    for name in HOP_BY_HOP.iter().chain(NEVER_FORWARDED) {
-        headers.remove(*name);
+    for name in headers.keys() {
+        let n = name.as_str();
+        if HOP_BY_HOP.contains(&n) || NEVER_FORWARDED.contains(&n) || is_owned(n) || also(n) {
+            drop.push(name.clone());
+        }
     }
-    let owned: Vec<HeaderName> = headers
-        .keys()
-        .filter(|n| is_owned(n.as_str()))
-        .cloned()
-        .collect();
-    for name in owned {
+    for name in drop {
         headers.remove(name);
     }
     Ok(())

@@ -82,6 +82,7 @@ pub mod explain;
 pub mod field;
 pub mod forward;
 pub mod forward_auth;
+pub mod forwarded;
 pub mod gateway;
 pub mod grant;
 pub mod guard;

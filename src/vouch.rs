@@ -25,25 +25,37 @@ pub fn kind_name(kind: CredentialKind) -> &'static str {
     }
 }
 
+/// `X-Portcullis-Request-Id`.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-portcullis-request-id");
+/// `X-Portcullis-Key-Id`.
+pub const KEY_ID: HeaderName = HeaderName::from_static("x-portcullis-key-id");
+/// `X-Portcullis-Credential`.
+pub const CREDENTIAL: HeaderName = HeaderName::from_static("x-portcullis-credential");
+/// `X-Portcullis-User`.
+pub const USER: HeaderName = HeaderName::from_static("x-portcullis-user");
+/// `X-Portcullis-Module`.
+pub const MODULE: HeaderName = HeaderName::from_static("x-portcullis-module");
+/// `X-Portcullis-Action`.
+pub const ACTION: HeaderName = HeaderName::from_static("x-portcullis-action");
+/// `X-Portcullis-Status`.
+pub const STATUS: HeaderName = HeaderName::from_static("x-portcullis-status");
+
 /// Insert the identity headers of `permit` into `h`.
 pub fn insert(h: &mut HeaderMap, permit: &Permit<'_>, request_id: &str) -> Result<(), Rejection> {
     let route = permit.route();
     let principal = permit.principal();
     let own = [
-        ("x-portcullis-request-id", Some(request_id)),
-        ("x-portcullis-key-id", principal.map(|p| p.id())),
-        (
-            "x-portcullis-credential",
-            principal.map(|p| kind_name(p.kind())),
-        ),
-        ("x-portcullis-user", principal.and_then(|p| p.user())),
-        ("x-portcullis-module", route.module()),
-        ("x-portcullis-action", route.action()),
-        ("x-portcullis-status", principal.map(|p| p.status())),
+        (REQUEST_ID, Some(request_id)),
+        (KEY_ID, principal.map(|p| p.id())),
+        (CREDENTIAL, principal.map(|p| kind_name(p.kind()))),
+        (USER, principal.and_then(|p| p.user())),
+        (MODULE, route.module()),
+        (ACTION, route.action()),
+        (STATUS, principal.map(|p| p.status())),
     ];
     for (name, v) in own {
         if let Some(v) = v {
-            h.insert(HeaderName::from_static(name), encoded(v)?);
+            h.insert(name, encoded(v)?);
         }
     }
     for (name, v) in route.resources() {
@@ -60,6 +72,32 @@ pub fn insert(h: &mut HeaderMap, permit: &Permit<'_>, request_id: &str) -> Resul
 const HEADER_UNSAFE: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS.add(b'%').add(b' ');
 
 fn encoded(s: &str) -> Result<HeaderValue, Rejection> {
-    HeaderValue::from_str(&percent_encoding::utf8_percent_encode(s, HEADER_UNSAFE).to_string())
-        .map_err(|_| Rejection::Internal)
+    // Most values (ids, module and action names) need no encoding: copy them as they are.
+    let plain = s.bytes().all(|b| b.is_ascii_graphic() && b != b'%');
+    let v = match plain {
+        true => HeaderValue::from_str(s),
+        false => HeaderValue::from_str(
+            &percent_encoding::utf8_percent_encode(s, HEADER_UNSAFE).to_string(),
+        ),
+    };
+    v.map_err(|_| Rejection::Internal)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_copied_or_percent_encoded() {
+        for (raw, sent) in [
+            ("k1", "k1"),
+            ("a b", "a%20b"),
+            ("50%", "50%25"),
+            ("caf\u{e9}", "caf%C3%A9"),
+            ("tab\there", "tab%09here"),
+            ("", ""),
+        ] {
+            assert_eq!(encoded(raw).unwrap(), sent, "{raw:?}");
+        }
+    }
 }

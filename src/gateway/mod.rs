@@ -388,7 +388,7 @@ fn client_address(gw: &Gateway, conn: &Conn, parts: &Parts) -> Result<IpAddr, Re
         Role::Proxy => &gw.trusted_proxies,
         Role::ForwardAuth => &gw.forward_auth.trusted_peers,
     };
-    forward::client_ip(&parts.headers, conn.peer.ip(), trusted)
+    crate::forwarded::client_ip(&parts.headers, conn.peer.ip(), trusted)
 }
 
 /// The grants whose limits apply: a key's or user's own, or the user's behind a base or

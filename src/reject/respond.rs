@@ -96,7 +96,7 @@ pub fn respond(
 pub const REASON: &str = "x-portcullis-reason";
 
 /// The response header that names the request (the upstream gets `X-Portcullis-Request-Id`).
-pub const REQUEST_ID: &str = "x-request-id";
+pub const REQUEST_ID: http::HeaderName = http::HeaderName::from_static("x-request-id");
 
 /// SeaTable's answer to an authentication or authorization failure: 403 with `error_msg`, which
 /// its Python client turns into `AuthExpiredError` for "Token expired.".
