@@ -71,7 +71,7 @@ pub fn set(
 
 /// An address as text: IPv4 written digit by digit (the `Display` path costs more than the rest
 /// of the forwarded headers together), IPv6 by `Display`.
-fn ip_text(ip: IpAddr) -> String {
+pub fn ip_text(ip: IpAddr) -> String {
     let IpAddr::V4(v4) = ip else {
         return ip.to_string();
     };

@@ -135,7 +135,7 @@ pub async fn handle(gw: &Gateway, conn: Conn, req: Request<Incoming>) -> Respons
     if let Some(l) = &mut rec.line {
         // The pipeline refuses a trusted proxy's unreadable header; the log falls back to the peer.
         let client = client_address(gw, &conn, &parts).unwrap_or(conn.peer.ip());
-        l.str("client", &client.to_string());
+        l.str("client", &crate::forwarded::ip_text(client));
     }
     let mut trace = Trace::default();
     let result = match (&snapshot, original) {
