@@ -133,17 +133,22 @@ pub fn compile(
     };
     for (file, p) in &input.policies {
         for (id, raw) in &p.keys {
-            let at = JsonPath::root().key("keys").key(id);
-            let own = raw
-                .rate_limit
-                .and_then(|l| limit(cx, *file, &at.key("rate_limit"), l));
+            let own = raw.rate_limit.and_then(|l| {
+                let at = JsonPath::root().key("keys").key(id).key("rate_limit");
+                limit(cx, *file, &at, l)
+            });
+            let rate = own.or_else(|| of_roles(&raw.roles));
+            if rate.is_none() && raw.quota.is_none() {
+                // Grants start without either (most keys of a large policy).
+                continue;
+            }
             let Some(at) = keys.by_id(id).map(|k| k.position()) else {
                 continue;
             };
             let Some(grants) = keys.grants_mut(at) else {
                 continue;
             };
-            grants.rate_limit = own.or_else(|| of_roles(&raw.roles));
+            grants.rate_limit = rate;
             grants.quota = raw.quota.map(quota);
         }
         for (name, raw) in &p.users {
