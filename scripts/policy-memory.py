@@ -10,7 +10,7 @@ Generates a policy of N keys in a fresh temporary directory (key `k<i>`, the SHA
     the last edit, and the peak.
 Nothing is asserted. Usage:
 
-    python3 scripts/policy-memory.py --keys 100000 --edits 100 [--bin target/release/portcullis]
+    python3 scripts/policy-memory.py --keys 100000 --edits 100 [--bin PATH]
 """
 import argparse
 import hashlib
@@ -69,8 +69,12 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--keys", type=int, default=100000)
     ap.add_argument("--edits", type=int, default=0)
-    ap.add_argument("--bin", default="target/release/portcullis")
+    ap.add_argument("--bin", help="the binary to measure (default: build target/release/portcullis)")
     args = ap.parse_args()
+    if args.bin is None:
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        subprocess.run(["cargo", "build", "--release", "--locked", "--quiet"], cwd=root, check=True)
+        args.bin = os.path.join(root, "target", "release", "portcullis")
     work = tempfile.mkdtemp(prefix="portcullis-memory.")
     pdir = os.path.join(work, "policy")
     os.mkdir(pdir)
