@@ -13,6 +13,12 @@ use http::{HeaderMap, HeaderValue};
 
 use crate::reject::Rejection;
 
+/// A header value the gateway writes (`Internal` if it is not valid in a header: the gateway
+/// built it, so that would be its own fault).
+pub fn value(s: &str) -> Result<HeaderValue, Rejection> {
+    HeaderValue::from_str(s).map_err(|_| Rejection::Internal)
+}
+
 /// The value as text: visible ASCII, space and tab only; anything else is refused.
 pub fn text(value: &HeaderValue) -> Result<&str, Rejection> {
     #[expect(

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use http::header::{AUTHORIZATION, HOST, HeaderName};
 use http::request::Parts;
-use http::{HeaderMap, HeaderValue, Request, Response, Uri, Version};
+use http::{HeaderMap, Request, Response, Uri, Version};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -23,7 +23,7 @@ use crate::body::{self, Body};
 use crate::canonical::Canonical;
 use crate::credential::{API_KEY_HEADER, Carrier};
 use crate::echo;
-use crate::field;
+use crate::field::{self, value};
 use crate::forwarded;
 use crate::headers;
 use crate::reject::Rejection;
@@ -258,10 +258,8 @@ fn build(
     parts.uri = upstream_uri(upstream, target.raw_path, query.as_deref())?;
     parts.version = Version::HTTP_11;
     let h = &mut parts.headers;
-    let trusted = down
-        .trusted_proxies
-        .iter()
-        .any(|n| n.contains(&down.peer.ip()));
+    let ip = down.peer.ip();
+    let trusted = down.trusted_proxies.iter().any(|n| n.contains(&ip));
     headers::sanitize_request(h, trusted, never_forward)?;
     if !keep {
         match carrier {
@@ -285,8 +283,6 @@ fn build(
         (None, _) => {}
     }
     join_cookies(h)?;
-    let ip = down.peer.ip();
-    let trusted = down.trusted_proxies.iter().any(|n| n.contains(&ip));
     forwarded::set(h, host.as_deref(), ip, trusted, down.scheme)?;
     vouch::insert(h, permit, down.request_id)?;
     if let Some((signer, now)) = assertion {
@@ -352,10 +348,6 @@ fn reads_as_api_key(name: &str) -> bool {
             .bytes()
             .zip(API_KEY_HEADER.bytes())
             .all(|(b, w)| b == w || (w == b'-' && (b == b'_' || b == b'.')))
-}
-
-fn value(s: &str) -> Result<HeaderValue, Rejection> {
-    HeaderValue::from_str(s).map_err(|_| Rejection::Internal)
 }
 
 #[cfg(test)]

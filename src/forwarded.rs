@@ -8,7 +8,7 @@ use http::header::{FORWARDED, HeaderName};
 use http::{HeaderMap, HeaderValue};
 use ipnet::IpNet;
 
-use crate::field;
+use crate::field::{self, value};
 use crate::reject::Rejection;
 
 const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
@@ -113,10 +113,6 @@ pub fn client_ip(
         .rev()
         .find(|ip| !is_trusted(ip))
         .unwrap_or(peer))
-}
-
-fn value(s: &str) -> Result<HeaderValue, Rejection> {
-    HeaderValue::from_str(s).map_err(|_| Rejection::Internal)
 }
 
 #[cfg(test)]

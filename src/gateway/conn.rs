@@ -1,10 +1,16 @@
 //! What the gateway is told about where a request comes from and what it may carry: the
 //! connection ([`Conn`]: peer, scheme, TLS facts, the listener's [`Role`] and hosts) and the
-//! request limits from the boot settings ([`Limits`]).
+//! request limits from the boot settings ([`Limits`]), and whom the connection's client is
+//! (`client_address`).
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
+
+use http::request::Parts;
+
+use super::Gateway;
+use crate::reject::Rejection;
 
 /// Request limits from the boot settings.
 #[derive(Debug, Clone)]
@@ -69,4 +75,18 @@ impl Role {
             Role::ForwardAuth => "forward-auth",
         }
     }
+}
+
+/// The client's address: the peer, or what a trusted proxy (a trusted forward-auth peer in that
+/// role) says it is.
+pub(super) fn client_address(
+    gw: &Gateway,
+    conn: &Conn,
+    parts: &Parts,
+) -> Result<IpAddr, Rejection> {
+    let trusted = match conn.role {
+        Role::Proxy => &gw.trusted_proxies,
+        Role::ForwardAuth => &gw.forward_auth.trusted_peers,
+    };
+    crate::forwarded::client_ip(&parts.headers, conn.peer.ip(), trusted)
 }

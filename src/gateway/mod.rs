@@ -15,7 +15,6 @@
 //! measurably slowed the denied path).
 
 use std::collections::HashMap;
-use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -51,6 +50,7 @@ mod observe;
 mod record;
 mod target;
 
+use conn::client_address;
 pub use conn::{Conn, Limits, Role};
 use observe::Answered;
 use record::Record;
@@ -379,16 +379,6 @@ async fn pipeline<'s>(
         a.write(resp.headers_mut());
     }
     Ok(resp)
-}
-
-/// The client's address: the peer, or what a trusted proxy (a trusted forward-auth peer in that
-/// role) says it is.
-fn client_address(gw: &Gateway, conn: &Conn, parts: &Parts) -> Result<IpAddr, Rejection> {
-    let trusted = match conn.role {
-        Role::Proxy => &gw.trusted_proxies,
-        Role::ForwardAuth => &gw.forward_auth.trusted_peers,
-    };
-    crate::forwarded::client_ip(&parts.headers, conn.peer.ip(), trusted)
 }
 
 /// The grants whose limits apply: a key's or user's own, or the user's behind a base or

@@ -111,8 +111,9 @@ pub fn compile(cx: &mut Cx<'_>, input: &Input, roles: &Roles) -> KeyIndex {
                 .as_deref()
                 .and_then(|fp| fingerprint(cx, *file, &at.key("client_certificate_sha256"), fp));
             insert(cx, &mut index, &mut places, *file, at.clone(), key);
-            let stored = index.by_id(id).map(|k| k.position());
-            if let (Some(fp), Some(i)) = (certificate, stored)
+            let stored = || index.by_id(id).map(|k| k.position());
+            if let Some(fp) = certificate
+                && let Some(i) = stored()
                 && let Err(other) = index.bind_certificate(fp, i)
             {
                 let other = index.get(other).map_or("", |k| k.id()).to_owned();
