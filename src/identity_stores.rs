@@ -138,6 +138,17 @@ fn digest_hash(d: &[u8; 32]) -> u64 {
 }
 
 impl KeyIndex {
+    /// An empty index with room for `keys` keys whose ids take `id_bytes` in all.
+    pub fn with_capacity(keys: usize, id_bytes: usize) -> Self {
+        Self {
+            slots: Vec::with_capacity(keys),
+            ids: String::with_capacity(id_bytes),
+            by_digest: HashTable::with_capacity(keys),
+            by_id: HashTable::with_capacity(keys),
+            ..Self::default()
+        }
+    }
+
     /// Number of keys.
     pub fn len(&self) -> usize {
         self.slots.len()

@@ -110,8 +110,10 @@ pub fn compile(input: &Input) -> Result<Snapshot, CompileErrors> {
         .unwrap_or(0);
     let (upstreams, upstream_ix) = compile_upstreams(&mut cx, input);
     let roles = keys::roles(&mut cx, input);
-    let mut keys = keys::compile(&mut cx, input, &roles);
-    linea21::import(&mut cx, input, &mut keys);
+    let mut places = keys::Places::default();
+    let mut keys = keys::compile(&mut cx, input, &roles, &mut places);
+    linea21::import(&mut cx, input, &mut keys, &mut places);
+    drop(places);
     let mut directory = tokens::compile(&mut cx, input, &roles);
     let rate_limits = rate_limits::compile(&mut cx, input, &roles, &mut keys, &mut directory);
     // The keys' grants are final now: store equal ones once.

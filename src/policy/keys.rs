@@ -16,6 +16,7 @@ use crate::policy::compile::Cx;
 use crate::policy::load::Input;
 use crate::policy::locate::JsonPath;
 use crate::policy::raw::{Permissions, RawStatus};
+use crate::policy::raw_keys::KeyShape;
 
 /// Linea21 content statuses.
 pub const STATUSES: &[&str] = &["P", "D", "PA", "AA"];
@@ -61,56 +62,53 @@ pub fn permissions(perms: &Permissions) -> HashMap<String, Actions> {
         .collect()
 }
 
+/// Which file each stored key comes from, by index position (to name the first place of an id
+/// defined twice).
+#[derive(Debug, Default)]
+pub struct Places(Vec<usize>);
+
 /// Compile every key of every policy file.
-pub fn compile(cx: &mut Cx<'_>, input: &Input, roles: &Roles) -> KeyIndex {
-    let mut index = KeyIndex::default();
-    let mut places: HashMap<String, usize> = HashMap::new();
+pub fn compile(cx: &mut Cx<'_>, input: &Input, roles: &Roles, places: &mut Places) -> KeyIndex {
+    let sizes = input.policies.iter().flat_map(|(_, p)| p.keys.iter());
+    let (count, id_bytes) = sizes.fold((0, 0), |(n, b), k| (n + 1, b + k.id.len()));
+    let imported: usize = input.imports.iter().map(|i| i.entries.len()).sum();
+    // Linea21 ids are `l21-` and 12 hex digits.
+    let mut index = KeyIndex::with_capacity(count + imported, id_bytes + 16 * imported);
+    places.0.reserve(count + imported);
     for (file, p) in &input.policies {
-        for (id, raw) in &p.keys {
+        // Grants are built once per distinct shape and shared by the keys of that shape.
+        let shapes: Vec<_> = p.keys.shapes().iter().map(|s| grants(s, roles)).collect();
+        for entry in p.keys.iter() {
+            let id = &*entry.id;
             let at = JsonPath::root().key("keys").key(id);
-            let Some(digest) = parse_digest(cx, *file, &at, &raw.sha256) else {
+            let Some(digest) = check_digest(cx, *file, &at, entry.sha256) else {
                 continue;
             };
-            let mut grants = Grants {
-                read_only: raw.read_only,
-                ..Grants::default()
-            };
-            for (m, a) in permissions(&raw.permissions) {
-                grants.add(&m, &a);
+            let (grants, unknown) = &shapes[entry.shape as usize];
+            for &(n, role) in unknown {
+                let mut known: Vec<_> = roles.keys().map(String::as_str).collect();
+                known.sort_unstable();
+                cx.error(
+                    *file,
+                    at.key("roles").index(n),
+                    format!("unknown role `{role}` (defined roles: {})", list(&known)),
+                );
             }
-            for (n, role) in raw.roles.iter().enumerate() {
-                match roles.get(role) {
-                    Some(perms) => perms.iter().for_each(|(m, a)| grants.add(m, a)),
-                    None => {
-                        let mut known: Vec<_> = roles.keys().map(String::as_str).collect();
-                        known.sort_unstable();
-                        cx.error(
-                            *file,
-                            at.key("roles").index(n),
-                            format!("unknown role `{role}` (defined roles: {})", list(&known)),
-                        );
-                    }
-                }
-            }
-            grants.scope = raw
-                .scope
-                .iter()
-                .map(|(k, v)| (k.clone(), v.iter().cloned().collect::<HashSet<_>>()))
-                .collect();
+            let rest = entry.rest();
             let key = Key {
-                id: id.clone(),
+                id: id.to_owned(),
                 digest,
-                grants: Arc::new(grants),
-                status: status(cx, *file, &at.key("status"), raw.status.as_ref()),
-                not_before: instant(cx, *file, &at.key("not_before"), raw.not_before.as_deref()),
-                expires_at: instant(cx, *file, &at.key("expires_at"), raw.expires_at.as_deref()),
-                disabled: raw.disabled,
+                grants: Arc::clone(grants),
+                status: status(cx, *file, &at.key("status"), rest.status.as_ref()),
+                not_before: instant(cx, *file, &at.key("not_before"), rest.not_before.as_deref()),
+                expires_at: instant(cx, *file, &at.key("expires_at"), rest.expires_at.as_deref()),
+                disabled: entry.disabled,
             };
-            let certificate = raw
+            let certificate = rest
                 .client_certificate_sha256
                 .as_deref()
                 .and_then(|fp| fingerprint(cx, *file, &at.key("client_certificate_sha256"), fp));
-            insert(cx, &mut index, &mut places, *file, at.clone(), key);
+            insert(cx, &mut index, places, *file, at.clone(), key);
             let stored = || index.by_id(id).map(|k| k.position());
             if let Some(fp) = certificate
                 && let Some(i) = stored()
@@ -126,6 +124,30 @@ pub fn compile(cx: &mut Cx<'_>, input: &Input, roles: &Roles) -> KeyIndex {
         }
     }
     index
+}
+
+/// One shape's grants, and the roles it names that do not exist (with their place in `roles`).
+fn grants<'a>(shape: &'a KeyShape, roles: &Roles) -> (Arc<Grants>, Vec<(usize, &'a str)>) {
+    let mut grants = Grants {
+        read_only: shape.read_only,
+        ..Grants::default()
+    };
+    for (m, a) in permissions(&shape.permissions) {
+        grants.add(&m, &a);
+    }
+    let mut unknown = Vec::new();
+    for (n, role) in shape.roles.iter().enumerate() {
+        match roles.get(role) {
+            Some(perms) => perms.iter().for_each(|(m, a)| grants.add(m, a)),
+            None => unknown.push((n, role.as_str())),
+        }
+    }
+    grants.scope = shape
+        .scope
+        .iter()
+        .map(|(k, v)| (k.clone(), v.iter().cloned().collect::<HashSet<_>>()))
+        .collect();
+    (Arc::new(grants), unknown)
 }
 
 /// A certificate fingerprint: 64 hex digits, colons allowed (as `openssl x509 -fingerprint
@@ -149,16 +171,19 @@ fn fingerprint(cx: &mut Cx<'_>, file: usize, at: &JsonPath, text: &str) -> Optio
 pub fn insert(
     cx: &mut Cx<'_>,
     index: &mut KeyIndex,
-    places: &mut HashMap<String, usize>,
+    places: &mut Places,
     file: usize,
     at: JsonPath,
     key: Key,
 ) {
-    let id = key.id.clone();
     match index.insert(key) {
-        Ok(_) => drop(places.insert(id, file)),
-        Err(Taken::Id(_)) => {
-            let other = places.get(&id).copied().unwrap_or(file);
+        Ok(stored) => {
+            places.0.resize(stored, file);
+            places.0.push(file);
+        }
+        Err(Taken::Id(i)) => {
+            let other = places.0.get(i).copied().unwrap_or(file);
+            let id = index.get(i).map_or("", |k| k.id()).to_owned();
             let where_ = cx.place(other, &JsonPath::root().key("keys").key(&id));
             cx.error(
                 file,
@@ -188,8 +213,21 @@ pub fn parse_digest(
     hex_digest: &str,
 ) -> Option<[u8; 32]> {
     let mut out = [0u8; 32];
-    match hex::decode_to_slice(hex_digest, &mut out) {
-        Ok(()) if out == EMPTY_DIGEST => {
+    let decoded = hex::decode_to_slice(hex_digest, &mut out)
+        .ok()
+        .map(|()| out);
+    check_digest(cx, file, at, decoded)
+}
+
+/// A SHA-256 decoded while reading (`None`: it was not 64 hex digits), or an error at `at.sha256`.
+pub fn check_digest(
+    cx: &mut Cx<'_>,
+    file: usize,
+    at: &JsonPath,
+    decoded: Option<[u8; 32]>,
+) -> Option<[u8; 32]> {
+    match decoded {
+        Some(out) if out == EMPTY_DIGEST => {
             cx.error(
                 file,
                 at.key("sha256"),
@@ -197,8 +235,8 @@ pub fn parse_digest(
             );
             None
         }
-        Ok(()) => Some(out),
-        Err(_) => {
+        Some(out) => Some(out),
+        None => {
             cx.error(
                 file,
                 at.key("sha256"),

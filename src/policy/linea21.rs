@@ -6,7 +6,6 @@
 //! it. `permissions.status` becomes the key's content status (`P` when absent). Loading warns that
 //! the file holds plaintext secrets.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::grant::{Actions, Grants};
@@ -23,8 +22,7 @@ pub fn key_id(digest: &[u8; 32]) -> String {
 }
 
 /// Add every imported token to `index`.
-pub fn import(cx: &mut Cx<'_>, input: &Input, index: &mut KeyIndex) {
-    let mut places = HashMap::new();
+pub fn import(cx: &mut Cx<'_>, input: &Input, index: &mut KeyIndex, places: &mut keys::Places) {
     for imp in &input.imports {
         if !imp.entries.is_empty() {
             cx.warn(
@@ -87,7 +85,7 @@ pub fn import(cx: &mut Cx<'_>, input: &Input, index: &mut KeyIndex) {
                 expires_at: None,
                 disabled: false,
             };
-            keys::insert(cx, index, &mut places, imp.file, at, key);
+            keys::insert(cx, index, places, imp.file, at, key);
         }
     }
 }

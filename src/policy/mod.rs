@@ -20,6 +20,7 @@ pub mod management;
 mod rate_limits;
 pub mod raw;
 pub mod raw_imports;
+pub mod raw_keys;
 pub mod raw_limits;
 pub mod raw_managed;
 pub mod raw_management;

@@ -132,12 +132,13 @@ pub fn compile(
         )
     };
     for (file, p) in &input.policies {
-        for (id, raw) in &p.keys {
+        for entry in p.keys.iter() {
+            let (id, raw) = (&*entry.id, entry.rest());
             let own = raw.rate_limit.and_then(|l| {
                 let at = JsonPath::root().key("keys").key(id).key("rate_limit");
                 limit(cx, *file, &at, l)
             });
-            let rate = own.or_else(|| of_roles(&raw.roles));
+            let rate = own.or_else(|| of_roles(&p.keys.shape(entry).roles));
             if rate.is_none() && raw.quota.is_none() {
                 // Grants start without either (most keys of a large policy).
                 continue;

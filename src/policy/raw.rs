@@ -12,6 +12,7 @@ use serde::Deserialize;
 pub use crate::kinds::{CredentialKind, ErrorStyle, KeyUse, Mode};
 use crate::policy::formats::{Rfc3339, Sha256Hex};
 pub use crate::policy::raw_imports::*;
+pub use crate::policy::raw_keys::RawKeys;
 pub use crate::policy::raw_limits::*;
 pub use crate::policy::raw_management::*;
 pub use crate::policy::raw_tokens::*;
@@ -74,7 +75,8 @@ pub struct RawPolicy {
     /// (`portcullis key new --id ID` prints a fresh secret and the entry). Ids of the form `l21-<12
     /// hex digits>` are taken by imported Linea21 tokens.
     #[serde(default)]
-    pub keys: BTreeMap<String, RawKey>,
+    #[schemars(with = "BTreeMap<String, RawKey>")]
+    pub keys: RawKeys,
     /// Foreign permission files read as they are (a Linea21 api-permissions*.json). Their tokens
     /// become API keys.
     #[serde(default)]

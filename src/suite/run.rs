@@ -313,9 +313,9 @@ fn coverage(
     let mut all = BTreeSet::new();
     for (_, p) in &input.policies {
         all.extend(p.roles.keys().cloned());
-        for (id, k) in &p.keys {
-            if principals.contains(id) {
-                held.extend(k.roles.iter().cloned());
+        for k in p.keys.iter() {
+            if principals.contains(&*k.id) {
+                held.extend(p.keys.shape(k).roles.iter().cloned());
             }
         }
         for (name, u) in &p.users {
