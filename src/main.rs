@@ -279,6 +279,9 @@ fn user_cmd(command: UserCommand) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Diagnostic log lines queued for the writer thread before a logging thread waits.
+const LOG_LINES_BUFFERED: usize = 1024;
+
 /// Log lines are written by a dedicated thread, so a request never waits on a write to stderr.
 /// The writer blocks (never drops lines) if that thread falls behind; the guard flushes on exit.
 fn init_logging(settings: &Settings) -> tracing_appender::non_blocking::WorkerGuard {
@@ -286,6 +289,10 @@ fn init_logging(settings: &Settings) -> tracing_appender::non_blocking::WorkerGu
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&settings.log.level));
     let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
         .lossy(false)
+        // The default, 128,000 lines, is a channel of 4 MiB written in full at start (a quarter
+        // of the gateway's resident memory with a small policy). Diagnostic lines are rare; the
+        // access log has its own writer.
+        .buffered_lines_limit(LOG_LINES_BUFFERED)
         .finish(std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_ansi(std::io::stderr().is_terminal())

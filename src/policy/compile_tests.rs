@@ -83,3 +83,39 @@ fn rules_that_protect_the_request_path() {
         );
     }
 }
+
+/// Keys are read into a compact form (`raw_keys`): what that form shares or decodes early must
+/// still be reported at each key's own place.
+#[test]
+fn key_errors_keep_their_place() {
+    let (a, b) = ("ab".repeat(32), "cd".repeat(32));
+    let cases = [
+        (
+            format!(
+                r#"{{{BASE}, "keys": {{"k": {{"sha256": "{a}"}}, "k": {{"sha256": "{b}"}}}}}}"#
+            ),
+            "$.keys.k key id `k` is already defined at",
+        ),
+        (
+            format!(
+                r#"{{{BASE}, "keys": {{"k": {{"sha256": "{}"}}}}}}"#,
+                "g".repeat(64)
+            ),
+            "$.keys.k.sha256 expected 64 hexadecimal characters",
+        ),
+        (
+            format!(
+                r#"{{{BASE}, "keys": {{"k1": {{"sha256": "{a}", "roles": ["ghost"]}},
+                "k2": {{"sha256": "{b}", "roles": ["ghost"]}}}}}}"#
+            ),
+            "$.keys.k2.roles[0] unknown role `ghost`",
+        ),
+    ];
+    for (text, want) in cases {
+        let errors = compile_text(&text).err().unwrap_or_default();
+        assert!(
+            errors.iter().any(|e| e.contains(want)),
+            "{want:?} not in {errors:?}"
+        );
+    }
+}
