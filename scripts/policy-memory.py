@@ -5,6 +5,8 @@ Generates a policy of N keys in a fresh temporary directory (key `k<i>`, the SHA
 `secret-<i>`, one of 25 permission sets, one route to the built-in echo upstream), starts
 `portcullis serve` on it, and reports:
   - time until /readyz answers 200, VmRSS 2 s later, and VmHWM (peak) so far;
+  - one reload on its own (a description added to k0): time until applied, and the peak during
+    it (VmHWM reset through /proc/PID/clear_refs) against VmRSS before it;
   - with --edits E: E one-key edits (a description added to k0, the file replaced atomically),
     each timed until /status shows the next generation; VmRSS every 10 edits; VmRSS 3 s after
     the last edit, and the peak.
@@ -112,6 +114,24 @@ def main():
         time.sleep(2)
         print(f"ready after {ready:.2f} s; VmRSS {mib(proc_kib(p.pid, 'VmRSS'))} MiB, "
               f"peak so far {mib(proc_kib(p.pid, 'VmHWM'))} MiB")
+        # One reload on its own: VmHWM reset (clear_refs 5), one edit, then the new peak.
+        steady = proc_kib(p.pid, "VmRSS")
+        with open(f"/proc/{p.pid}/clear_refs", "w") as f:
+            f.write("5")
+        before = generation()
+        with open(path + ".tmp", "w") as f:
+            f.write(text.replace('"k0": {"sha256"', '"k0": {"description": "one", "sha256"', 1))
+        t = time.time()
+        os.replace(path + ".tmp", path)
+        while generation() < before + 1:
+            if time.time() > t + 60:
+                sys.exit("the edit was not applied within 60 s")
+            time.sleep(0.005)
+        applied = time.time() - t
+        time.sleep(2)
+        hwm = proc_kib(p.pid, "VmHWM")
+        print(f"one reload: applied after {applied * 1000:.0f} ms; peak {mib(hwm)} MiB "
+              f"({hwm / steady:.2f}x the {mib(steady)} MiB before it)")
         if not args.edits:
             return
         start = generation()

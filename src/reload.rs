@@ -186,7 +186,13 @@ impl Reloader {
             .map(|s| s.sources.clone())
             .unwrap_or_default();
         let before = stamps(&self.path, &sources);
-        let outcome = policy::load_with(&self.path, &*self.env).and_then(|input| {
+        // With a snapshot running, read the new policy as it is parsed: its text need not sit
+        // beside both snapshots (it is as large as their keys).
+        let reading = match self.policy.current() {
+            Some(_) => policy::Reading::Streamed,
+            None => policy::Reading::Whole,
+        };
+        let outcome = policy::load_reading(&self.path, &*self.env, reading).and_then(|input| {
             match self.policy.current() {
                 Some(cur) if cur.sha256 == input.fingerprint() => {
                     policy::compile::registry_only(&input, &cur)

@@ -12,7 +12,7 @@ use std::time::Duration;
 use http::StatusCode;
 
 use crate::policy::error::{CompileErrors, Problem};
-use crate::policy::load::{Input, problem};
+use crate::policy::load::{Input, problem_in};
 use crate::policy::locate::{JsonPath, Seg};
 use crate::policy::raw::Mode;
 use crate::policy::source::SourceFile;
@@ -30,6 +30,8 @@ pub const DEFAULT_CREDENTIAL_QUERY_PARAMS: &[&str] = &[];
 /// The compiler's context: the files (to locate problems) and what was found.
 pub struct Cx<'a> {
     files: &'a [SourceFile],
+    /// Texts read again to locate problems (`load` released them), by file.
+    texts: Vec<Option<Option<String>>>,
     errors: Vec<Problem>,
     warnings: Vec<Problem>,
     /// Object keys that are secrets (Linea21 tokens) → what to show instead. A problem's line and
@@ -38,6 +40,16 @@ pub struct Cx<'a> {
 }
 
 impl<'a> Cx<'a> {
+    fn new(input: &'a Input) -> Self {
+        Self {
+            files: &input.files,
+            texts: vec![None; input.files.len()],
+            errors: Vec::new(),
+            warnings: Vec::new(),
+            redact: HashMap::new(),
+        }
+    }
+
     /// Record an error at `path` in file `file`.
     pub fn error(&mut self, file: usize, path: JsonPath, message: impl Into<String>) {
         let p = self.located(file, path, message.into());
@@ -60,8 +72,20 @@ impl<'a> Cx<'a> {
         self.redact.insert(secret.to_owned(), shown);
     }
 
-    fn located(&self, file: usize, path: JsonPath, message: String) -> Problem {
-        let mut p = problem(&self.files[file], path, message);
+    /// The text of `file` as loaded, read again once if released.
+    fn text(&mut self, file: usize) -> Option<&str> {
+        let f = &self.files[file];
+        if f.kept() {
+            return Some(&f.text);
+        }
+        let slot = &mut self.texts[file];
+        slot.get_or_insert_with(|| f.text_as_read().map(|t| t.into_owned()))
+            .as_deref()
+    }
+
+    fn located(&mut self, file: usize, path: JsonPath, message: String) -> Problem {
+        let name = self.files[file].path.clone();
+        let mut p = problem_in(&name, self.text(file), path, message);
         for seg in &mut p.path.0 {
             if let Seg::Key(k) = seg
                 && let Some(shown) = self.redact.get(k)
@@ -73,20 +97,16 @@ impl<'a> Cx<'a> {
     }
 
     /// "file:line:column" of `path` in `file`, to name the other place of a duplicate.
-    pub fn place(&self, file: usize, path: &JsonPath) -> String {
-        let p = problem(&self.files[file], path.clone(), String::new());
+    pub fn place(&mut self, file: usize, path: &JsonPath) -> String {
+        let name = self.files[file].path.clone();
+        let p = problem_in(&name, self.text(file), path.clone(), String::new());
         format!("{}:{}:{}", p.file.display(), p.line, p.column)
     }
 }
 
 /// Compile `input` into a snapshot (generation 0; `Policy::publish` numbers it).
 pub fn compile(input: &Input) -> Result<Snapshot, CompileErrors> {
-    let mut cx = Cx {
-        files: &input.files,
-        errors: Vec::new(),
-        warnings: Vec::new(),
-        redact: HashMap::new(),
-    };
+    let mut cx = Cx::new(input);
     let mode = single(&mut cx, input, "mode", |p| p.mode).unwrap_or(Mode::LimitedAccess);
     let unmapped_status = unmapped(&mut cx, input);
     let credential_query_params = single(&mut cx, input, "credential_query_params", |p| {
@@ -194,12 +214,7 @@ pub fn registry_only(input: &Input, current: &Snapshot) -> Result<Option<Snapsho
     if crate::registry::index::fingerprint(&state) == current.managed.sha256 {
         return Ok(None);
     }
-    let mut cx = Cx {
-        files: &input.files,
-        errors: Vec::new(),
-        warnings: Vec::new(),
-        redact: HashMap::new(),
-    };
+    let mut cx = Cx::new(input);
     let registry = management::registry(&mut cx, input, &current.management);
     if !cx.errors.is_empty() {
         return Err(CompileErrors(cx.errors));

@@ -14,7 +14,7 @@ use crate::policy::error::{CompileErrors, Problem};
 use crate::policy::locate::{self, JsonPath, Seg};
 use crate::policy::raw::{ImportFormat, Linea21Entry, RawPolicy, SecretRef};
 use crate::policy::raw_managed::{RawManagedFile, is_managed};
-use crate::policy::source::{self, SourceFile};
+use crate::policy::source::{self, Fingerprinted, SourceFile};
 
 /// A parsed Linea21 file.
 #[derive(Debug)]
@@ -45,6 +45,8 @@ pub struct Input {
     pub registry: Option<(usize, crate::registry::State)>,
     /// Files secret references (`{"file": ...}`) were read from.
     pub secret_files: Vec<std::path::PathBuf>,
+    /// See `fingerprint`; computed before the texts are released.
+    fingerprint: String,
 }
 
 impl Input {
@@ -53,27 +55,29 @@ impl Input {
     /// The managed file counts by its SeaTable API tokens only: its registry section is compiled
     /// apart, and a management write to it must not look like a policy edit.
     pub fn fingerprint(&self) -> String {
+        self.fingerprint.clone()
+    }
+
+    fn compute_fingerprint(&self) -> String {
         let mut h = Sha256::new();
         let managed = self.registry.as_ref().map(|(f, _)| *f);
-        let files = match managed {
-            None => source::fingerprint(&self.files),
-            Some(f) => {
-                // No tokens is the same input as no managed file.
-                let tokens = self
-                    .policies
-                    .iter()
-                    .find(|(i, _)| *i == f)
-                    .map(|(_, p)| p.api_tokens.as_slice())
-                    .unwrap_or_default();
-                let mut files = self.files.clone();
-                if tokens.is_empty() {
-                    files.remove(f);
-                } else {
-                    files[f].text = serde_json::to_string(tokens).unwrap_or_default();
-                }
-                source::fingerprint(&files)
-            }
+        // No tokens is the same input as no managed file.
+        let tokens = managed
+            .and_then(|f| self.policies.iter().find(|(i, _)| *i == f))
+            .map(|(_, p)| p.api_tokens.as_slice())
+            .unwrap_or_default();
+        let tokens = match tokens {
+            [] => None,
+            t => Some(serde_json::to_string(t).unwrap_or_default()),
         };
+        let files = self.files.iter().enumerate().filter_map(|(i, f)| {
+            if Some(i) != managed {
+                Some(Fingerprinted::File(f))
+            } else {
+                tokens.as_deref().map(|t| Fingerprinted::Text(&f.path, t))
+            }
+        });
+        let files = source::fingerprint(files);
         h.update(files.as_bytes());
         let mut keys: Vec<_> = self.secrets.keys().collect();
         keys.sort();
@@ -106,10 +110,26 @@ pub fn load(path: &Path) -> Result<Input, CompileErrors> {
     load_with(path, &no_env)
 }
 
+/// How policy files are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reading {
+    /// Each file whole into memory, then parsed: the fastest (start-up, tools).
+    Whole,
+    /// Each policy file parsed as it is read, never held whole: about twice the parse time, and
+    /// no copy of the text beside the snapshot already running (reloads). A file that does not
+    /// parse is read again whole, so its problem is reported exactly as with `Whole`.
+    Streamed,
+}
+
 /// Read and parse the policy at `path` (a file or a directory of `*.json`), resolving secret
 /// references through `env` and the file system.
 pub fn load_with(path: &Path, env: Env<'_>) -> Result<Input, CompileErrors> {
-    let files = source::read(path).map_err(|e| {
+    load_reading(path, env, Reading::Whole)
+}
+
+/// `load_with`, reading policy files as `reading` says.
+pub fn load_reading(path: &Path, env: Env<'_>, reading: Reading) -> Result<Input, CompileErrors> {
+    let unreadable = |e: source::ReadError| {
         CompileErrors(vec![Problem {
             file: path.to_owned(),
             path: JsonPath::root(),
@@ -117,20 +137,22 @@ pub fn load_with(path: &Path, env: Env<'_>) -> Result<Input, CompileErrors> {
             column: 0,
             message: e.to_string(),
         }])
-    })?;
+    };
+    let names = source::list(path).map_err(unreadable)?;
     let mut input = Input {
-        files,
+        files: Vec::with_capacity(names.len()),
         policies: Vec::new(),
         imports: Vec::new(),
         secrets: HashMap::new(),
         registry: None,
         secret_files: Vec::new(),
+        fingerprint: String::new(),
     };
     let mut problems = Vec::new();
     let is_dir = path.is_dir();
     // The gateway's own file is no policy: a directory holding only it (a policy file deleted
     // and not yet recreated, a symlink mid-swap) must not load as an empty policy.
-    if is_dir && input.files.iter().all(|f| is_managed(&f.path)) {
+    if is_dir && names.iter().all(|f| is_managed(f)) {
         return Err(CompileErrors(vec![Problem {
             file: path.to_owned(),
             path: JsonPath::root(),
@@ -142,8 +164,12 @@ pub fn load_with(path: &Path, env: Env<'_>) -> Result<Input, CompileErrors> {
             ),
         }]));
     }
-    for i in 0..input.files.len() {
-        if is_dir && is_managed(&input.files[i].path) {
+    for name in &names {
+        let i = input.files.len();
+        if is_dir && is_managed(name) {
+            input
+                .files
+                .push(source::read_file(name).map_err(unreadable)?);
             match parse::<RawManagedFile>(&input.files[i]) {
                 Ok(m) => {
                     input.policies.push((
@@ -159,7 +185,27 @@ pub fn load_with(path: &Path, env: Env<'_>) -> Result<Input, CompileErrors> {
             }
             continue;
         }
-        match parse::<RawPolicy>(&input.files[i]) {
+        let (file, parsed) = match reading {
+            Reading::Streamed => {
+                let (file, parsed) =
+                    source::stream(name, parse_reader::<RawPolicy>).map_err(unreadable)?;
+                match parsed {
+                    Some(p) => (file, Ok(p)),
+                    None => {
+                        let file = source::read_file(name).map_err(unreadable)?;
+                        let parsed = parse::<RawPolicy>(&file);
+                        (file, parsed)
+                    }
+                }
+            }
+            Reading::Whole => {
+                let file = source::read_file(name).map_err(unreadable)?;
+                let parsed = parse::<RawPolicy>(&file);
+                (file, parsed)
+            }
+        };
+        input.files.push(file);
+        match parsed {
             Ok(p) => input.policies.push((i, p)),
             Err(e) => problems.push(e),
         }
@@ -204,6 +250,9 @@ pub fn load_with(path: &Path, env: Env<'_>) -> Result<Input, CompileErrors> {
     }
     resolve_secrets(&mut input, env);
     if problems.is_empty() {
+        input.fingerprint = input.compute_fingerprint();
+        // Parsed: what compile finds wrong is located in the text read again.
+        input.files.iter_mut().for_each(SourceFile::release);
         Ok(input)
     } else {
         Err(CompileErrors(problems))
@@ -260,14 +309,31 @@ fn resolve_secrets(input: &mut Input, env: Env<'_>) {
 
 /// A problem at `path` in `file`, located to its line and column.
 pub fn problem(file: &SourceFile, path: JsonPath, message: String) -> Problem {
-    let (line, column) = locate::locate(&file.text, &path).unwrap_or((0, 0));
+    problem_in(&file.path, Some(&file.text), path, message)
+}
+
+/// A problem at `path` in the file at `file` whose text is `text`, located to its line and column
+/// (0:0 when the text is not known).
+pub fn problem_in(file: &Path, text: Option<&str>, path: JsonPath, message: String) -> Problem {
+    let (line, column) = text
+        .and_then(|t| locate::locate(t, &path))
+        .unwrap_or((0, 0));
     Problem {
-        file: file.path.clone(),
+        file: file.to_owned(),
         path,
         line,
         column,
         message,
     }
+}
+
+/// Parse `T` from `reader`, which it reads to the end; `None` when it does not parse (`parse` on
+/// the whole text then says why).
+fn parse_reader<T: DeserializeOwned>(reader: &mut dyn std::io::Read) -> Option<T> {
+    let mut de = serde_json::Deserializer::from_reader(reader);
+    let value = T::deserialize(&mut de).ok()?;
+    de.end().ok()?;
+    Some(value)
 }
 
 /// Parse `file` as `T`, with the JSON path and line/column of the first error.

@@ -15,6 +15,8 @@ pub mod json_path;
 pub(crate) mod keys;
 pub mod linea21;
 pub mod load;
+#[cfg(test)]
+mod load_tests;
 pub mod locate;
 pub mod management;
 mod rate_limits;
@@ -42,7 +44,7 @@ use crate::upstream::Upstream;
 
 pub use compile::compile;
 pub use error::{CompileErrors, Problem};
-pub use load::{Env, Input, load, load_with, no_env};
+pub use load::{Env, Input, Reading, load, load_reading, load_with, no_env};
 
 /// What requests are decided with: the compiled policy files and the compiled managed state
 /// (what the management APIs wrote), published together. A management write replaces only

@@ -59,27 +59,32 @@ pub struct KeyEntry {
     pub rest: Option<Box<KeyRest>>,
 }
 
+/// Entries per chunk: a growing `Vec` of a million entries would leave its earlier copies (as
+/// much again) as garbage while the policy loads.
+const CHUNK: usize = 4096;
+
 /// Every key of one policy file, in file order.
 #[derive(Debug, Default)]
 pub struct RawKeys {
-    entries: Vec<KeyEntry>,
+    /// Full chunks of `CHUNK` entries, then the last one.
+    chunks: Vec<Vec<KeyEntry>>,
     shapes: Vec<KeyShape>,
 }
 
 impl RawKeys {
     /// The keys in file order.
-    pub fn iter(&self) -> std::slice::Iter<'_, KeyEntry> {
-        self.entries.iter()
+    pub fn iter(&self) -> impl Iterator<Item = &KeyEntry> {
+        self.chunks.iter().flatten()
     }
 
     /// How many keys.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.chunks.iter().map(Vec::len).sum()
     }
 
     /// No key at all.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.chunks.is_empty()
     }
 
     /// The distinct shapes; `KeyEntry::shape` indexes this.
@@ -172,7 +177,13 @@ impl Builder {
         let sha256 = hex::decode_to_slice(&sha256, &mut digest)
             .ok()
             .map(|()| digest);
-        keys.entries.push(KeyEntry {
+        if keys.chunks.last().is_none_or(|c| c.len() == CHUNK) {
+            keys.chunks.push(Vec::with_capacity(CHUNK));
+        }
+        let Some(chunk) = keys.chunks.last_mut() else {
+            return Err(E::custom("no room for a key"));
+        };
+        chunk.push(KeyEntry {
             id: id.into_boxed_str(),
             sha256,
             shape,
@@ -183,7 +194,9 @@ impl Builder {
     }
 
     fn finish(mut self) -> RawKeys {
-        self.keys.entries.shrink_to_fit();
+        if let Some(last) = self.keys.chunks.last_mut() {
+            last.shrink_to_fit();
+        }
         self.keys.shapes.shrink_to_fit();
         self.keys
     }
@@ -226,7 +239,8 @@ mod tests {
         let ids: Vec<&str> = keys.iter().map(|k| &*k.id).collect();
         assert_eq!(ids, ["b", "a", "b"]);
         assert_eq!(keys.shapes().len(), 2);
-        let [b, a, b2] = [&keys.entries[0], &keys.entries[1], &keys.entries[2]];
+        let all: Vec<&KeyEntry> = keys.iter().collect();
+        let [b, a, b2] = [all[0], all[1], all[2]];
         assert_eq!(a.shape, b.shape);
         assert_ne!(b2.shape, b.shape);
         assert_eq!(b.sha256.map(|d| d[31]), Some(0xaa));
@@ -234,6 +248,20 @@ mod tests {
         assert_eq!(a.rest().expires_at.as_deref(), Some("x"));
         assert!(b.rest.is_none() && b2.disabled);
         assert_eq!(keys.shape(b2).roles, ["r"]);
+    }
+
+    #[test]
+    fn many_keys_fill_chunks_in_order() {
+        let n = CHUNK * 2 + 3;
+        let text: Vec<String> = (0..n)
+            .map(|i| format!(r#""k{i}": {{"sha256": "{i:064x}"}}"#))
+            .collect();
+        let keys: RawKeys = serde_json::from_str(&format!("{{{}}}", text.join(","))).unwrap();
+        assert_eq!((keys.len(), keys.chunks.len()), (n, 3));
+        let ids: Vec<String> = keys.iter().map(|k| k.id.to_string()).collect();
+        let want: Vec<String> = (0..n).map(|i| format!("k{i}")).collect();
+        assert_eq!(ids, want);
+        assert_eq!(keys.shapes().len(), 1);
     }
 
     #[test]
