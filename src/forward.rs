@@ -13,8 +13,6 @@ use std::time::Duration;
 use http::header::{AUTHORIZATION, HOST, HeaderName};
 use http::request::Parts;
 use http::{HeaderMap, Request, Response, Uri, Version};
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use ipnet::IpNet;
 
@@ -29,10 +27,11 @@ use crate::headers;
 use crate::reject::Rejection;
 use crate::tunnel;
 use crate::upstream::{Target, Upstream};
+use crate::upstream_pool::{Pool, SendError};
 use crate::vouch;
 
-/// The pooled HTTP(S) client every upstream request goes through.
-pub type UpstreamClient = Client<HttpsConnector<HttpConnector>, Body>;
+/// The pooled HTTP(S) client every upstream request goes through (one per worker).
+pub type UpstreamClient = std::sync::Arc<Pool>;
 
 /// Build the pooled client with the system's trust roots for `https://` upstreams.
 pub fn client(connect_timeout: Duration) -> UpstreamClient {
@@ -51,12 +50,9 @@ pub fn client_with_tls(connect_timeout: Duration, tls: rustls::ClientConfig) -> 
         .https_or_http()
         .enable_http1()
         .wrap_connector(connector);
-    Client::builder(hyper_util::rt::TokioExecutor::new())
-        // Below the keep-alive timeout of common upstream servers (Apache 5 s, nginx 75 s), so the
-        // pool drops a connection before the upstream closes it under a request.
-        .pool_idle_timeout(Duration::from_secs(4))
-        .pool_timer(hyper_util::rt::TokioTimer::new())
-        .build(connector)
+    // Below the keep-alive timeout of common upstream servers (Apache 5 s, nginx 75 s), so the
+    // pool drops a connection before the upstream closes it under a request.
+    Pool::new(connector, Duration::from_secs(4))
 }
 
 /// Facts about the downstream connection the forwarded headers report.
@@ -119,7 +115,7 @@ pub async fn send(
     let resp = match &upstream.target {
         Target::Echo => echo::respond(req).await,
         Target::Http { authority, .. } => {
-            let pending = client.request(req);
+            let pending = client.send(req);
             let resp = tokio::time::timeout(upstream.timeout, pending)
                 .await
                 .map_err(|_| {
@@ -154,7 +150,7 @@ pub async fn send(
                         error = %innermost(&e),
                         "upstream failed"
                     );
-                    if e.is_connect() {
+                    if matches!(e, SendError::Connect(_)) {
                         Rejection::UpstreamUnreachable
                     } else {
                         Rejection::UpstreamFailed

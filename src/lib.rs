@@ -114,6 +114,7 @@ pub mod tls;
 pub mod token;
 pub mod tunnel;
 pub mod upstream;
+pub mod upstream_pool;
 pub mod vouch;
 pub mod wait;
 pub mod watch;

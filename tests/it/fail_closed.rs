@@ -262,3 +262,47 @@ async fn an_upstream_connection_is_never_reused_after_an_aborted_body() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upstream_connections_are_kept_alive_between_requests() {
+    let (url, log) = numbering_upstream().await;
+    let gw = Harness::start(&policy::standard(&url)).await;
+    for _ in 0..5 {
+        let resp = client::get(&gw.url(LIST), &[("x-api-key", ADMIN)]).await;
+        assert_eq!(resp.status, 200);
+    }
+    let log = log.lock().expect("log").clone();
+    let conns: Vec<usize> = log.iter().map(|(c, _)| *c).collect();
+    assert_eq!(conns, [1, 1, 1, 1, 1], "one kept-alive connection: {log:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kept_alive_connection_the_upstream_closed_is_not_used_again() {
+    use tokio::io::AsyncWriteExt;
+    // Each connection answers one request (keep-alive by default in HTTP/1.1), then closes.
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", l.local_addr().expect("addr"));
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = std::sync::Arc::clone(&accepted);
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = l.accept().await {
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            tokio::spawn(async move {
+                if client::read_head(&mut s).await.is_some() {
+                    let _ = s
+                        .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                        .await;
+                }
+            });
+        }
+    });
+    let gw = Harness::start(&policy::standard(&url)).await;
+    for n in 1..=3 {
+        let resp = client::get(&gw.url(LIST), &[("x-api-key", ADMIN)]).await;
+        assert_eq!(resp.status, 200, "request {n}: {}", resp.text());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 3);
+}
