@@ -29,8 +29,8 @@
 //! - [`ratelimit`]: rate limits (in this process, or in Redis for a fleet), quotas and the
 //!   failed-credential throttle, after the decision and before anything is forwarded; [`wait`] says what a 429 (or an allowed response) tells.
 //! - [`guard`]: refuses cookies and bodies that would override a selector in PHP.
-//! - [`forward`]: sends a permitted request upstream ([`tunnel`] joins WebSocket upgrades);
-//!   [`headers`] keeps headers clean;
+//! - [`forward`]: sends a permitted request upstream over [`upstream_pool`]'s kept-alive
+//!   connections ([`tunnel`] joins WebSocket upgrades); [`headers`] keeps headers clean;
 //!   [`upstream`] says where; [`echo`] is the built-in demo upstream; [`assertion`] signs the
 //!   identity assertion an upstream may ask for.
 //! - [`issuer`]: answers a permitted request for a built-in SeaTable token endpoint; [`manage`]
