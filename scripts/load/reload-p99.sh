@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Traffic while the policy reloads every second (issue #13): p99 and req/s of allowed requests
+# through one Portcullis worker, DURATION seconds without reloads, then DURATION seconds with the
+# policy file replaced every second, ROUNDS times. The policy is scripts/policy-memory.py's
+# (KEYS keys, the built-in echo upstream). wrk (1 thread, 32 connections) runs on CPU 0,
+# Portcullis on CPU 1, so requests and reloads share one core. Nothing is asserted.
+#
+# Usage: scripts/load/reload-p99.sh [PORTCULLIS_BIN]   (default: target/release/portcullis)
+# Knobs: KEYS=100000 DURATION=10 ROUNDS=2
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BIN=${1:-$ROOT/target/release/portcullis}
+KEYS=${KEYS:-100000} DURATION=${DURATION:-10} ROUNDS=${ROUNDS:-2}
+command -v wrk >/dev/null || { echo "needs wrk (apt-get install wrk)" >&2; exit 1; }
+[ -x "$BIN" ] || { echo "no binary at $BIN (cargo build --release)" >&2; exit 1; }
+W=$(mktemp -d /tmp/portcullis-reload-p99.XXXXXX)
+P=""
+trap '[ -z "$P" ] || kill "$P" 2>/dev/null; rm -rf "$W"' EXIT
+mkdir -p "$W/policy"
+read -r PORT ADMIN < <(python3 - "$ROOT/scripts/policy-memory.py" "$KEYS" "$W/base.json" <<'PY'
+import importlib.util, json, socket, sys
+spec = importlib.util.spec_from_file_location("pm", sys.argv[1])
+pm = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(pm)
+with open(sys.argv[3], "w") as f:
+    json.dump(pm.policy(int(sys.argv[2])), f)
+print(pm.free_port(), pm.free_port())
+PY
+)
+cp "$W/base.json" "$W/policy/policy.json"
+cat >"$W/portcullis.json" <<J
+{"listeners": [{"address": "127.0.0.1:$PORT"}], "admin": {"address": "127.0.0.1:$ADMIN"},
+ "workers": 1, "policy": "$W/policy", "reload": {"debounce_ms": 20},
+ "log": {"level": "warn", "access": {"format": "json", "destination": "file", "path": "$W/access.log"}}}
+J
+taskset -c 1 "$BIN" serve --config "$W/portcullis.json" 2>"$W/err.log" &
+P=$!
+until curl -sf -o /dev/null "http://127.0.0.1:$ADMIN/readyz"; do
+    kill -0 "$P" 2>/dev/null || { cat "$W/err.log" >&2; exit 1; }
+    sleep 0.05
+done
+# Key k0 (secret-0) holds indicator: list in policy-memory.py's policy.
+URL="http://127.0.0.1:$PORT/api/?module=indicator&action=list"
+echo 'wrk.headers["X-API-Key"] = "secret-0"' >"$W/key.lua"
+measure() {
+    taskset -c 0 wrk -t1 -c32 -d"${DURATION}s" --latency -s "$W/key.lua" "$URL" |
+        awk '/ 99%/{p99=$2} /Requests\/sec/{rps=$2} /Non-2xx/{bad=$4}
+             END{printf "p99 %s  req/s %s  non-2xx %s", p99, rps, bad+0}'
+}
+generation() {
+    curl -s "http://127.0.0.1:$ADMIN/status" | python3 -c 'import json,sys; print(json.load(sys.stdin)["generation"])'
+}
+taskset -c 0 wrk -t1 -c32 -d2s -s "$W/key.lua" "$URL" >/dev/null
+echo "$KEYS keys, one worker on CPU 1, wrk on CPU 0, ${DURATION}s per run"
+for round in $(seq "$ROUNDS"); do
+    echo "round $round, no reloads:            $(measure)"
+    before=$(generation)
+    (
+        for i in $(seq "$DURATION"); do
+            sed "s/\"k0\": {\"sha256\"/\"k0\": {\"description\": \"r$round-$i\", \"sha256\"/" \
+                "$W/base.json" >"$W/policy/.next.json"
+            mv "$W/policy/.next.json" "$W/policy/policy.json"
+            sleep 1
+        done
+    ) &
+    edits=$!
+    line=$(measure)
+    wait "$edits"
+    sleep 1
+    echo "round $round, a reload every second: $line  (generations applied: $(($(generation) - before)))"
+done
