@@ -8,6 +8,7 @@
 #![expect(clippy::print_stdout, reason = "the CLI prints its results")]
 
 mod cli;
+mod logging;
 mod policy_tools;
 mod store_tools;
 
@@ -30,7 +31,7 @@ use portcullis::clock::{Clock, SystemClock};
 use portcullis::explain::{self, Who};
 use portcullis::policy;
 use portcullis::run::{self, Listeners, ServeError, World};
-use portcullis::settings::{LogFormat, Settings};
+use portcullis::settings::Settings;
 use portcullis::{keygen, workers};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
@@ -279,32 +280,6 @@ fn user_cmd(command: UserCommand) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Diagnostic log lines queued for the writer thread before a logging thread waits.
-const LOG_LINES_BUFFERED: usize = 1024;
-
-/// Log lines are written by a dedicated thread, so a request never waits on a write to stderr.
-/// The writer blocks (never drops lines) if that thread falls behind; the guard flushes on exit.
-fn init_logging(settings: &Settings) -> tracing_appender::non_blocking::WorkerGuard {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&settings.log.level));
-    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(false)
-        // The default, 128,000 lines, is a channel of 4 MiB written in full at start (a quarter
-        // of the gateway's resident memory with a small policy). Diagnostic lines are rare; the
-        // access log has its own writer.
-        .buffered_lines_limit(LOG_LINES_BUFFERED)
-        .finish(std::io::stderr());
-    let builder = tracing_subscriber::fmt()
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_env_filter(filter)
-        .with_writer(writer);
-    match settings.log.format {
-        LogFormat::Json => builder.json().init(),
-        LogFormat::Text => builder.init(),
-    }
-    guard
-}
-
 fn serve(config: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let settings = match settings_path(config).and_then(|p| Ok(Settings::load(&p)?)) {
         Ok(s) => s,
@@ -313,7 +288,7 @@ fn serve(config: Option<PathBuf>) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(1));
         }
     };
-    let _flush_on_exit = init_logging(&settings);
+    let _flush_on_exit = logging::init(&settings);
     // The main runtime only runs the admin listener, reloads and signals; the public listeners
     // have worker runtimes of their own (`workers`).
     tokio::runtime::Builder::new_multi_thread()

@@ -22,6 +22,17 @@ fn compile_text(text: &str) -> Result<crate::policy::Snapshot, Vec<String>> {
     out
 }
 
+/// Each policy text fails to compile with an error containing its expected text.
+fn expect_errors(cases: &[(String, &str)]) {
+    for (text, want) in cases {
+        let errors = compile_text(text).err().unwrap_or_default();
+        assert!(
+            errors.iter().any(|e| e.contains(want)),
+            "{want:?} not in {errors:?}"
+        );
+    }
+}
+
 const BASE: &str = r#""upstreams": {"app": {"url": "builtin:echo"}}"#;
 
 #[test]
@@ -75,13 +86,7 @@ fn rules_that_protect_the_request_path() {
             "$.routes[0].rate_limit.burst expected `burst` of at least 1",
         ),
     ];
-    for (text, want) in cases {
-        let errors = compile_text(&text).err().unwrap_or_default();
-        assert!(
-            errors.iter().any(|e| e.contains(want)),
-            "{want:?} not in {errors:?}"
-        );
-    }
+    expect_errors(&cases);
 }
 
 /// Keys are read into a compact form (`raw_keys`): what that form shares or decodes early must
@@ -111,11 +116,5 @@ fn key_errors_keep_their_place() {
             "$.keys.k2.roles[0] unknown role `ghost`",
         ),
     ];
-    for (text, want) in cases {
-        let errors = compile_text(&text).err().unwrap_or_default();
-        assert!(
-            errors.iter().any(|e| e.contains(want)),
-            "{want:?} not in {errors:?}"
-        );
-    }
+    expect_errors(&cases);
 }
