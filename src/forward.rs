@@ -90,7 +90,7 @@ pub struct Outgoing<'a> {
 pub async fn send(
     client: &UpstreamClient,
     permit: Permit<'_>,
-    out: Outgoing<'_>,
+    mut out: Outgoing<'_>,
     down: &Downstream<'_>,
 ) -> Result<Response<Body>, Rejection> {
     if permit.principal().is_some_and(|p| p.is_assumed()) {
@@ -99,7 +99,6 @@ pub async fn send(
         return Err(Rejection::Internal);
     }
     let upstream = out.upstream;
-    let mut out = out;
     // A WebSocket upgrade on a route that allows it: keep the client's upgrade handle.
     let client_upgrade = if permit.route().route().websocket && tunnel::wants_websocket(&out.parts)?
     {
@@ -257,17 +256,22 @@ fn build(
     let ip = down.peer.ip();
     let trusted = down.trusted_proxies.iter().any(|n| n.contains(&ip));
     headers::sanitize_request(h, trusted, never_forward)?;
+    // Room for what is added below (identity, forwarding, host), so the map grows at most once.
+    h.reserve(16);
     if !keep {
         match carrier {
             Some(Carrier::Authorization | Carrier::Basic) => drop(h.remove(AUTHORIZATION)),
             Some(Carrier::ApiKeyHeader) => {
+                drop(h.remove(API_KEY_HEADER));
                 // Also `X_API_Key` and other spellings PHP and CGI read as the same header.
-                let same: Vec<HeaderName> = h
-                    .keys()
-                    .filter(|n| reads_as_api_key(n.as_str()))
-                    .cloned()
-                    .collect();
-                same.into_iter().for_each(|n| drop(h.remove(n)));
+                if h.keys().any(|n| reads_as_api_key(n.as_str())) {
+                    let same: Vec<HeaderName> = h
+                        .keys()
+                        .filter(|n| reads_as_api_key(n.as_str()))
+                        .cloned()
+                        .collect();
+                    same.into_iter().for_each(|n| drop(h.remove(n)));
+                }
             }
             Some(Carrier::Query(_)) | None => {}
         }

@@ -45,10 +45,13 @@ pub struct ServeOptions {
     pub listener: Arc<str>,
 }
 
+/// How long the server waits for a request head (slow-loris guard).
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
 impl Default for ServeOptions {
     fn default() -> Self {
         Self {
-            header_read_timeout: gateway::DEFAULT_HEADER_READ_TIMEOUT,
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
             drain_timeout: Duration::from_secs(10),
             role: Role::Proxy,
             tls: None,
@@ -226,9 +229,7 @@ async fn serve<I>(
             };
             let _ = open.set(gw.metrics.connection(&listener, protocol));
         }
-        let gw = Arc::clone(&gw);
-        let conn = conn.clone();
-        async move { Ok::<_, std::convert::Infallible>(gateway::handle(&gw, conn, req).await) }
+        gateway::handle(Arc::clone(&gw), conn.clone(), req)
     });
     // With upgrades, so a WebSocket route can take the connection over after its 101.
     let connection = builder

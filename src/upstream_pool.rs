@@ -102,7 +102,8 @@ impl Pool {
         loop {
             let (mut tx, reused) = match self.checkout(&scheme, &authority) {
                 Some(tx) => (tx, true),
-                None => (self.connect(&scheme, &authority).await?, false),
+                // Boxed: connecting is rare once the pool is warm, and its future is large.
+                None => (Box::pin(self.connect(&scheme, &authority)).await?, false),
             };
             match tx.try_send_request(req).await {
                 Ok(resp) => {

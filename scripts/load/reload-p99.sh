@@ -5,12 +5,16 @@
 # (KEYS keys, the built-in echo upstream). wrk (1 thread, 32 connections) runs on CPU 0,
 # Portcullis on CPU 1, so requests and reloads share one core. Nothing is asserted.
 #
+# With PAUSE_MS=N each connection waits N ms after every response (wrk's `delay`), so the core
+# is not saturated: the load a proxy meets in production, with room left for reloads. Without
+# it (PAUSE_MS=0) wrk runs closed-loop at full speed and reloads must take their CPU from traffic.
+#
 # Usage: scripts/load/reload-p99.sh [PORTCULLIS_BIN]   (default: target/release/portcullis)
-# Knobs: KEYS=100000 DURATION=10 ROUNDS=2
+# Knobs: KEYS=100000 DURATION=10 ROUNDS=2 PAUSE_MS=0
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=${1:-$ROOT/target/release/portcullis}
-KEYS=${KEYS:-100000} DURATION=${DURATION:-10} ROUNDS=${ROUNDS:-2}
+KEYS=${KEYS:-100000} DURATION=${DURATION:-10} ROUNDS=${ROUNDS:-2} PAUSE_MS=${PAUSE_MS:-0}
 command -v wrk >/dev/null || { echo "needs wrk (apt-get install wrk)" >&2; exit 1; }
 [ -x "$BIN" ] || { echo "no binary at $BIN (cargo build --release)" >&2; exit 1; }
 W=$(mktemp -d /tmp/portcullis-reload-p99.XXXXXX)
@@ -42,16 +46,22 @@ done
 # Key k0 (secret-0) holds indicator: list in policy-memory.py's policy.
 URL="http://127.0.0.1:$PORT/api/?module=indicator&action=list"
 echo 'wrk.headers["X-API-Key"] = "secret-0"' >"$W/key.lua"
+[ "$PAUSE_MS" = 0 ] || echo "function delay() return $PAUSE_MS end" >>"$W/key.lua"
+# Portcullis' CPU time so far, in clock ticks (user + system, all threads).
+cpu() { awk '{print $14 + $15}' "/proc/$P/stat"; }
 measure() {
-    taskset -c 0 wrk -t1 -c32 -d"${DURATION}s" --latency -s "$W/key.lua" "$URL" |
-        awk '/ 99%/{p99=$2} /Requests\/sec/{rps=$2} /Non-2xx/{bad=$4}
-             END{printf "p99 %s  req/s %s  non-2xx %s", p99, rps, bad+0}'
+    local before out
+    before=$(cpu)
+    out=$(taskset -c 0 wrk -t1 -c32 -d"${DURATION}s" --latency -s "$W/key.lua" "$URL" |
+        awk '/ 50%/{p50=$2} / 99%/{p99=$2} /Requests\/sec/{rps=$2} /Non-2xx/{bad=$4}
+             END{printf "p50 %s  p99 %s  req/s %s  non-2xx %s", p50, p99, rps, bad+0}')
+    echo "$out  cpu $(( ($(cpu) - before) * 100 / $(getconf CLK_TCK) / DURATION ))%"
 }
 generation() {
     curl -s "http://127.0.0.1:$ADMIN/status" | python3 -c 'import json,sys; print(json.load(sys.stdin)["generation"])'
 }
 taskset -c 0 wrk -t1 -c32 -d2s -s "$W/key.lua" "$URL" >/dev/null
-echo "$KEYS keys, one worker on CPU 1, wrk on CPU 0, ${DURATION}s per run"
+echo "$KEYS keys, one worker on CPU 1, wrk on CPU 0, ${DURATION}s per run, pause ${PAUSE_MS} ms"
 for round in $(seq "$ROUNDS"); do
     echo "round $round, no reloads:            $(measure)"
     before=$(generation)

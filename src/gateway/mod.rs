@@ -16,7 +16,6 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use http::request::Parts;
 use http::{HeaderValue, Request, Response, Uri};
@@ -111,8 +110,13 @@ impl Gateway {
     }
 }
 
-/// Handle one request: decide, then forward or reject. Never fails.
-pub async fn handle(gw: &Gateway, conn: Conn, req: Request<Incoming>) -> Response<Body> {
+/// Handle one request: decide, then forward or reject. Never fails; owns its arguments (`server`).
+pub async fn handle(
+    gw: Arc<Gateway>,
+    conn: Conn,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, std::convert::Infallible> {
+    let gw = &*gw;
     let started = tokio::time::Instant::now();
     let request_id = new_request_id();
     let snapshot = gw.policy.current();
@@ -155,9 +159,8 @@ pub async fn handle(gw: &Gateway, conn: Conn, req: Request<Incoming>) -> Respons
             pipeline(gw, s, cx, req, &mut trace, &mut rec).await
         }
     };
-    let unmapped = snapshot
-        .as_ref()
-        .map_or(http::StatusCode::NOT_FOUND, |s| s.unmapped_status);
+    let unmapped = snapshot.as_ref().map(|s| s.unmapped_status);
+    let unmapped = unmapped.unwrap_or(http::StatusCode::NOT_FOUND);
     let mut reason = None;
     let resp = match result {
         Ok(mut resp) => {
@@ -202,7 +205,7 @@ pub async fn handle(gw: &Gateway, conn: Conn, req: Request<Incoming>) -> Respons
         refused_id,
     );
     rec.answered(&answered);
-    resp.map(|body| rec.finish(body, gw.access_log.as_ref(), started))
+    Ok(resp.map(|body| rec.finish(body, gw.access_log.as_ref(), started)))
 }
 
 /// What the pipeline is handed besides the request.
@@ -323,10 +326,9 @@ async fn pipeline<'s>(
                     request_id,
                 };
                 let upstream = &s.upstreams[upstream];
-                let signer = match gw.assertions.is_empty() {
-                    true => None,
-                    false => gw.assertions.get(&upstream.name),
-                };
+                let signer = (!gw.assertions.is_empty())
+                    .then(|| gw.assertions.get(&upstream.name))
+                    .flatten();
                 let out = Outgoing {
                     parts,
                     body,
@@ -353,7 +355,8 @@ async fn pipeline<'s>(
                     now,
                     client,
                 };
-                manage::serve(cx, m, &permit, parts, incoming).await
+                // Boxed (and `issuer::serve`): rare, and inline their KiBs would size every request.
+                Box::pin(manage::serve(cx, m, &permit, parts, incoming)).await
             }
             Target::Builtin(endpoint) => {
                 if permit.principal().is_some_and(|p| p.is_assumed()) {
@@ -371,7 +374,7 @@ async fn pipeline<'s>(
                     now,
                     client,
                 };
-                issuer::serve(cx, endpoint, permit, parts, incoming).await
+                Box::pin(issuer::serve(cx, endpoint, permit, parts, incoming)).await
             }
         }
     };
@@ -395,6 +398,3 @@ fn principal_grants<'a>(s: &'a Snapshot, permit: &Permit<'a>) -> Option<&'a Gran
             .map(|u| &u.grants),
     }
 }
-
-/// How long the server waits for a request head (slow-loris guard); see `server`.
-pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
