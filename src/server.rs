@@ -229,7 +229,9 @@ async fn serve<I>(
             };
             let _ = open.set(gw.metrics.connection(&listener, protocol));
         }
-        gateway::handle(Arc::clone(&gw), conn.clone(), req)
+        // Boxed: hyper moves the service future (into an HTTP/2 stream's task, into the
+        // HTTP/1 dispatcher's slot), and a box moves as one pointer.
+        Box::pin(gateway::handle(Arc::clone(&gw), conn.clone(), req))
     });
     // With upgrades, so a WebSocket route can take the connection over after its 101.
     let connection = builder

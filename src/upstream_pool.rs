@@ -56,7 +56,9 @@ struct Idle {
     scheme: Scheme,
     authority: Authority,
     tx: SendRequest<Body>,
-    since: Instant,
+    /// When it is too old to use (returned + the idle timeout): compared, not subtracted, on
+    /// every checkout.
+    expires: Instant,
 }
 
 /// The connections of one worker.
@@ -124,7 +126,7 @@ impl Pool {
     fn checkout(&self, scheme: &Scheme, authority: &Authority) -> Option<SendRequest<Body>> {
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
-        idle.retain(|i| !i.tx.is_closed() && now.duration_since(i.since) < self.idle_timeout);
+        idle.retain(|i| !i.tx.is_closed() && now < i.expires);
         let at = idle
             .iter()
             .rposition(|i| i.tx.is_ready() && i.scheme == *scheme && i.authority == *authority)?;
@@ -150,7 +152,7 @@ impl Pool {
             scheme,
             authority,
             tx,
-            since: Instant::now(),
+            expires: Instant::now() + self.idle_timeout,
         });
     }
 

@@ -145,20 +145,16 @@ impl Line {
 }
 
 /// JSON string escaping (also safe for the text format: quotes, backslashes and control bytes
-/// are escaped, so a value cannot forge a field or a line). Runs of bytes that need no escape
-/// are found eight bytes at a time and copied whole.
+/// are escaped, so a value cannot forge a field or a line). Most values need no escape: that is
+/// found eight bytes at a time and the value copied whole.
 fn escape(buf: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
+    if !needs_escape(bytes) {
+        buf.extend_from_slice(bytes);
+        return;
+    }
     let mut start = 0;
-    let mut at = 0;
-    while at < bytes.len() {
-        if let Some(word) = bytes.get(at..at + 8)
-            && !word_needs_escape(word)
-        {
-            at += 8;
-            continue;
-        }
-        let b = bytes[at];
+    for (i, &b) in bytes.iter().enumerate() {
         let esc: &[u8] = match b {
             b'"' => b"\\\"",
             b'\\' => b"\\\\",
@@ -166,23 +162,31 @@ fn escape(buf: &mut Vec<u8>, s: &str) {
             b'\r' => b"\\r",
             b'\t' => b"\\t",
             0..=0x1f | 0x7f => {
-                buf.extend_from_slice(&bytes[start..at]);
+                buf.extend_from_slice(&bytes[start..i]);
                 let _ = write!(buf, "\\u{b:04x}");
-                at += 1;
-                start = at;
+                start = i + 1;
                 continue;
             }
-            _ => {
-                at += 1;
-                continue;
-            }
+            _ => continue,
         };
-        buf.extend_from_slice(&bytes[start..at]);
+        buf.extend_from_slice(&bytes[start..i]);
         buf.extend_from_slice(esc);
-        at += 1;
-        start = at;
+        start = i + 1;
     }
     buf.extend_from_slice(&bytes[start..]);
+}
+
+/// Whether any byte of `bytes` is one `escape` rewrites.
+fn needs_escape(bytes: &[u8]) -> bool {
+    let mut words = bytes.chunks_exact(8);
+    if words.any(word_needs_escape) {
+        return true;
+    }
+    // The last bytes, padded with spaces (which need no escape).
+    let rest = words.remainder();
+    let mut last = [b' '; 8];
+    last[..rest.len()].copy_from_slice(rest);
+    word_needs_escape(&last)
 }
 
 /// Whether any of these eight bytes is one `escape` rewrites: a control byte (below 0x20, or

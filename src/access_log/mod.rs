@@ -100,12 +100,13 @@ impl Writer {
     pub fn commit(&self, line: Line) {
         let bytes = line.finish();
         let mut batch = self.batch.lock().unwrap_or_else(|p| p.into_inner());
-        batch.extend_from_slice(&bytes);
-        if batch.len() >= BATCH_BYTES {
+        if batch.len() + bytes.len() > BATCH_BYTES && !batch.is_empty() {
+            // Handed over before it would outgrow its allocation (a copy of everything in it).
             // Sent while the lock is held, so the writer sees it before this batch's next lines.
             let full = std::mem::replace(&mut *batch, Vec::with_capacity(BATCH_BYTES));
             let _ = self.tx.send(Command::Chunk(full));
         }
+        batch.extend_from_slice(&bytes);
     }
 }
 

@@ -2,8 +2,8 @@
 //! test hands in) and writes the lines the workers batch.
 //!
 //! Workers append finished lines to a batch of their own (`Batch`: a buffer behind a mutex only
-//! its worker and this thread touch); a batch that passes `BATCH_BYTES` is handed over whole, and
-//! every `FLUSH_EVERY` this thread collects what the batches hold. A request never waits on a
+//! its worker and this thread touch); a batch that would pass `BATCH_BYTES` is handed over
+//! whole, and every `FLUSH_EVERY` this thread collects what the batches hold. A request never waits on a
 //! write, and nothing is dropped. A file destination is reopened on request (SIGUSR1 and the
 //! admin `POST /logs/reopen`, for logrotate).
 
@@ -64,7 +64,8 @@ struct Sink {
 
 fn open(path: &PathBuf) -> io::Result<io::BufWriter<File>> {
     let f = OpenOptions::new().create(true).append(true).open(path)?;
-    Ok(io::BufWriter::with_capacity(64 * 1024, f))
+    // Half a batch: a full batch is longer, so it goes to the file without a copy in the buffer.
+    Ok(io::BufWriter::with_capacity(BATCH_BYTES / 2, f))
 }
 
 impl Sink {
@@ -161,7 +162,9 @@ fn collect(
                 other => pending.insert(0, other),
             }
         }
-        let bytes = std::mem::take(&mut *held);
+        // The worker keeps a batch of full size: one that grows again from nothing reallocates
+        // (and copies) its way up to it.
+        let bytes = std::mem::replace(&mut *held, Vec::with_capacity(BATCH_BYTES));
         drop(held);
         sink.write(&bytes)?;
     }
