@@ -192,6 +192,8 @@ impl Reloader {
             Some(_) => policy::Reading::Streamed,
             None => policy::Reading::Whole,
         };
+        // Give way to traffic on a shared core (`policy::pace`); the guard ends it.
+        let paced = policy::pace::Paced::start();
         let outcome = policy::load_reading(&self.path, &*self.env, reading).and_then(|input| {
             match self.policy.current() {
                 Some(cur) if cur.sha256 == input.fingerprint() => {
@@ -200,6 +202,7 @@ impl Reloader {
                 _ => policy::compile(&input).map(Some),
             }
         });
+        drop(paced);
         let outcome = match outcome {
             Ok(None) => {
                 self.policy.clear_error();

@@ -78,7 +78,10 @@ pub fn compile(cx: &mut Cx<'_>, input: &Input, roles: &Roles, places: &mut Place
     for (file, p) in &input.policies {
         // Grants are built once per distinct shape and shared by the keys of that shape.
         let shapes: Vec<_> = p.keys.shapes().iter().map(|s| grants(s, roles)).collect();
-        for entry in p.keys.iter() {
+        for (n, entry) in p.keys.iter().enumerate() {
+            if n.is_multiple_of(256) {
+                super::pace::point();
+            }
             let id = &*entry.id;
             let at = JsonPath::root().key("keys").key(id);
             let Some(digest) = check_digest(cx, *file, &at, entry.sha256) else {

@@ -19,6 +19,7 @@ pub mod load;
 mod load_tests;
 pub mod locate;
 pub mod management;
+pub mod pace;
 mod rate_limits;
 pub mod raw;
 pub mod raw_imports;
@@ -27,6 +28,7 @@ pub mod raw_limits;
 pub mod raw_managed;
 pub mod raw_management;
 pub mod raw_tokens;
+mod retire;
 mod routes;
 mod signing_keys;
 pub mod source;
@@ -145,7 +147,10 @@ impl Policy {
         status.loaded_at = Some(now);
         status.last_error = None;
         status.last_error_at = None;
-        self.current.store(Some(Arc::new(snapshot)));
+        let replaced = self.current.swap(Some(Arc::new(snapshot)));
+        if let Some(old) = replaced {
+            retire::retire(old);
+        }
         status.generation
     }
 

@@ -212,9 +212,14 @@ impl<'de> Deserialize<'de> for RawKeys {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawKeys, A::Error> {
                 let mut b = Builder::default();
+                let mut n = 0u32;
                 while let Some(id) = map.next_key::<String>()? {
                     let raw: RawKey = map.next_value()?;
                     b.push(id, raw)?;
+                    n = n.wrapping_add(1);
+                    if n.is_multiple_of(64) {
+                        super::pace::point();
+                    }
                 }
                 Ok(b.finish())
             }

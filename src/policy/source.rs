@@ -155,6 +155,9 @@ struct Hashing<R> {
 
 impl<R: Read> Read for Hashing<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        // Each buffer refill is a point where a paced reload may give way (parsing a buffer's
+        // worth of JSON is the bulk of reading).
+        super::pace::point();
         let n = self.inner.read(buf)?;
         self.sha256.update(&buf[..n]);
         self.len += n as u64;
