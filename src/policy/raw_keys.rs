@@ -119,7 +119,7 @@ struct Builder {
     keys: RawKeys,
     /// Shape numbers by the shape's hash.
     seen: hashbrown::HashTable<u32>,
-    hasher: std::collections::hash_map::RandomState,
+    hasher: foldhash::fast::RandomState,
 }
 
 impl Builder {
