@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use http::header::{AUTHORIZATION, HOST, HeaderName};
 use http::request::Parts;
+use http::uri::PathAndQuery;
 use http::{HeaderMap, Request, Response, Uri, Version};
 use hyper_util::client::legacy::connect::HttpConnector;
 use ipnet::IpNet;
@@ -113,8 +114,10 @@ pub async fn send(
     }
     let resp = match &upstream.target {
         Target::Echo => echo::respond(req).await,
-        Target::Http { authority, .. } => {
-            let pending = client.send(req);
+        Target::Http {
+            scheme, authority, ..
+        } => {
+            let pending = client.send(scheme, authority, req);
             let resp = tokio::time::timeout(upstream.timeout, pending)
                 .await
                 .map_err(|_| {
@@ -263,15 +266,14 @@ fn build(
             Some(Carrier::Authorization | Carrier::Basic) => drop(h.remove(AUTHORIZATION)),
             Some(Carrier::ApiKeyHeader) => {
                 drop(h.remove(API_KEY_HEADER));
-                // Also `X_API_Key` and other spellings PHP and CGI read as the same header.
-                if h.keys().any(|n| reads_as_api_key(n.as_str())) {
-                    let same: Vec<HeaderName> = h
-                        .keys()
-                        .filter(|n| reads_as_api_key(n.as_str()))
-                        .cloned()
-                        .collect();
-                    same.into_iter().for_each(|n| drop(h.remove(n)));
-                }
+                // Also `X_API_Key` and other spellings PHP and CGI read as the same header (an
+                // empty collection allocates nothing).
+                let same: Vec<HeaderName> = h
+                    .keys()
+                    .filter(|n| reads_as_api_key(n.as_str()))
+                    .cloned()
+                    .collect();
+                same.into_iter().for_each(|n| drop(h.remove(n)));
             }
             Some(Carrier::Query(_)) | None => {}
         }
@@ -312,33 +314,22 @@ fn original_host(parts: &Parts) -> Result<Option<String>, Rejection> {
     })
 }
 
+/// The forwarded request's target in origin form (path and query, what the request line
+/// carries), under the upstream's base path; the pool is told the address separately.
 fn upstream_uri(upstream: &Upstream, path: &str, query: Option<&str>) -> Result<Uri, Rejection> {
-    let Target::Http {
-        scheme,
-        authority,
-        base_path,
-    } = &upstream.target
-    else {
-        let pq = match query {
-            Some(q) => format!("{path}?{q}"),
-            None => path.to_owned(),
-        };
-        return pq.parse().map_err(|_| Rejection::Internal);
+    let base = match &upstream.target {
+        Target::Http { base_path, .. } => base_path.as_str(),
+        Target::Echo => "",
     };
-    let mut pq =
-        String::with_capacity(base_path.len() + path.len() + query.map_or(0, |q| q.len() + 1));
-    pq.push_str(base_path);
+    let mut pq = String::with_capacity(base.len() + path.len() + query.map_or(0, |q| q.len() + 1));
+    pq.push_str(base);
     pq.push_str(path);
     if let Some(q) = query {
         pq.push('?');
         pq.push_str(q);
     }
-    Uri::builder()
-        .scheme(scheme.clone())
-        .authority(authority.clone())
-        .path_and_query(pq)
-        .build()
-        .map_err(|_| Rejection::Internal)
+    let pq = PathAndQuery::try_from(pq).map_err(|_| Rejection::Internal)?;
+    Ok(Uri::from(pq))
 }
 
 /// Whether a header name reads, to PHP and CGI, as `x-api-key` (`X_API_Key`, `x.api.key`).
@@ -353,6 +344,27 @@ fn reads_as_api_key(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_upstream_gets_path_and_query_under_its_base_path() {
+        let upstream = |url: &str| Upstream {
+            name: "u".into(),
+            target: crate::upstream::parse_target(url).unwrap(),
+            timeout: Duration::from_secs(1),
+            host: None,
+        };
+        let (echo, app) = (upstream("builtin:echo"), upstream("http://a:1/base"));
+        for (up, path, query, want) in [
+            (&app, "/x/y", Some("q=1"), "/base/x/y?q=1"),
+            (&app, "/", None, "/base/"),
+            (&app, "/%2F", Some(""), "/base/%2F?"),
+            (&echo, "/x", Some("a=b"), "/x?a=b"),
+        ] {
+            let uri = upstream_uri(up, path, query).unwrap();
+            assert_eq!((uri.scheme(), uri.authority()), (None, None));
+            assert_eq!(uri.to_string(), want);
+        }
+    }
 
     #[test]
     fn api_key_spellings() {

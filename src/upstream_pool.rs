@@ -85,31 +85,29 @@ impl Pool {
         })
     }
 
-    /// Send `req` (its URI absolute: scheme and authority say where) and return the response
-    /// head; the body streams from the connection.
+    /// Send `req` to (scheme, authority) and return the response head; the body streams from
+    /// the connection. `req`'s URI is what the request line carries (origin form); a request
+    /// without `Host` gets the authority.
     pub async fn send(
         self: &Arc<Self>,
+        scheme: &Scheme,
+        authority: &Authority,
         mut req: Request<Body>,
     ) -> Result<Response<Incoming>, SendError> {
-        let (Some(scheme), Some(authority)) = (req.uri().scheme(), req.uri().authority()) else {
-            return Err(SendError::Connect("the upstream URL has no address".into()));
-        };
-        let (scheme, authority) = (scheme.clone(), authority.clone());
         if !req.headers().contains_key(http::header::HOST) {
             let host = http::HeaderValue::from_str(authority.as_str())
                 .map_err(|e| SendError::Connect(e.into()))?;
             req.headers_mut().insert(http::header::HOST, host);
         }
-        *req.uri_mut() = origin_form(req.uri());
         loop {
-            let (mut tx, reused) = match self.checkout(&scheme, &authority) {
+            let (mut tx, reused) = match self.checkout(scheme, authority) {
                 Some(tx) => (tx, true),
                 // Boxed: connecting is rare once the pool is warm, and its future is large.
-                None => (Box::pin(self.connect(&scheme, &authority)).await?, false),
+                None => (Box::pin(self.connect(scheme, authority)).await?, false),
             };
             match tx.try_send_request(req).await {
                 Ok(resp) => {
-                    self.checkin(scheme, authority, tx);
+                    self.checkin(scheme.clone(), authority.clone(), tx);
                     return Ok(resp);
                 }
                 Err(mut e) => match e.take_message() {
@@ -184,31 +182,5 @@ impl Pool {
             }
         });
         Ok(tx)
-    }
-}
-
-/// `uri` as the request line carries it to an origin server: path and query only.
-fn origin_form(uri: &Uri) -> Uri {
-    match uri.path_and_query() {
-        Some(pq) => Uri::from(pq.clone()),
-        None => Uri::from_static("/"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::origin_form;
-
-    #[test]
-    fn the_request_line_carries_path_and_query_only() {
-        for (absolute, want) in [
-            ("http://a:1/x/y?q=1", "/x/y?q=1"),
-            ("http://a:1/", "/"),
-            ("http://a:1", "/"),
-            ("https://a/%2F?", "/%2F?"),
-        ] {
-            let uri: http::Uri = absolute.parse().unwrap();
-            assert_eq!(origin_form(&uri).to_string(), want, "{absolute}");
-        }
     }
 }

@@ -3,9 +3,9 @@
 //!
 //! Workers append finished lines to a batch of their own (`Batch`: a buffer behind a mutex only
 //! its worker and this thread touch); a batch that would pass `BATCH_BYTES` is handed over
-//! whole, and every `FLUSH_EVERY` this thread collects what the batches hold. A request never waits on a
-//! write, and nothing is dropped. A file destination is reopened on request (SIGUSR1 and the
-//! admin `POST /logs/reopen`, for logrotate).
+//! whole, and every `FLUSH_EVERY` this thread collects what the batches hold. A request never
+//! waits on a write, and nothing is dropped. A file destination is reopened on request (SIGUSR1
+//! and the admin `POST /logs/reopen`, for logrotate).
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};

@@ -37,33 +37,22 @@ pub fn respond(
         // Codes and messages are fixed ASCII without quotes or backslashes, and the request id
         // is hex, so the body is written directly (a test checks it parses as JSON).
         // onePortal's clients read `errorMessage`; the reason code and request id come along.
-        // Joined, not `format!`ed: a format costs as much as the rest of a 401.
         ErrorStyle::Trivore => (
             map.status,
-            [
-                r#"{"errorMessage":""#,
-                map.message,
-                r#"","error":""#,
-                map.code,
-                r#"","request_id":""#,
-                request_id,
-                r#""}"#,
-            ]
-            .concat(),
+            object([
+                ("errorMessage", map.message),
+                ("error", map.code),
+                ("request_id", request_id),
+            ]),
             true,
         ),
         ErrorStyle::Seatable | ErrorStyle::SeatableWeb | ErrorStyle::Standard => (
             map.status,
-            [
-                r#"{"error":""#,
-                map.code,
-                r#"","message":""#,
-                map.message,
-                r#"","request_id":""#,
-                request_id,
-                r#""}"#,
-            ]
-            .concat(),
+            object([
+                ("error", map.code),
+                ("message", map.message),
+                ("request_id", request_id),
+            ]),
             true,
         ),
     };
@@ -106,6 +95,24 @@ pub fn respond(
 }
 
 const REASON_HEADER: http::HeaderName = http::HeaderName::from_static(REASON);
+
+/// A JSON object of string fields whose values need no escaping (see `respond`), written
+/// directly: a `format!` cost as much as the rest of a 401.
+fn object<const N: usize>(fields: [(&str, &str); N]) -> String {
+    let len: usize = fields.iter().map(|(k, v)| k.len() + v.len() + 6).sum();
+    let mut out = String::with_capacity(len + 2);
+    out.push('{');
+    for (i, (key, value)) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        for part in ["\"", key, "\":\"", value, "\""] {
+            out.push_str(part);
+        }
+    }
+    out.push('}');
+    out
+}
 
 /// The response header that carries the reason code.
 pub const REASON: &str = "x-portcullis-reason";
