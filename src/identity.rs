@@ -18,9 +18,12 @@ use crate::reject::Rejection;
 use crate::token::directory::Perm;
 use crate::token::{self, Directory, TokenError};
 
+#[path = "identity_columns.rs"]
+mod columns;
 #[path = "identity_stores.rs"]
 mod stores;
-pub use stores::{Client, ClientIndex, Key, KeyIndex, KeyRef, Taken};
+pub use columns::KeyColumns;
+pub use stores::{Client, ClientIndex, Details, Key, KeyIndex, KeyRef, Taken};
 
 /// Where credentials are looked up: the policy's keys, tokens and clients, and the registry.
 #[derive(Debug, Clone, Copy)]

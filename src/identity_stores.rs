@@ -1,10 +1,11 @@
 //! What identity looks credentials up in, as the policy compiles them: API keys (by digest, by
 //! id, by client-certificate fingerprint) and management clients (by id).
 //!
-//! The key index is laid out for a million keys: one 64-byte slot per key (digest, shared
-//! grants, validity window, status number, where its id ends in one string of all ids), and two
-//! hash tables of slot numbers (4 bytes a key each, plus a control byte) keyed by digest and by
-//! id. About 85 bytes a key where a `Vec` of structs with `String`s and two `HashMap`s took 340.
+//! The key index is laid out for a million keys: the ids (one string of all of them, and where
+//! each ends) and digests as the policy was read (`KeyColumns`), a 16-byte slot per key (shared
+//! grants, status number, disabled), the validity windows of the keys that have one, and two
+//! hash tables of positions (4 bytes a key each, plus a control byte) keyed by digest and by id.
+//! About 70 bytes a key where a `Vec` of structs with `String`s and two `HashMap`s took 340.
 
 use std::collections::HashMap;
 use std::hash::BuildHasher;
@@ -13,6 +14,7 @@ use std::sync::Arc;
 use hashbrown::HashTable;
 
 use crate::grant::Grants;
+use crate::identity::columns::{Full, KeyColumns};
 
 /// An API key as compile builds it, before it is stored in a [`KeyIndex`].
 #[derive(Debug, Clone)]
@@ -33,20 +35,34 @@ pub struct Key {
     pub disabled: bool,
 }
 
-/// One stored key (64 bytes).
+/// What the index holds of a key beside its id and digest (16 bytes).
 #[derive(Debug)]
 struct Slot {
-    digest: [u8; 32],
     grants: Arc<Grants>,
-    /// `i64::MIN`: no lower bound.
-    not_before: i64,
-    /// `i64::MAX`: no expiry.
-    expires_at: i64,
-    /// Where this key's id ends in `KeyIndex::ids` (it starts where the previous one ends).
-    id_end: u32,
     /// Index into `KeyIndex::statuses`.
     status: u16,
     disabled: bool,
+    /// The key has a validity window (in `KeyIndex::windows`).
+    windowed: bool,
+}
+
+/// A key's validity window: (position, not before, expires at); `i64::MIN` and `i64::MAX` for
+/// no bound.
+type Window = (u32, i64, i64);
+
+/// A key's details, for the key whose id and digest are next in line (see [`KeyIndex::settle`]).
+#[derive(Debug, Clone)]
+pub struct Details<'a> {
+    /// What the key may do.
+    pub grants: Arc<Grants>,
+    /// Linea21 content status passed upstream.
+    pub status: &'a str,
+    /// Unix seconds before which the key is not valid.
+    pub not_before: Option<i64>,
+    /// Unix seconds from which the key is expired.
+    pub expires_at: Option<i64>,
+    /// Disabled by the operator.
+    pub disabled: bool,
 }
 
 /// A stored key, read through its index.
@@ -66,11 +82,11 @@ impl<'a> KeyRef<'a> {
     }
     /// The key id.
     pub fn id(&self) -> &'a str {
-        self.ix.id_at(self.at)
+        self.ix.keys.id(self.at)
     }
     /// SHA-256 of the secret.
     pub fn digest(&self) -> &'a [u8; 32] {
-        &self.slot().digest
+        self.ix.keys.digest(self.at)
     }
     /// What the key may do.
     pub fn grants(&self) -> &'a Grants {
@@ -82,11 +98,20 @@ impl<'a> KeyRef<'a> {
     }
     /// Unix seconds before which the key is not valid.
     pub fn not_before(&self) -> Option<i64> {
-        Some(self.slot().not_before).filter(|&t| t != i64::MIN)
+        self.window().map(|w| w.1).filter(|&t| t != i64::MIN)
     }
     /// Unix seconds from which the key is expired.
     pub fn expires_at(&self) -> Option<i64> {
-        Some(self.slot().expires_at).filter(|&t| t != i64::MAX)
+        self.window().map(|w| w.2).filter(|&t| t != i64::MAX)
+    }
+    fn window(&self) -> Option<&'a Window> {
+        if !self.slot().windowed {
+            return None;
+        }
+        let w = &self.ix.windows;
+        w.binary_search_by_key(&self.at, |&(p, _, _)| p as usize)
+            .ok()
+            .map(|i| &w[i])
     }
     /// Disabled by the operator.
     pub fn disabled(&self) -> bool {
@@ -106,20 +131,27 @@ pub enum Taken {
 }
 
 /// Keys indexed by digest, by id and by client-certificate fingerprint.
+///
+/// Compile fills it in two steps: the ids and digests of a policy file's keys arrive as read
+/// (`append`), then each key's details in the same order (`settle`), which also indexes it.
+/// Lookups see settled keys only.
 #[derive(Default)]
 pub struct KeyIndex {
+    /// Ids and digests by position.
+    keys: KeyColumns,
+    /// The rest of each settled key, by position.
     slots: Vec<Slot>,
-    /// Every id, one after the other.
-    ids: String,
+    /// The validity windows of the few keys that have one, by position, ascending.
+    windows: Vec<Window>,
     /// Distinct statuses.
     statuses: Vec<Box<str>>,
-    /// Slot numbers by digest (hashed by the digest's first eight bytes: digests of secrets are
+    /// Positions by digest (hashed by the digest's first eight bytes: digests of secrets are
     /// uniform, and only the operator chooses what is stored).
     by_digest: HashTable<u32>,
-    /// Slot numbers by id.
+    /// Positions by id.
     by_id: HashTable<u32>,
     id_hasher: std::hash::RandomState,
-    /// SHA-256 of a client certificate → slot number.
+    /// SHA-256 of a client certificate → position.
     by_certificate: HashMap<[u8; 32], u32>,
 }
 
@@ -131,6 +163,14 @@ impl std::fmt::Debug for KeyIndex {
     }
 }
 
+/// See `KeyIndex::tables`.
+type Tables<'a> = (
+    &'a KeyColumns,
+    &'a mut HashTable<u32>,
+    &'a mut HashTable<u32>,
+    &'a std::hash::RandomState,
+);
+
 fn digest_hash(d: &[u8; 32]) -> u64 {
     let mut first = [0u8; 8];
     first.copy_from_slice(&d[..8]);
@@ -138,17 +178,6 @@ fn digest_hash(d: &[u8; 32]) -> u64 {
 }
 
 impl KeyIndex {
-    /// An empty index with room for `keys` keys whose ids take `id_bytes` in all.
-    pub fn with_capacity(keys: usize, id_bytes: usize) -> Self {
-        Self {
-            slots: Vec::with_capacity(keys),
-            ids: String::with_capacity(id_bytes),
-            by_digest: HashTable::with_capacity(keys),
-            by_id: HashTable::with_capacity(keys),
-            ..Self::default()
-        }
-    }
-
     /// Number of keys.
     pub fn len(&self) -> usize {
         self.slots.len()
@@ -175,7 +204,7 @@ impl KeyIndex {
     /// The key whose secret has SHA-256 `d`.
     pub fn by_digest(&self, d: &[u8; 32]) -> Option<KeyRef<'_>> {
         self.by_digest
-            .find(digest_hash(d), |&i| self.slots[i as usize].digest == *d)
+            .find(digest_hash(d), |&i| self.keys.digest(i as usize) == d)
             .map(|&i| KeyRef {
                 ix: self,
                 at: i as usize,
@@ -186,7 +215,7 @@ impl KeyIndex {
     pub fn by_id(&self, id: &str) -> Option<KeyRef<'_>> {
         self.by_id
             .find(self.id_hasher.hash_one(id), |&i| {
-                self.id_at(i as usize) == id
+                self.keys.id(i as usize) == id
             })
             .map(|&i| KeyRef {
                 ix: self,
@@ -219,50 +248,92 @@ impl KeyIndex {
         }
     }
 
-    /// Store `key` unless its id or digest is taken; its position.
+    /// Bring in the ids and digests of keys as read; `settle` then gives each its details, in
+    /// order. The first columns are taken as they are, not copied.
+    pub fn append(&mut self, columns: KeyColumns) -> Result<(), Taken> {
+        let more = columns.len();
+        self.keys.append(columns).map_err(|Full| Taken::Full)?;
+        self.slots.reserve(more);
+        let (keys, by_digest, by_id, id_hasher) = self.tables();
+        by_digest.reserve(more, |&i| digest_hash(keys.digest(i as usize)));
+        by_id.reserve(more, |&i| id_hasher.hash_one(keys.id(i as usize)));
+        Ok(())
+    }
+
+    /// The columns brought in so far, settled or not (for compile to read what it settles).
+    pub fn columns(&self) -> &KeyColumns {
+        &self.keys
+    }
+
+    /// Give the next appended key its details; unless `indexed` is false (its digest is not
+    /// valid) or its id or digest is taken by a key settled before, it can then be looked up.
+    /// Its position either way.
+    pub fn settle(&mut self, details: Details<'_>, indexed: bool) -> Result<usize, Taken> {
+        let at = self.slots.len();
+        if at >= self.keys.len() {
+            return Err(Taken::Full);
+        }
+        let status = match self.statuses.iter().position(|s| **s == *details.status) {
+            Some(i) => i,
+            None => {
+                self.statuses.push(details.status.into());
+                self.statuses.len() - 1
+            }
+        };
+        let status = u16::try_from(status).map_err(|_| Taken::Full)?;
+        let pos = u32::try_from(at).map_err(|_| Taken::Full)?;
+        let windowed = details.not_before.is_some() || details.expires_at.is_some();
+        if windowed {
+            self.windows.push((
+                pos,
+                details.not_before.unwrap_or(i64::MIN),
+                details.expires_at.unwrap_or(i64::MAX),
+            ));
+        }
+        self.slots.push(Slot {
+            grants: details.grants,
+            status,
+            disabled: details.disabled,
+            windowed,
+        });
+        if !indexed {
+            return Ok(at);
+        }
+        let (id, digest) = (self.keys.id(at), self.keys.digest(at));
+        if let Some(k) = self.by_id(id) {
+            return Err(Taken::Id(k.at));
+        }
+        if let Some(k) = self.by_digest(digest) {
+            return Err(Taken::Digest(k.at));
+        }
+        let (id_hash, digest_hash_) = (self.id_hasher.hash_one(id), digest_hash(digest));
+        let (keys, by_digest, by_id, id_hasher) = self.tables();
+        by_digest.insert_unique(digest_hash_, pos, |&i| digest_hash(keys.digest(i as usize)));
+        by_id.insert_unique(id_hash, pos, |&i| id_hasher.hash_one(keys.id(i as usize)));
+        Ok(at)
+    }
+
+    /// Store `key` unless its id or digest is taken; its position. Every appended key must be
+    /// settled first.
     pub fn insert(&mut self, key: Key) -> Result<usize, Taken> {
+        if self.slots.len() != self.keys.len() {
+            return Err(Taken::Full);
+        }
         if let Some(k) = self.by_id(&key.id) {
             return Err(Taken::Id(k.at));
         }
         if let Some(k) = self.by_digest(&key.digest) {
             return Err(Taken::Digest(k.at));
         }
-        let at = self.slots.len();
-        let slot_no = u32::try_from(at).map_err(|_| Taken::Full)?;
-        let id_end = u32::try_from(self.ids.len() + key.id.len()).map_err(|_| Taken::Full)?;
-        let status = match self.statuses.iter().position(|s| **s == *key.status) {
-            Some(i) => i,
-            None => {
-                self.statuses.push(key.status.into_boxed_str());
-                self.statuses.len() - 1
-            }
-        };
-        let status = u16::try_from(status).map_err(|_| Taken::Full)?;
-        self.ids.push_str(&key.id);
-        self.slots.push(Slot {
-            digest: key.digest,
+        (self.keys.push(&key.id, key.digest)).map_err(|Full| Taken::Full)?;
+        let details = Details {
             grants: key.grants,
-            not_before: key.not_before.unwrap_or(i64::MIN),
-            expires_at: key.expires_at.unwrap_or(i64::MAX),
-            id_end,
-            status,
+            status: &key.status,
+            not_before: key.not_before,
+            expires_at: key.expires_at,
             disabled: key.disabled,
-        });
-        let Self {
-            slots,
-            ids,
-            by_digest,
-            by_id,
-            id_hasher,
-            ..
-        } = self;
-        by_digest.insert_unique(digest_hash(&key.digest), slot_no, |&i| {
-            digest_hash(&slots[i as usize].digest)
-        });
-        by_id.insert_unique(id_hasher.hash_one(key.id.as_str()), slot_no, |&i| {
-            id_hasher.hash_one(id_in(slots, ids, i as usize))
-        });
-        Ok(at)
+        };
+        self.settle(details, true)
     }
 
     /// The grants of the key at `position`, to change while compiling (before `finish`).
@@ -280,32 +351,23 @@ impl KeyIndex {
             s.grants = pool.share(Arc::clone(&s.grants));
         }
         self.slots.shrink_to_fit();
-        self.ids.shrink_to_fit();
-        let Self {
-            slots,
-            ids,
-            by_digest,
-            by_id,
-            id_hasher,
-            by_certificate,
-            ..
-        } = self;
-        by_digest.shrink_to_fit(|&i| digest_hash(&slots[i as usize].digest));
-        by_id.shrink_to_fit(|&i| id_hasher.hash_one(id_in(slots, ids, i as usize)));
-        by_certificate.shrink_to_fit();
+        self.windows.shrink_to_fit();
+        self.keys.shrink_to_fit();
+        self.by_certificate.shrink_to_fit();
+        let (keys, by_digest, by_id, id_hasher) = self.tables();
+        by_digest.shrink_to_fit(|&i| digest_hash(keys.digest(i as usize)));
+        by_id.shrink_to_fit(|&i| id_hasher.hash_one(keys.id(i as usize)));
     }
 
-    fn id_at(&self, at: usize) -> &str {
-        id_in(&self.slots, &self.ids, at)
+    /// The columns and the tables that index them, to change the tables.
+    fn tables(&mut self) -> Tables<'_> {
+        (
+            &self.keys,
+            &mut self.by_digest,
+            &mut self.by_id,
+            &self.id_hasher,
+        )
     }
-}
-
-fn id_in<'a>(slots: &[Slot], ids: &'a str, at: usize) -> &'a str {
-    let start = match at {
-        0 => 0,
-        _ => slots[at - 1].id_end as usize,
-    };
-    &ids[start..slots[at].id_end as usize]
 }
 
 /// A management API client (HTTP Basic).
@@ -327,57 +389,5 @@ pub struct Client {
 pub type ClientIndex = HashMap<String, Client>;
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn key(id: &str, secret: &str, status: &str) -> Key {
-        Key {
-            id: id.into(),
-            digest: crate::identity::digest(secret),
-            grants: Arc::new(Grants::default()),
-            status: status.into(),
-            not_before: None,
-            expires_at: Some(5),
-            disabled: false,
-        }
-    }
-
-    #[test]
-    fn keys_are_found_by_digest_and_id_and_refused_twice() {
-        let mut ix = KeyIndex::default();
-        for i in 0..1000 {
-            let status = if i % 2 == 0 { "P" } else { "D" };
-            assert_eq!(
-                ix.insert(key(&format!("k{i}"), &format!("s{i}"), status)),
-                Ok(i)
-            );
-        }
-        ix.finish();
-        assert_eq!(ix.len(), 1000);
-        let k = ix.by_digest(&crate::identity::digest("s517")).unwrap();
-        assert_eq!((k.id(), k.status(), k.position()), ("k517", "D", 517));
-        assert_eq!((k.not_before(), k.expires_at()), (None, Some(5)));
-        assert_eq!(
-            ix.by_id("k0").unwrap().digest(),
-            &crate::identity::digest("s0")
-        );
-        assert_eq!(ix.by_id("k999").unwrap().id(), "k999");
-        assert!(ix.by_id("k1000").is_none());
-        assert!(ix.by_digest(&crate::identity::digest("s1000")).is_none());
-        assert_eq!(ix.insert(key("k3", "new", "P")), Err(Taken::Id(3)));
-        assert_eq!(ix.insert(key("new", "s4", "P")), Err(Taken::Digest(4)));
-        let ids: Vec<&str> = ix.iter().take(3).map(|k| k.id()).collect();
-        assert_eq!(ids, ["k0", "k1", "k2"]);
-        assert_eq!(ix.statuses.len(), 2);
-    }
-
-    #[test]
-    fn certificates_stand_for_one_key() {
-        let mut ix = KeyIndex::default();
-        ix.insert(key("a", "1", "P")).unwrap();
-        ix.insert(key("b", "2", "P")).unwrap();
-        assert_eq!(ix.bind_certificate([7; 32], 1), Ok(()));
-        assert_eq!(ix.bind_certificate([7; 32], 0), Err(1));
-        assert_eq!(ix.by_certificate(&[7; 32]).unwrap().id(), "b");
-    }
-}
+#[path = "identity_stores_tests.rs"]
+mod tests;

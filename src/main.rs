@@ -153,7 +153,7 @@ fn check(config: Option<PathBuf>, policy: Option<PathBuf>) -> anyhow::Result<Exi
             return Ok(ExitCode::from(1));
         }
     };
-    let result = policy::load_with(&path, &process_env).and_then(|input| policy::compile(&input));
+    let result = policy::load_with(&path, &process_env).and_then(policy::compile);
     match result {
         Ok(s) => {
             for w in &s.warnings {
@@ -196,7 +196,7 @@ fn explain_cmd(
 ) -> anyhow::Result<ExitCode> {
     let file = policy_path(config, policy)?;
     let snapshot = policy::load_with(&file, &process_env)
-        .and_then(|i| policy::compile(&i))
+        .and_then(policy::compile)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let method = Method::from_bytes(method.as_bytes()).context("invalid method")?;
     let mut secret = String::new();

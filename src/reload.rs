@@ -199,7 +199,7 @@ impl Reloader {
                 Some(cur) if cur.sha256 == input.fingerprint() => {
                     policy::compile::registry_only(&input, &cur)
                 }
-                _ => policy::compile(&input).map(Some),
+                _ => policy::compile(input).map(Some),
             }
         });
         drop(paced);

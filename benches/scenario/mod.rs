@@ -143,7 +143,7 @@ pub fn fixture(keys: usize) -> Fixture {
     std::fs::write(dir.join("policy.json"), policy_json(keys)).expect("write policy");
     let input = policy::load(&dir).unwrap_or_else(|e| panic!("policy does not load: {e}"));
     let snapshot =
-        policy::compile(&input).unwrap_or_else(|e| panic!("policy does not compile: {e}"));
+        policy::compile(input).unwrap_or_else(|e| panic!("policy does not compile: {e}"));
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(snapshot.routes.routes.len(), ROUTES);
     assert_eq!(snapshot.keys.len(), keys);

@@ -17,7 +17,7 @@ pub fn run(data: &[u8]) {
 
 /// Load and compile the policy at `path`; when `readable`, insist every error is located.
 pub fn check(path: &Path, readable: bool) {
-    let result = policy::load(path).and_then(|input| policy::compile(&input).map(|_| ()));
+    let result = policy::load(path).and_then(|input| policy::compile(input).map(|_| ()));
     if let Err(errors) = result {
         assert_located(&errors, readable);
     }

@@ -36,7 +36,7 @@ pub fn snapshot() -> &'static Snapshot {
     SNAPSHOT.get_or_init(|| {
         let path = scratch::write("token-policy.json", POLICY.as_bytes());
         let input = policy::load(&path).expect("fuzz token policy loads");
-        policy::compile(&input).expect("fuzz token policy compiles")
+        policy::compile(input).expect("fuzz token policy compiles")
     })
 }
 
@@ -72,7 +72,7 @@ pub fn run(data: &[u8]) {
         CredentialKind::ApiToken,
     ];
     let _ = identity::validate(
-        portcullis::decision::sources(&s),
+        portcullis::decision::sources(s),
         Carrier::Authorization,
         text,
         &kinds,

@@ -104,8 +104,15 @@ impl<'a> Cx<'a> {
     }
 }
 
-/// Compile `input` into a snapshot (generation 0; `Policy::publish` numbers it).
-pub fn compile(input: &Input) -> Result<Snapshot, CompileErrors> {
+/// Compile `input` into a snapshot (generation 0; `Policy::publish` numbers it). The keys as
+/// read move into the snapshot's key index, so `input` is consumed.
+pub fn compile(mut input: Input) -> Result<Snapshot, CompileErrors> {
+    let key_lists: Vec<_> = input
+        .policies
+        .iter_mut()
+        .map(|(file, p)| (*file, std::mem::take(&mut p.keys)))
+        .collect();
+    let input = &input;
     let mut cx = Cx::new(input);
     let mode = single(&mut cx, input, "mode", |p| p.mode).unwrap_or(Mode::LimitedAccess);
     let unmapped_status = unmapped(&mut cx, input);
@@ -130,12 +137,13 @@ pub fn compile(input: &Input) -> Result<Snapshot, CompileErrors> {
         .unwrap_or(0);
     let (upstreams, upstream_ix) = compile_upstreams(&mut cx, input);
     let roles = keys::roles(&mut cx, input);
+    let (rate_limits, role_limits) = rate_limits::section(&mut cx, input, &roles);
     let mut places = keys::Places::default();
-    let mut keys = keys::compile(&mut cx, input, &roles, &mut places);
+    let mut keys = keys::compile(&mut cx, key_lists, &roles, &role_limits, &mut places);
     linea21::import(&mut cx, input, &mut keys, &mut places);
     drop(places);
     let mut directory = tokens::compile(&mut cx, input, &roles);
-    let rate_limits = rate_limits::compile(&mut cx, input, &roles, &mut keys, &mut directory);
+    rate_limits::users(&mut cx, input, &role_limits, &mut directory);
     // The keys' grants are final now: store equal ones once.
     keys.finish();
     let mut builtins = Vec::new();

@@ -13,7 +13,7 @@ fn compile_text(text: &str) -> Result<crate::policy::Snapshot, Vec<String>> {
     std::fs::create_dir_all(&dir).unwrap();
     let path: PathBuf = dir.join("policy.json");
     std::fs::write(&path, text).unwrap();
-    let out = load(&path).and_then(|i| compile(&i)).map_err(|e| {
+    let out = load(&path).and_then(compile).map_err(|e| {
         e.0.iter()
             .map(|p| format!("{} {}", p.path, p.message))
             .collect()

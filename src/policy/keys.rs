@@ -11,12 +11,13 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::grant::{Actions, Grants};
-use crate::identity::{Key, KeyIndex, Taken};
+use crate::identity::{Details, Key, KeyIndex, Taken};
 use crate::policy::compile::Cx;
 use crate::policy::load::Input;
 use crate::policy::locate::JsonPath;
+use crate::policy::rate_limits::{self, RoleLimits};
 use crate::policy::raw::{Permissions, RawStatus};
-use crate::policy::raw_keys::KeyShape;
+use crate::policy::raw_keys::{KeyRest, KeyShape, RawKeys};
 
 /// Linea21 content statuses.
 pub const STATUSES: &[&str] = &["P", "D", "PA", "AA"];
@@ -62,65 +63,142 @@ pub fn permissions(perms: &Permissions) -> HashMap<String, Actions> {
         .collect()
 }
 
-/// Which file each stored key comes from, by index position (to name the first place of an id
-/// defined twice).
+/// Which file the keys come from, by index position (to name the first place of an id defined
+/// twice): the first position of each run of keys from one file.
 #[derive(Debug, Default)]
-pub struct Places(Vec<usize>);
+pub struct Places(Vec<(usize, usize)>);
 
-/// Compile every key of every policy file.
-pub fn compile(cx: &mut Cx<'_>, input: &Input, roles: &Roles, places: &mut Places) -> KeyIndex {
-    let sizes = input.policies.iter().flat_map(|(_, p)| p.keys.iter());
-    let (count, id_bytes) = sizes.fold((0, 0), |(n, b), k| (n + 1, b + k.id.len()));
-    let imported: usize = input.imports.iter().map(|i| i.entries.len()).sum();
-    // Linea21 ids are `l21-` and 12 hex digits.
-    let mut index = KeyIndex::with_capacity(count + imported, id_bytes + 16 * imported);
-    places.0.reserve(count + imported);
-    for (file, p) in &input.policies {
+impl Places {
+    /// The keys from `position` on come from `file` (until the next note).
+    fn note(&mut self, position: usize, file: usize) {
+        if self.0.last().is_none_or(|&(_, f)| f != file) {
+            self.0.push((position, file));
+        }
+    }
+
+    /// The file the key at `position` comes from.
+    fn file_of(&self, position: usize) -> Option<usize> {
+        let after = self.0.partition_point(|&(p, _)| p <= position);
+        after.checked_sub(1).map(|i| self.0[i].1)
+    }
+}
+
+/// Compile every key of every policy file (`lists`: file number and its keys as read). The
+/// keys' ids and digests move into the index as they were read; each key then gets its grants,
+/// validity, status and limits, in order.
+pub fn compile(
+    cx: &mut Cx<'_>,
+    lists: Vec<(usize, RawKeys)>,
+    roles: &Roles,
+    limits: &RoleLimits,
+    places: &mut Places,
+) -> KeyIndex {
+    let mut index = KeyIndex::default();
+    for (file, raw) in lists {
+        let RawKeys {
+            columns,
+            shapes,
+            shape_of,
+            invalid_digests,
+            disabled,
+            rest,
+        } = raw;
+        let start = index.columns().len();
+        let count = columns.len();
+        if index.append(columns).is_err() {
+            cx.error(
+                file,
+                JsonPath::root().key("keys"),
+                "too many keys: the key index is full",
+            );
+            continue;
+        }
+        places.note(start, file);
         // Grants are built once per distinct shape and shared by the keys of that shape.
-        let shapes: Vec<_> = p.keys.shapes().iter().map(|s| grants(s, roles)).collect();
-        for (n, entry) in p.keys.iter().enumerate() {
+        let shapes: Vec<_> = shapes.iter().map(|s| grants(s, roles, limits)).collect();
+        let mut invalid = invalid_digests.into_iter().peekable();
+        let mut disabled = disabled.into_iter().peekable();
+        let mut rest = rest.into_iter().peekable();
+        for (n, &shape) in shape_of.iter().enumerate().take(count) {
             if n.is_multiple_of(256) {
                 super::pace::point();
             }
-            let id = &*entry.id;
-            let at = JsonPath::root().key("keys").key(id);
-            let Some(digest) = check_digest(cx, *file, &at, entry.sha256) else {
-                continue;
-            };
-            let (grants, unknown) = &shapes[entry.shape as usize];
+            let (pos, n) = (start + n, n as u32);
+            let invalid = invalid.next_if_eq(&n).is_some();
+            let disabled = disabled.next_if_eq(&n).is_some();
+            let rest = rest.next_if(|(p, _)| *p == n).map(|(_, r)| r);
+            let r = rest.as_deref().unwrap_or(&KeyRest::NONE);
+            let (grants, unknown) = &shapes[shape as usize];
+            let columns = index.columns();
+            let (id, digest) = (columns.id(pos), columns.digest(pos));
+            // The key's place, built only for an error.
+            let at = || JsonPath::root().key("keys").key(id);
+            let valid = !invalid && *digest != EMPTY_DIGEST;
+            if !valid {
+                check_digest(cx, file, &at(), (!invalid).then_some(*digest));
+            }
             for &(n, role) in unknown {
                 let mut known: Vec<_> = roles.keys().map(String::as_str).collect();
                 known.sort_unstable();
                 cx.error(
-                    *file,
-                    at.key("roles").index(n),
+                    file,
+                    at().key("roles").index(n),
                     format!("unknown role `{role}` (defined roles: {})", list(&known)),
                 );
             }
-            let rest = entry.rest();
-            let key = Key {
-                id: id.to_owned(),
-                digest,
-                grants: Arc::clone(grants),
-                status: status(cx, *file, &at.key("status"), rest.status.as_ref()),
-                not_before: instant(cx, *file, &at.key("not_before"), rest.not_before.as_deref()),
-                expires_at: instant(cx, *file, &at.key("expires_at"), rest.expires_at.as_deref()),
-                disabled: entry.disabled,
+            let status = match &r.status {
+                None => "P".into(),
+                Some(s) => status(cx, file, &at().key("status"), Some(s)),
             };
-            let certificate = rest
+            let mut when = |name: &str, raw: &Option<String>| {
+                raw.as_deref()
+                    .and_then(|t| instant(cx, file, &at().key(name), Some(t)))
+            };
+            let (not_before, expires_at) = (
+                when("not_before", &r.not_before),
+                when("expires_at", &r.expires_at),
+            );
+            let own = r
+                .rate_limit
+                .and_then(|l| rate_limits::limit(cx, file, &at().key("rate_limit"), l));
+            let grants = if own.is_none() && r.quota.is_none() {
+                Arc::clone(grants)
+            } else {
+                let mut g = Grants::clone(grants);
+                g.rate_limit = own.or(g.rate_limit);
+                g.quota = r.quota.map(rate_limits::quota);
+                Arc::new(g)
+            };
+            let certificate = r
                 .client_certificate_sha256
                 .as_deref()
-                .and_then(|fp| fingerprint(cx, *file, &at.key("client_certificate_sha256"), fp));
-            insert(cx, &mut index, places, *file, at.clone(), key);
-            let stored = || index.by_id(id).map(|k| k.position());
+                .and_then(|fp| fingerprint(cx, file, &at().key("client_certificate_sha256"), fp));
+            let details = Details {
+                grants,
+                status: &status,
+                not_before,
+                expires_at,
+                disabled,
+            };
+            let at = JsonPath::root().key("keys");
+            match index.settle(details, valid) {
+                Ok(_) => {}
+                Err(t) => {
+                    let at = at.key(index.columns().id(pos));
+                    taken(cx, &index, places, file, at, t);
+                    continue;
+                }
+            }
             if let Some(fp) = certificate
-                && let Some(i) = stored()
-                && let Err(other) = index.bind_certificate(fp, i)
+                && let Err(other) = index.bind_certificate(fp, pos)
             {
                 let other = index.get(other).map_or("", |k| k.id()).to_owned();
+                let at = at
+                    .key(index.columns().id(pos))
+                    .key("client_certificate_sha256");
                 cx.error(
-                    *file,
-                    at.key("client_certificate_sha256"),
+                    file,
+                    at,
                     format!("this client certificate already stands for key `{other}`"),
                 );
             }
@@ -129,10 +207,16 @@ pub fn compile(cx: &mut Cx<'_>, input: &Input, roles: &Roles, places: &mut Place
     index
 }
 
-/// One shape's grants, and the roles it names that do not exist (with their place in `roles`).
-fn grants<'a>(shape: &'a KeyShape, roles: &Roles) -> (Arc<Grants>, Vec<(usize, &'a str)>) {
+/// One shape's grants (with its roles' rate limit), and the roles it names that do not exist (with their place in `roles`).
+fn grants<'a>(
+    shape: &'a KeyShape,
+    roles: &Roles,
+    limits: &RoleLimits,
+) -> (Arc<Grants>, Vec<(usize, &'a str)>) {
     let mut grants = Grants {
         read_only: shape.read_only,
+        // A key's own limit, when it has one, replaces this.
+        rate_limit: limits.of(&shape.roles),
         ..Grants::default()
     };
     for (m, a) in permissions(&shape.permissions) {
@@ -180,12 +264,16 @@ pub fn insert(
     key: Key,
 ) {
     match index.insert(key) {
-        Ok(stored) => {
-            places.0.resize(stored, file);
-            places.0.push(file);
-        }
-        Err(Taken::Id(i)) => {
-            let other = places.0.get(i).copied().unwrap_or(file);
+        Ok(stored) => places.note(stored, file),
+        Err(t) => taken(cx, index, places, file, at, t),
+    }
+}
+
+/// The error for a key whose id or digest is taken, naming the other place.
+fn taken(cx: &mut Cx<'_>, index: &KeyIndex, places: &Places, file: usize, at: JsonPath, t: Taken) {
+    match t {
+        Taken::Id(i) => {
+            let other = places.file_of(i).unwrap_or(file);
             let id = index.get(i).map_or("", |k| k.id()).to_owned();
             let where_ = cx.place(other, &JsonPath::root().key("keys").key(&id));
             cx.error(
@@ -194,11 +282,11 @@ pub fn insert(
                 format!("key id `{id}` is already defined at {where_}"),
             );
         }
-        Err(Taken::Digest(i)) => {
+        Taken::Digest(i) => {
             let other = index.get(i).map_or("", |k| k.id()).to_owned();
             cx.error(file, at, format!("this secret digest is already used by key `{other}`; every key needs its own secret"));
         }
-        Err(Taken::Full) => cx.error(file, at, "too many keys: the key index is full"),
+        Taken::Full => cx.error(file, at, "too many keys: the key index is full"),
     }
 }
 

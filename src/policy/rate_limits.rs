@@ -8,7 +8,6 @@
 use std::collections::HashMap;
 
 use crate::grant::{Quota, RateLimit};
-use crate::identity::KeyIndex;
 use crate::policy::compile::Cx;
 use crate::policy::keys::Roles;
 use crate::policy::load::Input;
@@ -43,7 +42,8 @@ pub fn limit(cx: &mut Cx<'_>, file: usize, at: &JsonPath, raw: RawRateLimit) -> 
     })
 }
 
-fn quota(raw: RawQuota) -> Quota {
+/// A compiled quota.
+pub fn quota(raw: RawQuota) -> Quota {
     Quota {
         total: raw.total,
         per_day: raw.per_day,
@@ -59,16 +59,22 @@ fn most_generous(limits: impl Iterator<Item = RateLimit>) -> Option<RateLimit> {
     })
 }
 
-/// Compile every rate limit and quota of `input` into `keys`, `directory` and the `RatePolicy`.
-pub fn compile(
-    cx: &mut Cx<'_>,
-    input: &Input,
-    roles: &Roles,
-    keys: &mut KeyIndex,
-    directory: &mut Directory,
-) -> RatePolicy {
+/// The roles' rate limits, by role name.
+#[derive(Debug, Default)]
+pub struct RoleLimits(HashMap<String, RateLimit>);
+
+impl RoleLimits {
+    /// The most generous limit of the roles `names` (none when none has one).
+    pub fn of(&self, names: &[String]) -> Option<RateLimit> {
+        most_generous(names.iter().filter_map(|r| self.0.get(r.as_str()).copied()))
+    }
+}
+
+/// Compile the `rate_limits` section: the `RatePolicy`, and the roles' limits that keys
+/// (`keys::compile`) and users (`users`) fall back on.
+pub fn section(cx: &mut Cx<'_>, input: &Input, roles: &Roles) -> (RatePolicy, RoleLimits) {
     let mut rp = RatePolicy::default();
-    let mut role_limits: HashMap<&str, RateLimit> = HashMap::new();
+    let mut role_limits = RoleLimits::default();
     let mut seen: Option<usize> = None;
     for (file, p) in &input.policies {
         let Some(section) = &p.rate_limits else {
@@ -95,7 +101,7 @@ pub fn compile(
                 );
                 cx.error(*file, here, msg);
             } else if let Some(l) = limit(cx, *file, &here, *raw) {
-                role_limits.insert(role.as_str(), l);
+                role_limits.0.insert(role.clone(), l);
             }
         }
         for (module, raw) in &section.modules {
@@ -124,43 +130,20 @@ pub fn compile(
         }
         rp.headers = section.headers;
     }
-    let of_roles = |names: &[String]| {
-        most_generous(
-            names
-                .iter()
-                .filter_map(|r| role_limits.get(r.as_str()).copied()),
-        )
-    };
+    (rp, role_limits)
+}
+
+/// The users' own rate limits, or their roles', into `directory`.
+pub fn users(cx: &mut Cx<'_>, input: &Input, role_limits: &RoleLimits, directory: &mut Directory) {
     for (file, p) in &input.policies {
-        for entry in p.keys.iter() {
-            let (id, raw) = (&*entry.id, entry.rest());
-            let own = raw.rate_limit.and_then(|l| {
-                let at = JsonPath::root().key("keys").key(id).key("rate_limit");
-                limit(cx, *file, &at, l)
-            });
-            let rate = own.or_else(|| of_roles(&p.keys.shape(entry).roles));
-            if rate.is_none() && raw.quota.is_none() {
-                // Grants start without either (most keys of a large policy).
-                continue;
-            }
-            let Some(at) = keys.by_id(id).map(|k| k.position()) else {
-                continue;
-            };
-            let Some(grants) = keys.grants_mut(at) else {
-                continue;
-            };
-            grants.rate_limit = rate;
-            grants.quota = raw.quota.map(quota);
-        }
         for (name, raw) in &p.users {
             let at = JsonPath::root().key("users").key(name);
             let own = raw
                 .rate_limit
                 .and_then(|l| limit(cx, *file, &at.key("rate_limit"), l));
             if let Some(u) = directory.users.get_mut(name) {
-                u.grants.rate_limit = own.or_else(|| of_roles(&raw.roles));
+                u.grants.rate_limit = own.or_else(|| role_limits.of(&raw.roles));
             }
         }
     }
-    rp
 }

@@ -1,10 +1,12 @@
 //! The `keys` section as read, compact: a policy may hold a million keys, so each key is read
-//! into a `RawKey`, reduced at once to a small `KeyEntry` and the `RawKey` dropped.
+//! into a `RawKey` and at once reduced to a position in a few columns, and the `RawKey` dropped.
 //!
-//! What keys have in common (permissions, roles, scope, read-only) is stored once per distinct
-//! value as a `KeyShape`, and compile builds each shape's grants once. The SHA-256 is decoded
-//! while reading; the fields few keys use sit behind one box. Entries keep file order, and an id
-//! given twice in one object stays twice, so compile refuses it rather than keeping the last.
+//! Ids and decoded digests go into the `KeyColumns` the key index takes over without a copy, so
+//! a reload never holds the new policy's keys twice. What keys have in common (permissions,
+//! roles, scope, read-only) is stored once per distinct value as a `KeyShape`, and compile
+//! builds each shape's grants once; each key holds its shape's number. The fields few keys use
+//! are kept, boxed, for those keys only. Keys keep file order, and an id given twice in one
+//! object stays twice, so compile refuses it rather than keeping the last.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -12,6 +14,7 @@ use std::hash::BuildHasher;
 
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 
+use crate::identity::KeyColumns;
 use crate::policy::raw::{Permissions, RawKey, RawQuota, RawRateLimit, RawStatus};
 
 /// What compile turns into a key's grants; shared by every key with the same value.
@@ -44,73 +47,46 @@ pub struct KeyRest {
     pub quota: Option<RawQuota>,
 }
 
-/// One key as read.
-#[derive(Debug)]
-pub struct KeyEntry {
-    /// Its id.
-    pub id: Box<str>,
-    /// The decoded `sha256`, or `None` when it is not 64 hexadecimal digits.
-    pub sha256: Option<[u8; 32]>,
-    /// Index into `RawKeys::shapes`.
-    pub shape: u32,
-    /// Disabled by the operator.
-    pub disabled: bool,
-    /// The rarer fields, when any is set.
-    pub rest: Option<Box<KeyRest>>,
-}
-
-/// Entries per chunk: a growing `Vec` of a million entries would leave its earlier copies (as
-/// much again) as garbage while the policy loads.
-const CHUNK: usize = 4096;
-
-/// Every key of one policy file, in file order.
+/// Every key of one policy file, in file order, by position: ids and digests in the columns the
+/// key index takes over as they are, the rest beside them.
 #[derive(Debug, Default)]
 pub struct RawKeys {
-    /// Full chunks of `CHUNK` entries, then the last one.
-    chunks: Vec<Vec<KeyEntry>>,
-    shapes: Vec<KeyShape>,
+    /// Ids and decoded digests (all zeros where `invalid_digests` says).
+    pub columns: KeyColumns,
+    /// The distinct shapes; `shape_of` indexes this.
+    pub shapes: Vec<KeyShape>,
+    /// Each key's shape.
+    pub shape_of: Vec<u32>,
+    /// Positions of the keys whose `sha256` is not 64 hexadecimal digits, ascending.
+    pub invalid_digests: Vec<u32>,
+    /// Positions of the disabled keys, ascending.
+    pub disabled: Vec<u32>,
+    /// The rarer fields of the keys that set any, by position, ascending.
+    pub rest: Vec<(u32, Box<KeyRest>)>,
 }
 
 impl RawKeys {
-    /// The keys in file order.
-    pub fn iter(&self) -> impl Iterator<Item = &KeyEntry> {
-        self.chunks.iter().flatten()
-    }
-
     /// How many keys.
     pub fn len(&self) -> usize {
-        self.chunks.iter().map(Vec::len).sum()
+        self.columns.len()
     }
 
     /// No key at all.
     pub fn is_empty(&self) -> bool {
-        self.chunks.is_empty()
-    }
-
-    /// The distinct shapes; `KeyEntry::shape` indexes this.
-    pub fn shapes(&self) -> &[KeyShape] {
-        &self.shapes
-    }
-
-    /// The shape of `entry`.
-    pub fn shape(&self, entry: &KeyEntry) -> &KeyShape {
-        &self.shapes[entry.shape as usize]
+        self.columns.is_empty()
     }
 }
 
-impl KeyEntry {
-    /// The rarer fields (all absent when the key sets none).
-    pub fn rest(&self) -> &KeyRest {
-        static NONE: KeyRest = KeyRest {
-            status: None,
-            not_before: None,
-            expires_at: None,
-            client_certificate_sha256: None,
-            rate_limit: None,
-            quota: None,
-        };
-        self.rest.as_deref().unwrap_or(&NONE)
-    }
+impl KeyRest {
+    /// All absent.
+    pub const NONE: KeyRest = KeyRest {
+        status: None,
+        not_before: None,
+        expires_at: None,
+        client_certificate_sha256: None,
+        rate_limit: None,
+        quota: None,
+    };
 }
 
 /// Builds a `RawKeys` one key at a time.
@@ -123,7 +99,7 @@ struct Builder {
 }
 
 impl Builder {
-    fn push<E: serde::de::Error>(&mut self, id: String, raw: RawKey) -> Result<(), E> {
+    fn push<E: serde::de::Error>(&mut self, id: &str, raw: RawKey) -> Result<(), E> {
         let RawKey {
             sha256,
             description: _,
@@ -159,6 +135,24 @@ impl Builder {
                 n
             }
         };
+        let mut digest = [0u8; 32];
+        let valid = hex::decode_to_slice(&sha256, &mut digest).is_ok();
+        if !valid {
+            digest = [0; 32];
+        }
+        let at = keys
+            .columns
+            .push(id, digest)
+            .ok()
+            .and_then(|at| u32::try_from(at).ok())
+            .ok_or_else(|| E::custom("too many keys"))?;
+        keys.shape_of.push(shape);
+        if !valid {
+            keys.invalid_digests.push(at);
+        }
+        if disabled {
+            keys.disabled.push(at);
+        }
         let rest = KeyRest {
             status,
             not_before,
@@ -173,31 +167,20 @@ impl Builder {
             || rest.client_certificate_sha256.is_some()
             || rest.rate_limit.is_some()
             || rest.quota.is_some();
-        let mut digest = [0u8; 32];
-        let sha256 = hex::decode_to_slice(&sha256, &mut digest)
-            .ok()
-            .map(|()| digest);
-        if keys.chunks.last().is_none_or(|c| c.len() == CHUNK) {
-            keys.chunks.push(Vec::with_capacity(CHUNK));
+        if rare {
+            keys.rest.push((at, Box::new(rest)));
         }
-        let Some(chunk) = keys.chunks.last_mut() else {
-            return Err(E::custom("no room for a key"));
-        };
-        chunk.push(KeyEntry {
-            id: id.into_boxed_str(),
-            sha256,
-            shape,
-            disabled,
-            rest: rare.then(|| Box::new(rest)),
-        });
         Ok(())
     }
 
     fn finish(mut self) -> RawKeys {
-        if let Some(last) = self.keys.chunks.last_mut() {
-            last.shrink_to_fit();
-        }
-        self.keys.shapes.shrink_to_fit();
+        let k = &mut self.keys;
+        k.columns.shrink_to_fit();
+        k.shapes.shrink_to_fit();
+        k.shape_of.shrink_to_fit();
+        k.invalid_digests.shrink_to_fit();
+        k.disabled.shrink_to_fit();
+        k.rest.shrink_to_fit();
         self.keys
     }
 }
@@ -215,7 +198,7 @@ impl<'de> Deserialize<'de> for RawKeys {
                 let mut n = 0u32;
                 while let Some(id) = map.next_key::<String>()? {
                     let raw: RawKey = map.next_value()?;
-                    b.push(id, raw)?;
+                    b.push(&id, raw)?;
                     n = n.wrapping_add(1);
                     if n.is_multiple_of(64) {
                         super::pace::point();
@@ -241,32 +224,34 @@ mod tests {
             "b": {"sha256": "00", "roles": ["r"], "disabled": true}
         }"#;
         let keys: RawKeys = serde_json::from_str(text).unwrap();
-        let ids: Vec<&str> = keys.iter().map(|k| &*k.id).collect();
-        assert_eq!(ids, ["b", "a", "b"]);
-        assert_eq!(keys.shapes().len(), 2);
-        let all: Vec<&KeyEntry> = keys.iter().collect();
-        let [b, a, b2] = [all[0], all[1], all[2]];
-        assert_eq!(a.shape, b.shape);
-        assert_ne!(b2.shape, b.shape);
-        assert_eq!(b.sha256.map(|d| d[31]), Some(0xaa));
-        assert_eq!(a.sha256, None);
-        assert_eq!(a.rest().expires_at.as_deref(), Some("x"));
-        assert!(b.rest.is_none() && b2.disabled);
-        assert_eq!(keys.shape(b2).roles, ["r"]);
+        let c = &keys.columns;
+        assert_eq!((c.len(), c.id(0), c.id(1), c.id(2)), (3, "b", "a", "b"));
+        assert_eq!(keys.shapes.len(), 2);
+        assert_eq!(keys.shape_of, [0, 0, 1]);
+        assert_eq!(c.digest(0)[31], 0xaa);
+        assert_eq!(keys.invalid_digests, [1, 2]);
+        assert_eq!(c.digest(1), &[0; 32]);
+        assert_eq!(keys.disabled, [2]);
+        assert_eq!(keys.rest.len(), 1);
+        assert_eq!(keys.rest[0].0, 1);
+        assert_eq!(keys.rest[0].1.expires_at.as_deref(), Some("x"));
+        assert_eq!(keys.shapes[1].roles, ["r"]);
     }
 
     #[test]
-    fn many_keys_fill_chunks_in_order() {
-        let n = CHUNK * 2 + 3;
+    fn many_keys_keep_their_order() {
+        let n = 10_003;
         let text: Vec<String> = (0..n)
             .map(|i| format!(r#""k{i}": {{"sha256": "{i:064x}"}}"#))
             .collect();
         let keys: RawKeys = serde_json::from_str(&format!("{{{}}}", text.join(","))).unwrap();
-        assert_eq!((keys.len(), keys.chunks.len()), (n, 3));
-        let ids: Vec<String> = keys.iter().map(|k| k.id.to_string()).collect();
-        let want: Vec<String> = (0..n).map(|i| format!("k{i}")).collect();
-        assert_eq!(ids, want);
-        assert_eq!(keys.shapes().len(), 1);
+        assert_eq!(keys.len(), n);
+        for i in [0, 1, 4096, n - 1] {
+            assert_eq!(keys.columns.id(i), format!("k{i}"));
+            assert_eq!(keys.columns.digest(i)[30..], [(i >> 8) as u8, i as u8]);
+        }
+        assert_eq!(keys.shapes.len(), 1);
+        assert!(keys.invalid_digests.is_empty() && keys.disabled.is_empty());
     }
 
     #[test]

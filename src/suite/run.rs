@@ -313,9 +313,9 @@ fn coverage(
     let mut all = BTreeSet::new();
     for (_, p) in &input.policies {
         all.extend(p.roles.keys().cloned());
-        for k in p.keys.iter() {
-            if principals.contains(&*k.id) {
-                held.extend(p.keys.shape(k).roles.iter().cloned());
+        for (at, &shape) in p.keys.shape_of.iter().enumerate() {
+            if principals.contains(p.keys.columns.id(at)) {
+                held.extend(p.keys.shapes[shape as usize].roles.iter().cloned());
             }
         }
         for (name, u) in &p.users {

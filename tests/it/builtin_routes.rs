@@ -22,7 +22,7 @@ fn compile(seatable: Value, routes: &[Value]) -> Result<(), String> {
         }),
     );
     let input = policy::load(&path).map_err(|e| e.to_string())?;
-    policy::compile(&input)
+    policy::compile(input)
         .map(|_| ())
         .map_err(|e| e.to_string())
 }

@@ -23,7 +23,7 @@ fn snapshot(p: &serde_json::Value) -> Snapshot {
     let dir = TempDir::new("one-decision");
     let path = dir.join("policy.json");
     write(&path, p);
-    policy::compile(&policy::load(&path).expect("load")).expect("compile")
+    policy::compile(policy::load(&path).expect("load")).expect("compile")
 }
 
 /// (method, target, API key) → the reason code, or "allow".

@@ -132,7 +132,7 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 fn errors(path: &Path) -> CompileErrors {
-    match policy::load(path).and_then(|input| policy::compile(&input)) {
+    match policy::load(path).and_then(policy::compile) {
         Ok(_) => panic!("{} loaded but should not", path.display()),
         Err(e) => e,
     }

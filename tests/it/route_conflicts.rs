@@ -26,7 +26,7 @@ fn compile(routes: &[Value]) -> Result<(), String> {
         &json!({ "upstreams": { "app": { "url": "builtin:echo" } }, "routes": routes }),
     );
     let input = policy::load(&path).map_err(|e| e.to_string())?;
-    policy::compile(&input)
+    policy::compile(input)
         .map(|_| ())
         .map_err(|e| e.to_string())
 }

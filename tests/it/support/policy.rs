@@ -128,5 +128,5 @@ pub fn compile(
     let dir = crate::support::tmp::TempDir::new("compile");
     let path = dir.join("policy.json");
     write(&path, policy);
-    portcullis::policy::load(&path).and_then(|input| portcullis::policy::compile(&input))
+    portcullis::policy::load(&path).and_then(portcullis::policy::compile)
 }
