@@ -300,13 +300,19 @@ impl KeyIndex {
             return Ok(at);
         }
         let (id, digest) = (self.keys.id(at), self.keys.digest(at));
-        if let Some(k) = self.by_id(id) {
-            return Err(Taken::Id(k.at));
-        }
-        if let Some(k) = self.by_digest(digest) {
-            return Err(Taken::Digest(k.at));
-        }
         let (id_hash, digest_hash_) = (self.id_hasher.hash_one(id), digest_hash(digest));
+        if let Some(&i) = self
+            .by_id
+            .find(id_hash, |&i| self.keys.id(i as usize) == id)
+        {
+            return Err(Taken::Id(i as usize));
+        }
+        if let Some(&i) = self
+            .by_digest
+            .find(digest_hash_, |&i| self.keys.digest(i as usize) == digest)
+        {
+            return Err(Taken::Digest(i as usize));
+        }
         let (keys, by_digest, by_id, id_hasher) = self.tables();
         by_digest.insert_unique(digest_hash_, pos, |&i| digest_hash(keys.digest(i as usize)));
         by_id.insert_unique(id_hash, pos, |&i| id_hasher.hash_one(keys.id(i as usize)));
@@ -336,19 +342,18 @@ impl KeyIndex {
         self.settle(details, true)
     }
 
-    /// The grants of the key at `position`, to change while compiling (before `finish`).
-    pub fn grants_mut(&mut self, position: usize) -> Option<&mut Grants> {
-        self.slots
-            .get_mut(position)
-            .map(|s| Arc::make_mut(&mut s.grants))
-    }
-
     /// Once every key is in and its grants are final: store equal grant sets once (see
     /// `grant::Pool`) and give back the room the tables grew into.
     pub fn finish(&mut self) {
         let mut pool = crate::grant::Pool::default();
+        // Keys of one shape hold one `Arc` already: pool each distinct one once. The original
+        // is kept here until the end, so no address is reused while it names a pooled set.
+        let mut done: HashMap<*const Grants, (Arc<Grants>, Arc<Grants>)> = HashMap::new();
         for s in &mut self.slots {
-            s.grants = pool.share(Arc::clone(&s.grants));
+            let (_, pooled) = done
+                .entry(Arc::as_ptr(&s.grants))
+                .or_insert_with(|| (Arc::clone(&s.grants), pool.share(Arc::clone(&s.grants))));
+            s.grants = Arc::clone(pooled);
         }
         self.slots.shrink_to_fit();
         self.windows.shrink_to_fit();

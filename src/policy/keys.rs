@@ -4,6 +4,7 @@
 //! those of its roles, merged once here so `authz::decide` does one map lookup. Imported Linea21
 //! tokens join the same index through `linea21`.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -146,9 +147,9 @@ pub fn compile(
                     format!("unknown role `{role}` (defined roles: {})", list(&known)),
                 );
             }
-            let status = match &r.status {
+            let status: Cow<'_, str> = match &r.status {
                 None => "P".into(),
-                Some(s) => status(cx, file, &at().key("status"), Some(s)),
+                Some(s) => status(cx, file, &at().key("status"), Some(s)).into(),
             };
             let mut when = |name: &str, raw: &Option<String>| {
                 raw.as_deref()

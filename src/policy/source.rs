@@ -115,12 +115,16 @@ pub fn read_file(path: &Path) -> Result<SourceFile, ReadError> {
     Ok(SourceFile::new(path.to_owned(), text))
 }
 
+/// The reader `stream` hands its parser: a concrete `BufReader`, so serde_json's byte-at-a-time
+/// reading takes the buffer's fast path (through `&mut dyn Read`, each byte was a call to `read`).
+pub type Buffered<'a> = std::io::BufReader<&'a mut Hashing<std::fs::File>>;
+
 /// Parse the file at `path` with `parse` as it is read, without holding its text: the file comes
-/// back with its SHA-256 and length and no text. `parse` must read to the end (serde_json's
-/// `Deserializer::end` does); whatever it leaves is read and counted too.
+/// back with its SHA-256 and length and no text. Whatever `parse` leaves unread is read and
+/// counted too.
 pub fn stream<T>(
     path: &Path,
-    parse: impl FnOnce(&mut dyn Read) -> T,
+    parse: impl FnOnce(Buffered<'_>) -> T,
 ) -> Result<(SourceFile, T), ReadError> {
     let io = |source| ReadError::Io {
         path: path.to_owned(),
@@ -132,10 +136,9 @@ pub fn stream<T>(
         sha256: Sha256::new(),
         len: 0,
     };
-    let mut reader = std::io::BufReader::with_capacity(64 * 1024, &mut hashing);
-    let parsed = parse(&mut reader);
-    std::io::copy(&mut reader, &mut std::io::sink()).map_err(io)?;
-    drop(reader);
+    let parsed = parse(std::io::BufReader::with_capacity(64 * 1024, &mut hashing));
+    // The hash is taken below the buffer: what the parser left buffered is counted already.
+    std::io::copy(&mut hashing, &mut std::io::sink()).map_err(io)?;
     let file = SourceFile {
         path: path.to_owned(),
         text: String::new(),
@@ -147,7 +150,8 @@ pub fn stream<T>(
 }
 
 /// A reader that hashes and counts what passes through it.
-struct Hashing<R> {
+#[derive(Debug)]
+pub struct Hashing<R> {
     inner: R,
     sha256: Sha256,
     len: u64,
