@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use crate::policy::error::{CompileErrors, Problem};
 use crate::policy::locate::{self, JsonPath, Seg};
 use crate::policy::raw::{ImportFormat, Linea21Entry, RawPolicy, SecretRef};
+use crate::policy::raw_keys;
 use crate::policy::raw_managed::{RawManagedFile, is_managed};
 use crate::policy::source::{self, Fingerprinted, SourceFile};
 
@@ -187,20 +188,23 @@ pub fn load_reading(path: &Path, env: Env<'_>, reading: Reading) -> Result<Input
         }
         let (file, parsed) = match reading {
             Reading::Streamed => {
-                let (file, parsed) =
-                    source::stream(name, parse_reader::<RawPolicy>).map_err(unreadable)?;
+                let len = std::fs::metadata(name).map_or(0, |m| m.len());
+                let (file, parsed) = source::stream(name, |r| {
+                    raw_keys::sized_by(len, || parse_reader::<RawPolicy>(r))
+                })
+                .map_err(unreadable)?;
                 match parsed {
                     Some(p) => (file, Ok(p)),
                     None => {
                         let file = source::read_file(name).map_err(unreadable)?;
-                        let parsed = parse::<RawPolicy>(&file);
+                        let parsed = parse_policy(&file);
                         (file, parsed)
                     }
                 }
             }
             Reading::Whole => {
                 let file = source::read_file(name).map_err(unreadable)?;
-                let parsed = parse::<RawPolicy>(&file);
+                let parsed = parse_policy(&file);
                 (file, parsed)
             }
         };
@@ -334,6 +338,11 @@ fn parse_reader<T: DeserializeOwned>(reader: source::Buffered<'_>) -> Option<T> 
     let value = T::deserialize(&mut de).ok()?;
     de.end().ok()?;
     Some(value)
+}
+
+/// Parse a policy file, its `keys` sized by the file's length.
+fn parse_policy(file: &SourceFile) -> Result<RawPolicy, Problem> {
+    raw_keys::sized_by(file.text.len() as u64, || parse::<RawPolicy>(file))
 }
 
 /// Parse `file` as `T`, with the JSON path and line/column of the first error.

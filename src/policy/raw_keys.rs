@@ -8,6 +8,7 @@
 //! are kept, boxed, for those keys only. Keys keep file order, and an id given twice in one
 //! object stays twice, so compile refuses it rather than keeping the last.
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::hash::BuildHasher;
@@ -87,6 +88,23 @@ impl KeyRest {
         rate_limit: None,
         quota: None,
     };
+}
+
+thread_local! {
+    /// The length of the text being read on this thread (`sized_by`), 0 when unknown.
+    static TEXT_LEN: Cell<u64> = const { Cell::new(0) };
+}
+
+/// While `read` runs, a `keys` section read on this thread comes from a text of `len` bytes.
+/// The columns are then reserved at once for the most keys such a text can hold (each key
+/// takes at least 64 bytes, its digest): pages never written are not resident, and columns
+/// grown by doubling left their earlier copies as garbage while a large policy was read,
+/// beside both snapshots. The room left over is given back when the section ends.
+pub fn sized_by<T>(len: u64, read: impl FnOnce() -> T) -> T {
+    let before = TEXT_LEN.with(|l| l.replace(len));
+    let out = read();
+    TEXT_LEN.with(|l| l.set(before));
+    out
 }
 
 /// Builds a `RawKeys` one key at a time.
@@ -195,6 +213,10 @@ impl<'de> Deserialize<'de> for RawKeys {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawKeys, A::Error> {
                 let mut b = Builder::default();
+                let most = usize::try_from(TEXT_LEN.with(Cell::get) / 64).unwrap_or(0);
+                // Ids are mostly short: an eighth of the text is room enough, else they grow.
+                b.keys.columns.reserve(most, most * 8);
+                b.keys.shape_of.reserve(most);
                 let mut n = 0u32;
                 while let Some(id) = map.next_key::<String>()? {
                     let raw: RawKey = map.next_value()?;
@@ -252,6 +274,16 @@ mod tests {
         }
         assert_eq!(keys.shapes.len(), 1);
         assert!(keys.invalid_digests.is_empty() && keys.disabled.is_empty());
+    }
+
+    #[test]
+    fn keys_read_within_a_known_length_are_the_same_and_the_length_is_forgotten() {
+        let text = r#"{"a": {"sha256": "00"}, "b": {"sha256": "01", "disabled": true}}"#;
+        let keys: RawKeys = sized_by(1 << 20, || serde_json::from_str(text)).unwrap();
+        let plain: RawKeys = serde_json::from_str(text).unwrap();
+        assert_eq!(keys.columns, plain.columns);
+        assert_eq!(keys.disabled, [1]);
+        assert_eq!(TEXT_LEN.with(Cell::get), 0);
     }
 
     #[test]
