@@ -331,7 +331,9 @@ impl KeyIndex {
         if let Some(k) = self.by_digest(&key.digest) {
             return Err(Taken::Digest(k.at));
         }
-        (self.keys.push(&key.id, key.digest)).map_err(|Full| Taken::Full)?;
+        self.keys
+            .push(&key.id, key.digest)
+            .map_err(|Full| Taken::Full)?;
         let details = Details {
             grants: key.grants,
             status: &key.status,

@@ -105,13 +105,8 @@ pub fn compile(
             rest,
         } = raw;
         let start = index.columns().len();
-        let count = columns.len();
-        if index.append(columns).is_err() {
-            cx.error(
-                file,
-                JsonPath::root().key("keys"),
-                "too many keys: the key index is full",
-            );
+        if let Err(t) = index.append(columns) {
+            taken(cx, &index, places, file, JsonPath::root().key("keys"), t);
             continue;
         }
         places.note(start, file);
@@ -120,7 +115,7 @@ pub fn compile(
         let mut invalid = invalid_digests.into_iter().peekable();
         let mut disabled = disabled.into_iter().peekable();
         let mut rest = rest.into_iter().peekable();
-        for (n, &shape) in shape_of.iter().enumerate().take(count) {
+        for (n, &shape) in shape_of.iter().enumerate() {
             if n.is_multiple_of(256) {
                 super::pace::point();
             }
@@ -181,22 +176,18 @@ pub fn compile(
                 expires_at,
                 disabled,
             };
-            let at = JsonPath::root().key("keys");
-            match index.settle(details, valid) {
-                Ok(_) => {}
-                Err(t) => {
-                    let at = at.key(index.columns().id(pos));
-                    taken(cx, &index, places, file, at, t);
-                    continue;
-                }
+            // Settled, the key's id is read from the index again for an error's place.
+            let place =
+                |index: &KeyIndex| JsonPath::root().key("keys").key(index.columns().id(pos));
+            if let Err(t) = index.settle(details, valid) {
+                taken(cx, &index, places, file, place(&index), t);
+                continue;
             }
             if let Some(fp) = certificate
                 && let Err(other) = index.bind_certificate(fp, pos)
             {
                 let other = index.get(other).map_or("", |k| k.id()).to_owned();
-                let at = at
-                    .key(index.columns().id(pos))
-                    .key("client_certificate_sha256");
+                let at = place(&index).key("client_certificate_sha256");
                 cx.error(
                     file,
                     at,
@@ -208,7 +199,8 @@ pub fn compile(
     index
 }
 
-/// One shape's grants (with its roles' rate limit), and the roles it names that do not exist (with their place in `roles`).
+/// One shape's grants (with its roles' rate limit), and the roles it names that do not exist
+/// (with their place in `roles`).
 fn grants<'a>(
     shape: &'a KeyShape,
     roles: &Roles,

@@ -188,8 +188,7 @@ pub fn load_reading(path: &Path, env: Env<'_>, reading: Reading) -> Result<Input
         }
         let (file, parsed) = match reading {
             Reading::Streamed => {
-                let len = std::fs::metadata(name).map_or(0, |m| m.len());
-                let (file, parsed) = source::stream(name, |r| {
+                let (file, parsed) = source::stream(name, |r, len| {
                     raw_keys::sized_by(len, || parse_reader::<RawPolicy>(r))
                 })
                 .map_err(unreadable)?;

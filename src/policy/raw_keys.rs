@@ -155,12 +155,9 @@ impl Builder {
         };
         let mut digest = [0u8; 32];
         let valid = hex::decode_to_slice(&sha256, &mut digest).is_ok();
-        if !valid {
-            digest = [0; 32];
-        }
         let at = keys
             .columns
-            .push(id, digest)
+            .push(id, if valid { digest } else { [0; 32] })
             .ok()
             .and_then(|at| u32::try_from(at).ok())
             .ok_or_else(|| E::custom("too many keys"))?;

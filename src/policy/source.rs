@@ -119,12 +119,12 @@ pub fn read_file(path: &Path) -> Result<SourceFile, ReadError> {
 /// reading takes the buffer's fast path (through `&mut dyn Read`, each byte was a call to `read`).
 pub type Buffered<'a> = std::io::BufReader<&'a mut Hashing<std::fs::File>>;
 
-/// Parse the file at `path` with `parse` as it is read, without holding its text: the file comes
-/// back with its SHA-256 and length and no text. Whatever `parse` leaves unread is read and
-/// counted too.
+/// Parse the file at `path` with `parse` as it is read, without holding its text: `parse` gets
+/// the reader and the file's length as opened; the file comes back with its SHA-256 and length
+/// and no text. Whatever `parse` leaves unread is read and counted too.
 pub fn stream<T>(
     path: &Path,
-    parse: impl FnOnce(Buffered<'_>) -> T,
+    parse: impl FnOnce(Buffered<'_>, u64) -> T,
 ) -> Result<(SourceFile, T), ReadError> {
     let io = |source| ReadError::Io {
         path: path.to_owned(),
@@ -136,7 +136,11 @@ pub fn stream<T>(
         sha256: Sha256::new(),
         len: 0,
     };
-    let parsed = parse(std::io::BufReader::with_capacity(64 * 1024, &mut hashing));
+    let len = hashing.inner.metadata().map_or(0, |m| m.len());
+    let parsed = parse(
+        std::io::BufReader::with_capacity(64 * 1024, &mut hashing),
+        len,
+    );
     // The hash is taken below the buffer: what the parser left buffered is counted already.
     std::io::copy(&mut hashing, &mut std::io::sink()).map_err(io)?;
     let file = SourceFile {
