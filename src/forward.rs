@@ -14,7 +14,6 @@ use http::header::{AUTHORIZATION, HOST, HeaderName};
 use http::request::Parts;
 use http::uri::PathAndQuery;
 use http::{HeaderMap, Request, Response, Uri, Version};
-use hyper_util::client::legacy::connect::HttpConnector;
 use ipnet::IpNet;
 
 use crate::authz::Permit;
@@ -28,7 +27,9 @@ use crate::headers;
 use crate::reject::Rejection;
 use crate::tunnel;
 use crate::upstream::{Target, Upstream};
+use crate::upstream_conn::Connector;
 use crate::upstream_pool::{Pool, SendError};
+use crate::upstream_wire::WireError;
 use crate::vouch;
 
 /// The pooled HTTP(S) client every upstream request goes through (one per worker).
@@ -42,18 +43,9 @@ pub fn client(connect_timeout: Duration) -> UpstreamClient {
 /// Build the pooled client: keep-alive connections, `connect_timeout` per connection attempt,
 /// `tls` for `https://` upstreams (HTTP/1.1 over TLS).
 pub fn client_with_tls(connect_timeout: Duration, tls: rustls::ClientConfig) -> UpstreamClient {
-    let mut connector = HttpConnector::new();
-    connector.set_connect_timeout(Some(connect_timeout));
-    connector.set_nodelay(true);
-    connector.enforce_http(false);
-    let connector = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(tls)
-        .https_or_http()
-        .enable_http1()
-        .wrap_connector(connector);
     // Below the keep-alive timeout of common upstream servers (Apache 5 s, nginx 75 s), so the
     // pool drops a connection before the upstream closes it under a request.
-    Pool::new(connector, Duration::from_secs(4))
+    Pool::new(Connector::new(connect_timeout, tls), Duration::from_secs(4))
 }
 
 /// Facts about the downstream connection the forwarded headers report.
@@ -117,8 +109,19 @@ pub async fn send(
         Target::Http {
             scheme, authority, ..
         } => {
-            let pending = client.send(scheme, authority, req);
-            let resp = tokio::time::timeout(upstream.timeout, pending)
+            let pending = async {
+                let Some(c) = client_upgrade else {
+                    return client.send(scheme, authority, req).await;
+                };
+                let mut resp = client.upgrade(scheme, authority, req).await?;
+                if resp.status() == http::StatusCode::SWITCHING_PROTOCOLS {
+                    // Only once the upstream agreed: join the two connections.
+                    let up = hyper::upgrade::on(&mut resp);
+                    tunnel::splice(c, up, down.request_id.to_owned());
+                }
+                Ok(resp.map(body::incoming))
+            };
+            tokio::time::timeout(upstream.timeout, pending)
                 .await
                 .map_err(|_| {
                     tracing::warn!(
@@ -140,8 +143,8 @@ pub async fn send(
                         return Rejection::BodyTimeout;
                     }
                     if body::is_client_failure(&e) {
-                        // Malformed chunked framing (or a reset) from the client: its 400. hyper
-                        // drops the upstream connection the half-sent request was on.
+                        // Malformed chunked framing (or a reset) from the client: its 400. The
+                        // upstream connection the half-sent request was on is dropped.
                         return Rejection::MalformedBody;
                     }
                     tracing::warn!(
@@ -157,16 +160,7 @@ pub async fn send(
                     } else {
                         Rejection::UpstreamFailed
                     }
-                })?;
-            let mut resp = resp;
-            if let Some(c) = client_upgrade
-                && resp.status() == http::StatusCode::SWITCHING_PROTOCOLS
-            {
-                // Only once the upstream agreed: join the two connections.
-                let up = hyper::upgrade::on(&mut resp);
-                tunnel::splice(c, up, down.request_id.to_owned());
-            }
-            resp.map(body::incoming)
+                })?
         }
     };
     let switched = websocket && resp.status() == http::StatusCode::SWITCHING_PROTOCOLS;
@@ -197,6 +191,13 @@ fn cause(e: &(dyn std::error::Error + 'static)) -> &'static str {
                 HostUnreachable | NetworkUnreachable => "unreachable",
                 UnexpectedEof => "closed early",
                 _ => "i/o error",
+            };
+        }
+        if let Some(w) = err.downcast_ref::<WireError>() {
+            return match w {
+                WireError::Closed => "closed before a complete response",
+                WireError::Malformed(_) => "unreadable response",
+                WireError::BodyLength => "failed",
             };
         }
         if let Some(h) = err.downcast_ref::<hyper::Error>() {

@@ -30,7 +30,11 @@
 //!   failed-credential throttle, after the decision and before anything is forwarded; [`wait`] says what a 429 (or an allowed response) tells.
 //! - [`guard`]: refuses cookies and bodies that would override a selector in PHP.
 //! - [`forward`]: sends a permitted request upstream over [`upstream_pool`]'s kept-alive
-//!   connections ([`tunnel`] joins WebSocket upgrades); [`headers`] keeps headers clean;
+//!   connections, in the request's own task ([`upstream_wire`] writes the request head and
+//!   reads the response's, [`upstream_chunked`] decodes chunked bodies, [`upstream_body`]
+//!   streams a response body and parks its connection, [`upstream_conn`] opens TCP and TLS
+//!   connections and keeps the idle ones; [`tunnel`] joins WebSocket upgrades); [`headers`]
+//!   keeps headers clean;
 //!   [`upstream`] says where; [`echo`] is the built-in demo upstream; [`assertion`] signs the
 //!   identity assertion an upstream may ask for.
 //! - [`issuer`]: answers a permitted request for a built-in SeaTable token endpoint; [`manage`]
@@ -114,7 +118,11 @@ pub mod tls;
 pub mod token;
 pub mod tunnel;
 pub mod upstream;
+pub mod upstream_body;
+pub mod upstream_chunked;
+pub mod upstream_conn;
 pub mod upstream_pool;
+pub mod upstream_wire;
 pub mod vouch;
 pub mod wait;
 pub mod watch;
