@@ -14,6 +14,8 @@
 //! - [`policy`]: policy file bytes → `policy::load` + `compile`; every error located.
 //! - [`linea21`]: Linea21 import bytes → the same, through a fixed policy importing them.
 //! - [`scim_filter`]: SCIM filter strings → `scim::parse` and `Filter::matches`.
+//! - [`upstream_response`]: upstream response bytes → `upstream_wire::response_head` and a
+//!   chunked body through `upstream_chunked::Chunked`.
 //! - [`scratch`]: the per-process directory the policy targets write their files to.
 
 pub mod canonicalize;
@@ -24,3 +26,4 @@ pub mod policy;
 pub mod scim_filter;
 pub mod scratch;
 pub mod token;
+pub mod upstream_response;

@@ -51,7 +51,11 @@ pub fn run(data: &[u8]) {
         Err(e) => panic!("canonical form {printed:?} of {input:?} does not parse: {e}"),
     };
     assert_eq!(filter, again, "{input:?} printed as {printed:?}");
-    assert_eq!(again.to_string(), printed, "printing is not stable for {input:?}");
+    assert_eq!(
+        again.to_string(),
+        printed,
+        "printing is not stable for {input:?}"
+    );
     assert_eq!(filter.attributes(), again.attributes());
     for record in &records() {
         for aliases in [AUTHORISATION_ALIASES, &[]] {

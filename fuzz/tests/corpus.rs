@@ -6,7 +6,9 @@
 use std::path::Path;
 
 use portcullis::kinds::KeyUse;
-use portcullis_fuzz::{canonicalize, credential, linea21, php_name, policy, scim_filter, token};
+use portcullis_fuzz::{
+    canonicalize, credential, linea21, php_name, policy, scim_filter, token, upstream_response,
+};
 
 /// Run `run` on every file under `corpus/<target>`; there must be at least one.
 fn replay(target: &str, run: fn(&[u8])) {
@@ -63,7 +65,10 @@ fn minted_tokens_verify() {
     let s = token::snapshot();
     for u in [KeyUse::Account, KeyUse::Temporary, KeyUse::Base] {
         let t = token::mint(u);
-        assert!(s.directory.keys.verify(&t, &[u], token::NOW).is_ok(), "{u:?}");
+        assert!(
+            s.directory.keys.verify(&t, &[u], token::NOW).is_ok(),
+            "{u:?}"
+        );
         token::run(t.as_bytes());
     }
 }
@@ -78,4 +83,9 @@ fn write_token_seeds() {
         let path = dir.join(format!("seed-minted-{u:?}").to_lowercase());
         std::fs::write(path, token::mint(u)).expect("write seed");
     }
+}
+
+#[test]
+fn upstream_response_corpus() {
+    replay("upstream_response", upstream_response::run);
 }
