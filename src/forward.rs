@@ -22,6 +22,7 @@ use crate::canonical::Canonical;
 use crate::credential::{API_KEY_HEADER, Carrier};
 use crate::echo;
 use crate::field::{self, value};
+use crate::fields::{Fields, Lines};
 use crate::forwarded;
 use crate::headers;
 use crate::reject::Rejection;
@@ -100,19 +101,25 @@ pub async fn send(
         None
     };
     let websocket = client_upgrade.is_some();
-    let mut req = build(&permit, out, down)?;
+    let (mut req, lines) = build(&permit, out, down)?;
     if websocket {
         tunnel::restore_headers(req.headers_mut());
     }
     let resp = match &upstream.target {
-        Target::Echo => echo::respond(req).await,
+        Target::Echo => {
+            lines.apply(req.headers_mut())?;
+            echo::respond(req).await
+        }
         Target::Http {
             scheme, authority, ..
         } => {
             let pending = async {
                 let Some(c) = client_upgrade else {
-                    return client.send(scheme, authority, req).await;
+                    return client.send(scheme, authority, req, &lines).await;
                 };
+                lines.apply(req.headers_mut()).map_err(|_| {
+                    SendError::Exchange("an identity header could not be set".into())
+                })?;
                 let mut resp = client.upgrade(scheme, authority, req).await?;
                 if resp.status() == http::StatusCode::SWITCHING_PROTOCOLS {
                     // Only once the upstream agreed: join the two connections.
@@ -233,11 +240,12 @@ fn exceeded_body_limit(e: &(dyn std::error::Error + 'static)) -> bool {
     body::caused_by::<http_body_util::LengthLimitError>(e)
 }
 
+/// The upstream request, and the gateway's own fields as lines for its head.
 fn build(
     permit: &Permit<'_>,
     out: Outgoing<'_>,
     down: &Downstream<'_>,
-) -> Result<Request<Body>, Rejection> {
+) -> Result<(Request<Body>, Lines), Rejection> {
     let Outgoing {
         mut parts,
         body,
@@ -286,13 +294,14 @@ fn build(
         (None, _) => {}
     }
     join_cookies(h)?;
-    forwarded::set(h, host.as_deref(), ip, trusted, down.scheme)?;
-    vouch::insert(h, permit, down.request_id)?;
+    let mut lines = Lines::with_capacity(512);
+    forwarded::set(h, &mut lines, host.as_deref(), ip, trusted, down.scheme)?;
+    vouch::insert(&mut lines, permit, down.request_id)?;
     if let Some((signer, now)) = assertion {
         let token = signer.sign(permit, down.request_id, now);
-        h.insert(crate::assertion::HEADER, value(&token)?);
+        lines.set(&HeaderName::from_static(crate::assertion::HEADER), &token)?;
     }
-    Ok(Request::from_parts(parts, body))
+    Ok((Request::from_parts(parts, body), lines))
 }
 
 /// HTTP/2 clients may split cookies over several fields; an HTTP/1.1 upstream must get one

@@ -4,11 +4,12 @@
 
 use std::net::IpAddr;
 
+use http::HeaderMap;
 use http::header::{FORWARDED, HeaderName};
-use http::{HeaderMap, HeaderValue};
 use ipnet::IpNet;
 
-use crate::field::{self, value};
+use crate::field;
+use crate::fields::Fields;
 use crate::reject::Rejection;
 
 const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
@@ -16,33 +17,47 @@ const X_REAL_IP: HeaderName = HeaderName::from_static("x-real-ip");
 const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
 
-/// Set `X-Forwarded-For/-Proto/-Host` and `Forwarded`. A trusted proxy's values are extended;
-/// anyone else's are replaced, so a client cannot claim another address.
+/// Set `X-Forwarded-For/-Proto/-Host`, `X-Real-IP` and `Forwarded` on `out`, removing from the
+/// request's map `h` what they replace; `h` has been through `headers::sanitize_request`. A trusted proxy's values are extended (its `X-Real-IP`,
+/// `-Proto` and `-Host` kept); anyone else's are replaced, so a client cannot claim another
+/// address.
 pub fn set(
     h: &mut HeaderMap,
+    out: &mut impl Fields,
     host: Option<&str>,
     ip: IpAddr,
     trusted: bool,
     scheme: &'static str,
 ) -> Result<(), Rejection> {
     let ip_text = ip_text(ip);
-    let ip_value = value(&ip_text)?;
     let xff = match field::all(h, &X_FORWARDED_FOR)?.as_slice() {
-        prev @ [_, ..] if trusted => value(&format!("{}, {ip_text}", prev.join(", ")))?,
-        _ => ip_value.clone(),
+        [] => None,
+        prev if trusted => Some(format!("{}, {ip_text}", prev.join(", "))),
+        _ => Some(ip_text.clone()),
     };
-    h.insert(X_FORWARDED_FOR, xff);
-    if !trusted || !h.contains_key(&X_REAL_IP) {
-        h.insert(X_REAL_IP, ip_value);
+    if xff.is_some() {
+        h.remove(&X_FORWARDED_FOR);
     }
-    if !trusted || !h.contains_key(&X_FORWARDED_PROTO) {
-        h.insert(X_FORWARDED_PROTO, HeaderValue::from_static(scheme));
-    }
-    if !trusted || !h.contains_key(&X_FORWARDED_HOST) {
-        match host {
-            Some(host) => drop(h.insert(X_FORWARDED_HOST, value(host)?)),
-            None => drop(h.remove(&X_FORWARDED_HOST)),
+    out.set(&X_FORWARDED_FOR, xff.as_deref().unwrap_or(&ip_text))?;
+    // A trusted proxy's own value stays in `h`; anyone else's is replaced (`h` has been through
+    // `headers::sanitize_request`, which removes them from an untrusted peer's request).
+    let replace = |h: &mut HeaderMap, name: &HeaderName| match trusted {
+        true => !h.contains_key(name),
+        false => {
+            debug_assert!(!h.contains_key(name), "{name} left on an untrusted request");
+            true
         }
+    };
+    if replace(h, &X_REAL_IP) {
+        out.set(&X_REAL_IP, &ip_text)?;
+    }
+    if replace(h, &X_FORWARDED_PROTO) {
+        out.set(&X_FORWARDED_PROTO, scheme)?;
+    }
+    if replace(h, &X_FORWARDED_HOST)
+        && let Some(host) = host
+    {
+        out.set(&X_FORWARDED_HOST, host)?;
     }
     let mut fwd = String::with_capacity(64);
     fwd.push_str("for=");
@@ -61,12 +76,15 @@ pub fn set(
         fwd.push_str(host);
         fwd.push('"');
     }
-    let fwd = match field::all(h, FORWARDED)?.as_slice() {
-        prev @ [_, ..] if trusted => format!("{}, {fwd}", prev.join(", ")),
-        _ => fwd,
+    let (fwd, sent) = match field::all(h, FORWARDED)?.as_slice() {
+        [] => (fwd, false),
+        prev if trusted => (format!("{}, {fwd}", prev.join(", ")), true),
+        _ => (fwd, true),
     };
-    h.insert(FORWARDED, value(&fwd)?);
-    Ok(())
+    if sent {
+        h.remove(FORWARDED);
+    }
+    out.set(&FORWARDED, &fwd)
 }
 
 /// An address as text: IPv4 written digit by digit (the `Display` path costs more than the rest

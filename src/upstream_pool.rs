@@ -27,6 +27,7 @@ use tokio::io::AsyncWrite;
 use tokio_util::io::poll_read_buf;
 
 use crate::body::{Body, BoxError};
+use crate::fields::Lines;
 use crate::upstream_body;
 use crate::upstream_conn::{Conn, Connector, Parked};
 use crate::upstream_wire::{self, Framing, Head, WireError};
@@ -87,18 +88,19 @@ impl Pool {
         })
     }
 
-    /// Send `req` to (scheme, authority) and return the response head; the body streams from
-    /// the connection. `req`'s URI is what the request line carries (origin form); a request
+    /// Send `req`, with the field `lines` after its own, to (scheme, authority) and return the
+    /// response head; the body streams from the connection. `req`'s URI is what the request line carries (origin form); a request
     /// without `Host` gets the authority.
     pub async fn send(
         &self,
         scheme: &Scheme,
         authority: &Authority,
         req: Request<Body>,
+        lines: &Lines,
     ) -> Result<Response<Body>, SendError> {
         let (mut parts, body) = with_host(req, authority)?.into_parts();
         let mut head = Vec::with_capacity(1024);
-        let framing = upstream_wire::request_head(&mut parts, &body, &mut head);
+        let framing = upstream_wire::request_head(&mut parts, &body, lines, &mut head);
         let mut body = Some(body);
         loop {
             let (conn, reused) = match self.parked.take(scheme, authority) {

@@ -16,6 +16,7 @@ use http::{HeaderMap, Method, Response, StatusCode, Version};
 use hyper::body::Body as _;
 
 use crate::body::Body;
+use crate::fields::Lines;
 
 /// Most header fields in a response head.
 const MAX_HEADERS: usize = 100;
@@ -73,8 +74,9 @@ pub struct Head {
 
 /// Frame `body` as hyper's client does (a `Content-Length` the request carries, else the
 /// body's known length, else chunked — or nothing for GET, HEAD and CONNECT), set the framing
-/// headers, and write the head (`METHOD target HTTP/1.1`, the fields in map order) into `out`.
-pub fn request_head(parts: &mut Parts, body: &Body, out: &mut Vec<u8>) -> Framing {
+/// headers, and write the head (`METHOD target HTTP/1.1`, the fields in map order, then `lines`)
+/// into `out`.
+pub fn request_head(parts: &mut Parts, body: &Body, lines: &Lines, out: &mut Vec<u8>) -> Framing {
     let h = &mut parts.headers;
     h.remove(TRANSFER_ENCODING);
     let framing = if body.is_end_stream() {
@@ -102,6 +104,7 @@ pub fn request_head(parts: &mut Parts, body: &Body, out: &mut Vec<u8>) -> Framin
         out.extend_from_slice(value.as_bytes());
         out.extend_from_slice(b"\r\n");
     }
+    out.extend_from_slice(lines.as_bytes());
     out.extend_from_slice(b"\r\n");
     framing
 }
