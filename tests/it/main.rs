@@ -68,4 +68,5 @@ mod tls;
 mod tokens;
 mod unreadable_headers;
 mod upstream_faults;
+mod upstream_wire;
 mod websocket;
