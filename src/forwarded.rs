@@ -18,7 +18,7 @@ const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto
 const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
 
 /// Set `X-Forwarded-For/-Proto/-Host`, `X-Real-IP` and `Forwarded` on `out`, removing from the
-/// request's map `h` what they replace; `h` has been through `headers::sanitize_request`. A trusted proxy's values are extended (its `X-Real-IP`,
+/// request's map `h` what they replace. A trusted proxy's values are extended (its `X-Real-IP`,
 /// `-Proto` and `-Host` kept); anyone else's are replaced, so a client cannot claim another
 /// address.
 pub fn set(
@@ -39,14 +39,16 @@ pub fn set(
         h.remove(&X_FORWARDED_FOR);
     }
     out.set(&X_FORWARDED_FOR, xff.as_deref().unwrap_or(&ip_text))?;
-    // A trusted proxy's own value stays in `h`; anyone else's is replaced (`h` has been through
-    // `headers::sanitize_request`, which removes them from an untrusted peer's request).
-    let replace = |h: &mut HeaderMap, name: &HeaderName| match trusted {
-        true => !h.contains_key(name),
-        false => {
-            debug_assert!(!h.contains_key(name), "{name} left on an untrusted request");
+    // A trusted proxy's own value stays in `h`; anyone else's is replaced. (`sanitize_request`
+    // has removed them from an untrusted peer's request already; removed here too, so that no
+    // request can ever carry a client's value beside the gateway's.)
+    let replace = |h: &mut HeaderMap, name: &HeaderName| match (trusted, h.contains_key(name)) {
+        (true, present) => !present,
+        (false, true) => {
+            h.remove(name);
             true
         }
+        (false, false) => true,
     };
     if replace(h, &X_REAL_IP) {
         out.set(&X_REAL_IP, &ip_text)?;
@@ -136,6 +138,69 @@ pub fn client_ip(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_client_value_never_goes_beside_the_gateways() {
+        let client_values = || {
+            let mut h = HeaderMap::new();
+            for (n, v) in [
+                ("x-forwarded-for", "6.6.6.6"),
+                ("x-real-ip", "6.6.6.6"),
+                ("x-forwarded-proto", "gopher"),
+                ("x-forwarded-host", "evil"),
+                ("forwarded", "for=6.6.6.6"),
+                ("accept", "*/*"),
+            ] {
+                h.insert(
+                    HeaderName::from_static(n),
+                    http::HeaderValue::from_static(v),
+                );
+            }
+            h
+        };
+        let peer: IpAddr = "10.0.0.9".parse().unwrap();
+        let lines_of = |trusted: bool| {
+            let mut h = client_values();
+            let mut lines = crate::fields::Lines::default();
+            set(
+                &mut h,
+                &mut lines,
+                Some("app.example"),
+                peer,
+                trusted,
+                "https",
+            )
+            .unwrap();
+            let mut all = h.clone();
+            lines.apply(&mut all).unwrap();
+            (
+                h,
+                String::from_utf8(lines.as_bytes().to_vec()).unwrap(),
+                all,
+            )
+        };
+        // Not sanitized first: `set` alone keeps a spoofed value from travelling beside its own.
+        let (h, lines, all) = lines_of(false);
+        assert_eq!(h.keys().map(|k| k.as_str()).collect::<Vec<_>>(), ["accept"]);
+        assert_eq!(
+            lines,
+            "x-forwarded-for: 10.0.0.9\r\nx-real-ip: 10.0.0.9\r\nx-forwarded-proto: https\r\n\
+             x-forwarded-host: app.example\r\nforwarded: for=10.0.0.9;proto=https;host=\"app.example\"\r\n"
+        );
+        assert!(!format!("{all:?}").contains("6.6.6.6") && !format!("{all:?}").contains("evil"));
+        // A trusted proxy's chain is extended and its own client-address values kept.
+        let (h, lines, _) = lines_of(true);
+        assert_eq!(h["x-real-ip"], "6.6.6.6");
+        assert!(
+            lines.starts_with("x-forwarded-for: 6.6.6.6, 10.0.0.9\r\n"),
+            "{lines}"
+        );
+        assert!(
+            lines.contains("forwarded: for=6.6.6.6, for=10.0.0.9;proto=https"),
+            "{lines}"
+        );
+        assert!(!lines.contains("x-real-ip"), "{lines}");
+    }
 
     #[test]
     fn ipv4_text_matches_display() {
