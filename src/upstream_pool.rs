@@ -9,8 +9,8 @@
 //! worker's idle connections (`upstream_conn::Parked`) once its body ended. The head is read
 //! while the body is still being written, so an upstream that answers early (and stops reading)
 //! is heard. A request that failed on a reused connection before any byte of a response came
-//! back, and that had no body, is sent again on another (the upstream had closed the idle
-//! connection); one with a body never (a retried POST is not idempotent). A WebSocket upgrade
+//! back is sent again on another (the upstream had closed the idle connection) only if it had
+//! no body and its method is idempotent: a retried POST could act twice. A WebSocket upgrade
 //! goes over a connection of its own through hyper (`upgrade`), which hands over the raw stream.
 
 use std::pin::Pin;
@@ -62,6 +62,20 @@ impl std::error::Error for SendError {
         match self {
             SendError::Connect(e) | SendError::Exchange(e) | SendError::Body(e) => Some(&**e),
             SendError::Upgrade(e) => Some(e),
+        }
+    }
+}
+
+impl SendError {
+    /// Whether the exchange failed because the connection was closed or reset under it (not
+    /// because of what the upstream said, or of the client's body).
+    fn is_closed_connection(&self) -> bool {
+        match self {
+            SendError::Exchange(e) => {
+                e.is::<std::io::Error>()
+                    || e.downcast_ref::<WireError>() == Some(&WireError::Closed)
+            }
+            _ => false,
         }
     }
 }
@@ -136,7 +150,16 @@ impl Pool {
                         upstream_body::read(x.conn, head.body, keep_alive, self.parked.clone());
                     return Ok(Response::from_parts(parts, body));
                 }
-                Err(SendError::Exchange(_)) if reused && !x.heard && framing == Framing::Empty => {
+                // The upstream closed the idle connection as the request went out (a race
+                // `Parked::take`'s check cannot close): nothing came back, nothing of a body
+                // was sent, and the method may be repeated.
+                Err(e)
+                    if reused
+                        && !x.heard
+                        && framing == Framing::Empty
+                        && parts.method.is_idempotent()
+                        && e.is_closed_connection() =>
+                {
                     body = x.body.take();
                 }
                 Err(e) => return Err(e),

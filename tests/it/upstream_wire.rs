@@ -1,7 +1,8 @@
 //! The gateway's own HTTP/1.1 exchange with upstreams, against a scripted server on a raw
 //! socket: chunked bodies arrive whole and the connection is reused; bytes past a response's
 //! end never reach the next request; a response with two lengths is refused; interim heads are
-//! skipped; an idle connection the upstream closed is not used again.
+//! skipped; an idle connection the upstream closed is not used again, and a request it closes
+//! under is sent again only when that is safe.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -11,10 +12,15 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 use crate::support::Harness;
-use crate::support::client::{self, assert_rejected};
+use http::Method;
+
+use crate::support::client::{self, assert_rejected, full, request};
 use crate::support::policy::{self, ADMIN};
 
 const LIST: &str = "/api/?module=indicator&action=list";
+
+/// A script step: close the connection without answering.
+const CLOSE: &[u8] = b"(close)";
 
 /// A server answering the n-th request it reads (on any connection) with `script[n]`, then
 /// closing the connection after `linger` if given. Returns its URL and its connection count.
@@ -42,6 +48,9 @@ async fn scripted(
                         head.drain(..end + 4);
                         let n = seen.fetch_add(1, Ordering::SeqCst);
                         let Some(answer) = script.get(n) else { return };
+                        if *answer == CLOSE {
+                            return;
+                        }
                         if s.write_all(answer).await.is_err() {
                             return;
                         }
@@ -170,4 +179,40 @@ async fn an_idle_connection_the_upstream_closed_is_not_used() {
     second.expect(200);
     assert_eq!(second.text(), "second");
     assert_eq!(conns.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_get_the_upstream_closed_under_is_sent_again_a_post_never() {
+    let script = || {
+        vec![
+            &b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nfirst"[..],
+            CLOSE,
+            b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nthird",
+        ]
+    };
+    // GET: the kept-alive connection is closed under the second request, which goes again on
+    // a new one.
+    let (url, conns) = scripted(script(), None).await;
+    let gw = Harness::start(&policy::standard(&url)).await;
+    assert_eq!(list(&gw).await.text(), "first");
+    let again = list(&gw).await;
+    again.expect(200);
+    assert_eq!(again.text(), "third");
+    assert_eq!(conns.load(Ordering::SeqCst), 2);
+    // POST (no body): never repeated, the client hears the failure.
+    let (url, conns) = scripted(script(), None).await;
+    let gw = Harness::start(&policy::standard(&url)).await;
+    assert_eq!(list(&gw).await.text(), "first");
+    let post = |gw: &Harness| {
+        request(
+            Method::POST,
+            &gw.url(LIST),
+            &[("x-api-key", ADMIN)],
+            full(""),
+        )
+    };
+    let r = client::send(&client::h1(), post(&gw)).await;
+    assert_rejected(&r, 502, "upstream_failed");
+    assert_eq!(conns.load(Ordering::SeqCst), 1, "not sent again");
+    assert_eq!(list(&gw).await.text(), "third");
 }
