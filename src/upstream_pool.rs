@@ -256,7 +256,16 @@ impl Exchange<'_> {
                 ready!(Pin::new(&mut self.conn.stream).poll_flush(cx)).map_err(io)?;
                 return Poll::Ready(Ok(()));
             };
-            match ready!(Pin::new(body).poll_frame(cx)) {
+            let frame = match Pin::new(body).poll_frame(cx) {
+                Poll::Ready(frame) => frame,
+                Poll::Pending => {
+                    // While the client's body pauses, what was written must reach the upstream
+                    // (TLS may hold it in its buffer).
+                    ready!(Pin::new(&mut self.conn.stream).poll_flush(cx)).map_err(io)?;
+                    return Poll::Pending;
+                }
+            };
+            match frame {
                 Some(Ok(frame)) => {
                     if let Ok(data) = frame.into_data() {
                         self.pending = self.framed(data)?;
