@@ -479,8 +479,8 @@ async fn mutual_tls_requires_a_client_certificate_from_the_named_ca() {
 }
 
 /// An HTTPS upstream presenting a certificate of `ca` for 127.0.0.1, answering `secure` to
-/// every request on a fresh connection.
-async fn https_upstream(ca: &Ca) -> String {
+/// every request and keeping the connection open; the count is of the connections it accepted.
+async fn https_upstream(ca: &Ca) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
     let (cert, key, _) = ca.issue("127.0.0.1");
     let chain = vec![CertificateDer::from_pem_slice(cert.as_bytes()).expect("cert")];
     let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(key.as_bytes()).expect("key");
@@ -496,27 +496,27 @@ async fn https_upstream(ca: &Ca) -> String {
         .await
         .expect("bind");
     let addr = l.local_addr().expect("addr");
+    let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = accepted.clone();
     tokio::spawn(async move {
         while let Ok((s, _)) = l.accept().await {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             let acceptor = acceptor.clone();
             tokio::spawn(async move {
                 use tokio::io::AsyncWriteExt;
                 let Ok(mut tls) = acceptor.accept(s).await else {
                     return;
                 };
-                if client::read_head(&mut tls).await.is_none() {
-                    return;
+                while client::read_head(&mut tls).await.is_some() {
+                    let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 6\r\n\r\nsecure";
+                    if tls.write_all(answer).await.is_err() {
+                        return;
+                    }
                 }
-                let _ = tls
-                    .write_all(
-                        b"HTTP/1.1 200 OK\r\ncontent-length: 6\r\nconnection: close\r\n\r\nsecure",
-                    )
-                    .await;
-                let _ = tls.shutdown().await;
             });
         }
     });
-    format!("https://127.0.0.1:{}", addr.port())
+    (format!("https://127.0.0.1:{}", addr.port()), accepted)
 }
 
 /// `serve` on plain HTTP with `upstream_tls` in its settings, proxying to `upstream`.
@@ -542,7 +542,7 @@ fn serve_proxying(upstream: &str, upstream_tls: Value) -> (Served, std::path::Pa
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn https_upstreams_are_verified_against_the_configured_roots() {
     let ca = Ca::new("upstream CA");
-    let upstream = https_upstream(&ca).await;
+    let (upstream, accepted) = https_upstream(&ca).await;
     let list = "/api/?module=indicator&action=list";
     // Trusting the upstream's CA: forwarded over TLS.
     let dir = TempDir::new("ca");
@@ -555,6 +555,14 @@ async fn https_upstreams_are_verified_against_the_configured_roots() {
     )
     .await;
     assert_eq!((r.status, r.text()), (200, "secure".to_owned()));
+    // Over TLS too, the kept-alive connection carries the next request.
+    let r = client::get(
+        &format!("http://{}{list}", s.addr),
+        &[("x-api-key", READER)],
+    )
+    .await;
+    assert_eq!((r.status, r.text()), (200, "secure".to_owned()));
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 1);
     let _ = s.stop.send(());
     // With the system roots only, the private CA is not trusted: 502, nothing sent in clear.
     let (s, _) = serve_proxying(&upstream, Value::Null);
