@@ -268,8 +268,6 @@ fn build(
     let ip = down.peer.ip();
     let trusted = down.trusted_proxies.iter().any(|n| n.contains(&ip));
     headers::sanitize_request(h, trusted, never_forward)?;
-    // Room for what is added below (identity, forwarding, host), so the map grows at most once.
-    h.reserve(16);
     if !keep {
         match carrier {
             Some(Carrier::Authorization | Carrier::Basic) => drop(h.remove(AUTHORIZATION)),

@@ -184,10 +184,7 @@ pub fn response_head(buf: &mut BytesMut, method: &Method) -> Result<Option<Head>
             })
             .collect::<Result<_, WireError>>()?;
         let head = buf.split_to(len).freeze();
-        // Room for more than the response needs: hyper's server keeps a response's map for the
-        // next request head on the connection, and `forward` adds about 16 fields to that one;
-        // a map sized to the response alone is rehashed twice a request.
-        let mut headers = HeaderMap::with_capacity(spans.len().max(32));
+        let mut headers = HeaderMap::with_capacity(spans.len());
         for (name, start, end) in spans {
             let value = HeaderValue::from_maybe_shared(head.slice(start..end))
                 .map_err(|_| WireError::Malformed("invalid field value"))?;
