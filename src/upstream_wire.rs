@@ -184,7 +184,9 @@ pub fn response_head(buf: &mut BytesMut, method: &Method) -> Result<Option<Head>
             })
             .collect::<Result<_, WireError>>()?;
         let head = buf.split_to(len).freeze();
-        let mut headers = HeaderMap::with_capacity(spans.len());
+        // Room for the fields the gateway adds to a response (request id, rate-limit advice),
+        // so adding them does not grow the map.
+        let mut headers = HeaderMap::with_capacity(spans.len() + ADDED_TO_RESPONSE);
         for (name, start, end) in spans {
             let value = HeaderValue::from_maybe_shared(head.slice(start..end))
                 .map_err(|_| WireError::Malformed("invalid field value"))?;
@@ -193,6 +195,10 @@ pub fn response_head(buf: &mut BytesMut, method: &Method) -> Result<Option<Head>
         return head_of(status, version, headers, method).map(Some);
     }
 }
+
+/// Most fields the gateway adds to an upstream's response: `X-Request-Id`, and `RateLimit`
+/// with `RateLimit-Policy`.
+const ADDED_TO_RESPONSE: usize = 3;
 
 fn head_of(
     status: StatusCode,
