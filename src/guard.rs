@@ -80,9 +80,10 @@ pub async fn body(
     let route = permit.route().route();
     let selectors = &route.query_selectors;
     let override_refused = !route.allow_method_override;
-    if (selectors.is_empty() && !override_refused) || !is_form(parts)? {
+    let checked = !selectors.is_empty() || override_refused;
+    let Some(form) = (if checked { form(parts)? } else { None }) else {
         return Ok(body::limited(incoming, max_body_bytes as usize, idle));
-    }
+    };
     let bytes = body::limited(incoming, max_body_bytes as usize, idle)
         .collect()
         .await
@@ -96,7 +97,7 @@ pub async fn body(
             }
         })?
         .to_bytes();
-    let names = if is_multipart(parts)? {
+    let names = if form == Form::Multipart {
         multipart_names(parts, &bytes)?
     } else {
         let text = std::str::from_utf8(&bytes)
@@ -116,20 +117,33 @@ pub async fn body(
     Ok(body::full(bytes))
 }
 
-/// Whether the `Content-Type` starts with `prefix`; an unreadable or repeated one is refused,
-/// since PHP might read it as a form.
-fn content_type_is(parts: &Parts, prefix: &str) -> Result<bool, Rejection> {
-    Ok(field::single(&parts.headers, CONTENT_TYPE)?
-        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with(prefix)))
-}
-
 /// Bodies PHP reads into `$_POST` (and so `$_REQUEST`).
-fn is_form(parts: &Parts) -> Result<bool, Rejection> {
-    Ok(content_type_is(parts, "application/x-www-form-urlencoded")? || is_multipart(parts)?)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Form {
+    /// `application/x-www-form-urlencoded`.
+    Urlencoded,
+    /// `multipart/form-data`.
+    Multipart,
 }
 
-fn is_multipart(parts: &Parts) -> Result<bool, Rejection> {
-    content_type_is(parts, "multipart/form-data")
+/// The form the `Content-Type` names, if any (one lookup, no copy); an unreadable or repeated
+/// one is refused, since PHP might read it as a form.
+fn form(parts: &Parts) -> Result<Option<Form>, Rejection> {
+    let Some(v) = field::single(&parts.headers, CONTENT_TYPE)? else {
+        return Ok(None);
+    };
+    let v = v.trim_start();
+    let is = |prefix: &str| {
+        v.get(..prefix.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
+    };
+    Ok(if is("application/x-www-form-urlencoded") {
+        Some(Form::Urlencoded)
+    } else if is("multipart/form-data") {
+        Some(Form::Multipart)
+    } else {
+        None
+    })
 }
 
 /// Field names of a multipart body, as (name, "") pairs for `php::mentions`, read the way PHP's
