@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use criterion::Criterion;
 use http::StatusCode;
-use portcullis::access_log::{AccessLog, Destination, Format, Writer};
+use portcullis::access_log::{AccessLog, Destination, Format, Writer, key};
 use portcullis::decision::{self, Head, Presenting, Trace};
 use portcullis::gateway::Limits;
 use portcullis::metrics::{self, Metrics};
@@ -79,41 +79,44 @@ fn observe(fx: &Fixture, req: &Req, with: With<'_>) -> bool {
     }
     if let Some(w) = log {
         let mut l = w.line();
-        l.now("time");
-        l.str("request_id", "0123456789abcdef0123456789abcdef");
-        l.str("listener", "proxy");
-        l.str("method", parts.method.as_str());
-        l.str("client", &std::net::Ipv4Addr::LOCALHOST.to_string());
+        l.now(key!("time"));
+        l.str(key!("request_id"), "0123456789abcdef0123456789abcdef");
+        l.str(key!("listener"), "proxy");
+        l.str(key!("method"), parts.method.as_str());
+        l.str(key!("client"), &std::net::Ipv4Addr::LOCALHOST.to_string());
         match &result {
             Ok(p) => {
-                l.opt_str("module", p.route().module());
-                l.opt_str("action", p.route().action());
-                l.str("credential_kind", "api_key");
-                l.opt_str("credential_id", p.principal().map(|p| p.id()));
-                l.opt_str("user", p.principal().and_then(|p| p.user()));
+                l.opt_str(key!("module"), p.route().module());
+                l.opt_str(key!("action"), p.route().action());
+                l.str(key!("credential_kind"), "api_key");
+                l.opt_str(key!("credential_id"), p.principal().map(|p| p.id()));
+                l.opt_str(key!("user"), p.principal().and_then(|p| p.user()));
             }
             Err(_) => {
                 for k in [
-                    "module",
-                    "action",
-                    "credential_kind",
-                    "credential_id",
-                    "user",
+                    key!("module"),
+                    key!("action"),
+                    key!("credential_kind"),
+                    key!("credential_id"),
+                    key!("user"),
                 ] {
                     l.null(k);
                 }
             }
         }
-        l.str("path", parts.uri.path());
-        l.opt_str("route", trace.route.map(|r| r.id.as_str()));
-        l.str("decision", if reason.is_none() { "allow" } else { "deny" });
-        l.opt_str("reason", reason);
-        l.num("status", 200);
-        l.opt_num("upstream_us", Some(200));
-        l.num("generation", s.generation);
-        l.num("bytes_in", 0);
-        l.num("bytes_out", 19);
-        l.num("total_us", 250);
+        l.str(key!("path"), parts.uri.path());
+        l.opt_str(key!("route"), trace.route.map(|r| r.id.as_str()));
+        l.str(
+            key!("decision"),
+            if reason.is_none() { "allow" } else { "deny" },
+        );
+        l.opt_str(key!("reason"), reason);
+        l.num(key!("status"), 200);
+        l.opt_num(key!("upstream_us"), Some(200));
+        l.num(key!("generation"), s.generation);
+        l.num(key!("bytes_in"), 0);
+        l.num(key!("bytes_out"), 19);
+        l.num(key!("total_us"), 250);
         w.commit(l);
     }
     result.is_ok()

@@ -15,6 +15,32 @@ pub enum Format {
     Text,
 }
 
+/// A field's name with what goes around it in each format (`,"name":"` and ` name="`), made at
+/// compile time by [`key!`](crate::access_log::key): a line writes it with one copy, dropping
+/// the separator before its first field and the quote before a value that is not a string.
+#[derive(Debug, Clone, Copy)]
+pub struct Key {
+    json: &'static str,
+    text: &'static str,
+}
+
+impl Key {
+    /// What `key!` expands to; `json` and `text` as described on [`Key`].
+    #[doc(hidden)]
+    pub const fn new(json: &'static str, text: &'static str) -> Self {
+        Self { json, text }
+    }
+}
+
+/// The [`Key`] of a field name given as a string literal (`access_log::key!`).
+#[macro_export]
+macro_rules! log_key {
+    ($name:literal) => {
+        $crate::access_log::Key::new(concat!(",\"", $name, "\":\""), concat!(" ", $name, "=\""))
+    };
+}
+pub use crate::log_key as key;
+
 /// A line being built.
 #[derive(Debug)]
 pub struct Line {
@@ -52,37 +78,28 @@ impl Line {
         }
     }
 
-    fn key(&mut self, key: &str) {
-        match (self.format, self.first) {
-            (Format::Json, true) => {}
-            (Format::Json, false) => self.buf.push(b','),
-            (Format::Text, true) => {}
-            (Format::Text, false) => self.buf.push(b' '),
+    /// Write `key` with its separator (none before the first field) and, when `quoted`, the
+    /// value's opening quote: one copy of bytes made at compile time.
+    fn key(&mut self, key: Key, quoted: bool) {
+        let k = match self.format {
+            Format::Json => key.json,
+            Format::Text => key.text,
         }
+        .as_bytes();
+        let (start, end) = (usize::from(self.first), k.len() - usize::from(!quoted));
         self.first = false;
-        match self.format {
-            Format::Json => {
-                self.buf.push(b'"');
-                self.buf.extend_from_slice(key.as_bytes());
-                self.buf.extend_from_slice(b"\":");
-            }
-            Format::Text => {
-                self.buf.extend_from_slice(key.as_bytes());
-                self.buf.push(b'=');
-            }
-        }
+        self.buf.extend_from_slice(&k[start..end]);
     }
 
     /// A string field, escaped.
-    pub fn str(&mut self, key: &str, value: &str) {
-        self.key(key);
-        self.buf.push(b'"');
+    pub fn str(&mut self, key: Key, value: &str) {
+        self.key(key, true);
         escape(&mut self.buf, value);
         self.buf.push(b'"');
     }
 
     /// A string field, or `null` (`-` in text).
-    pub fn opt_str(&mut self, key: &str, value: Option<&str>) {
+    pub fn opt_str(&mut self, key: Key, value: Option<&str>) {
         match value {
             Some(v) => self.str(key, v),
             None => self.null(key),
@@ -90,13 +107,13 @@ impl Line {
     }
 
     /// A number field.
-    pub fn num(&mut self, key: &str, value: u64) {
-        self.key(key);
+    pub fn num(&mut self, key: Key, value: u64) {
+        self.key(key, false);
         decimal(&mut self.buf, value, 1);
     }
 
     /// A number field, or `null` (`-` in text).
-    pub fn opt_num(&mut self, key: &str, value: Option<u64>) {
+    pub fn opt_num(&mut self, key: Key, value: Option<u64>) {
         match value {
             Some(v) => self.num(key, v),
             None => self.null(key),
@@ -104,8 +121,8 @@ impl Line {
     }
 
     /// A field without a value.
-    pub fn null(&mut self, key: &str) {
-        self.key(key);
+    pub fn null(&mut self, key: Key) {
+        self.key(key, false);
         self.buf.extend_from_slice(match self.format {
             Format::Json => b"null",
             Format::Text => b"-",
@@ -113,12 +130,11 @@ impl Line {
     }
 
     /// The current time as RFC 3339 UTC with milliseconds.
-    pub fn now(&mut self, key: &str) {
+    pub fn now(&mut self, key: Key) {
         let ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as u64);
-        self.key(key);
-        self.buf.push(b'"');
+        self.key(key, true);
         // The date and time to the second are the same for every line in that second.
         SECOND.with(|cached| {
             let (secs, mut text) = cached.get();
@@ -264,10 +280,10 @@ mod tests {
     #[test]
     fn json_lines_parse_back_field_by_field() {
         let mut l = Line::new(Format::Json);
-        l.str("path", "/a\"b\\c\n\u{1}é");
-        l.num("status", 200);
-        l.opt_str("user", None);
-        l.opt_num("upstream_us", Some(7));
+        l.str(key!("path"), "/a\"b\\c\n\u{1}é");
+        l.num(key!("status"), 200);
+        l.opt_str(key!("user"), None);
+        l.opt_num(key!("upstream_us"), Some(7));
         let bytes = l.finish();
         assert_eq!(bytes.last(), Some(&b'\n'));
         let v: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
@@ -280,9 +296,9 @@ mod tests {
     #[test]
     fn text_lines_quote_strings() {
         let mut l = Line::new(Format::Text);
-        l.str("route", "r 1");
-        l.num("status", 403);
-        l.null("user");
+        l.str(key!("route"), "r 1");
+        l.num(key!("status"), 403);
+        l.null(key!("user"));
         assert_eq!(l.finish(), b"route=\"r 1\" status=403 user=-\n");
     }
 
@@ -340,7 +356,7 @@ mod tests {
         for _ in 0..2 {
             let before = ms();
             let mut l = Line::new(Format::Json);
-            l.now("time");
+            l.now(key!("time"));
             let after = ms();
             let v: serde_json::Value = serde_json::from_slice(&l.finish()).expect("json");
             let t = v["time"].as_str().expect("a string");

@@ -13,7 +13,7 @@ mod writer;
 use std::io;
 use std::sync::{Arc, Mutex, mpsc};
 
-pub use line::{Format, Line, rfc3339_ms};
+pub use line::{Format, Key, Line, key, rfc3339_ms};
 pub use writer::{BATCH_BYTES, Destination};
 
 use writer::{Batch, Command};
@@ -137,8 +137,8 @@ mod tests {
         for i in 0..2000u64 {
             for (w, name) in [(&a, "a"), (&b, "b")] {
                 let mut l = w.line();
-                l.str("worker", name);
-                l.num("n", i);
+                l.str(key!("worker"), name);
+                l.num(key!("n"), i);
                 w.commit(l);
             }
         }
@@ -167,13 +167,13 @@ mod tests {
         let log = AccessLog::start(Format::Text, Destination::File(path.clone())).unwrap();
         let w = log.writer();
         let mut l = w.line();
-        l.str("n", "one");
+        l.str(key!("n"), "one");
         w.commit(l);
         log.flush();
         std::fs::rename(&path, dir.join("access.log.1")).unwrap();
         log.reopen().expect("reopen");
         let mut l = w.line();
-        l.str("n", "two");
+        l.str(key!("n"), "two");
         w.commit(l);
         log.flush();
         assert_eq!(

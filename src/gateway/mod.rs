@@ -22,7 +22,7 @@ use http::{HeaderValue, Request, Response, Uri};
 use hyper::body::Incoming;
 use ipnet::IpNet;
 
-use crate::access_log;
+use crate::access_log::{self, key};
 use crate::assertion::Signer;
 use crate::authz::Permit;
 use crate::body::Body;
@@ -139,7 +139,7 @@ pub async fn handle(
     if let Some(l) = &mut rec.line {
         // The pipeline refuses a trusted proxy's unreadable header; the log falls back to the peer.
         let client = client_address(gw, &conn, &parts).unwrap_or(conn.peer.ip());
-        l.str("client", &crate::forwarded::ip_text(client));
+        l.str(key!("client"), &crate::forwarded::ip_text(client));
     }
     let mut trace = Trace::default();
     let result = match (&snapshot, original) {

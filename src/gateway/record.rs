@@ -17,7 +17,7 @@ use http_body_util::BodyExt;
 use hyper::body::{Body as _, Frame, SizeHint};
 use tokio::time::Instant;
 
-use crate::access_log::{Line, Writer};
+use crate::access_log::{Line, Writer, key};
 use crate::authz::Permit;
 use crate::body::{Body, BoxError};
 use crate::credential;
@@ -51,10 +51,10 @@ impl Record {
     pub fn start(log: Option<&Writer>, request_id: &str, role: &str, method: &str) -> Self {
         let line = log.map(|w| {
             let mut l = w.line();
-            l.now("time");
-            l.str("request_id", request_id);
-            l.str("listener", role);
-            l.str("method", method);
+            l.now(key!("time"));
+            l.str(key!("request_id"), request_id);
+            l.str(key!("listener"), role);
+            l.str(key!("method"), method);
             l
         });
         Self {
@@ -67,13 +67,16 @@ impl Record {
     pub fn permit(&mut self, permit: &Permit<'_>) {
         let Some(l) = &mut self.line else { return };
         let m = permit.route();
-        l.opt_str("module", m.module());
-        l.opt_str("action", m.action());
+        l.opt_str(key!("module"), m.module());
+        l.opt_str(key!("action"), m.action());
         let p = permit.principal();
-        l.opt_str("credential_kind", p.map(|p| vouch::kind_name(p.kind())));
-        l.opt_str("credential_id", p.map(|p| p.id()));
+        l.opt_str(
+            key!("credential_kind"),
+            p.map(|p| vouch::kind_name(p.kind())),
+        );
+        l.opt_str(key!("credential_id"), p.map(|p| p.id()));
         match p {
-            Some(p) => l.opt_str("user", p.user()),
+            Some(p) => l.opt_str(key!("user"), p.user()),
             None => self.user_pending = true,
         }
         self.credential_logged = true;
@@ -84,11 +87,11 @@ impl Record {
     pub fn refused(&mut self, named: Option<(&'static str, &str)>) {
         self.refused_id = named.map(|n| n.1.to_owned());
         let Some(l) = &mut self.line else { return };
-        l.null("module");
-        l.null("action");
-        l.opt_str("credential_kind", named.map(|n| n.0));
-        l.opt_str("credential_id", named.map(|n| n.1));
-        l.null("user");
+        l.null(key!("module"));
+        l.null(key!("action"));
+        l.opt_str(key!("credential_kind"), named.map(|n| n.0));
+        l.opt_str(key!("credential_id"), named.map(|n| n.1));
+        l.null(key!("user"));
         self.credential_logged = true;
     }
 
@@ -103,22 +106,25 @@ impl Record {
             Some(s) => s.routes.loggable_path(a.route, a.path),
             None => a.path,
         };
-        l.str("path", path);
-        l.opt_str("route", a.route.map(|r| r.id.as_str()));
+        l.str(key!("path"), path);
+        l.opt_str(key!("route"), a.route.map(|r| r.id.as_str()));
         if !self.credential_logged {
-            l.null("module");
-            l.null("action");
-            l.null("credential_kind");
-            l.opt_str("credential_id", a.principal);
-            l.opt_str("user", a.login_user);
+            l.null(key!("module"));
+            l.null(key!("action"));
+            l.null(key!("credential_kind"));
+            l.opt_str(key!("credential_id"), a.principal);
+            l.opt_str(key!("user"), a.login_user);
         } else if self.user_pending {
-            l.opt_str("user", a.login_user);
+            l.opt_str(key!("user"), a.login_user);
         }
-        l.str("decision", a.decision());
-        l.opt_str("reason", a.reason);
-        l.num("status", u64::from(a.status.as_u16()));
-        l.opt_num("upstream_us", self.upstream.map(|d| d.as_micros() as u64));
-        l.num("generation", a.snapshot.map_or(0, |s| s.generation));
+        l.str(key!("decision"), a.decision());
+        l.opt_str(key!("reason"), a.reason);
+        l.num(key!("status"), u64::from(a.status.as_u16()));
+        l.opt_num(
+            key!("upstream_us"),
+            self.upstream.map(|d| d.as_micros() as u64),
+        );
+        l.num(key!("generation"), a.snapshot.map_or(0, |s| s.generation));
     }
 
     /// Count the request body as it streams upstream.
@@ -183,9 +189,9 @@ impl Finishing {
         else {
             return;
         };
-        line.num("bytes_in", bytes_in.map_or(0, |n| n.load(Relaxed)));
-        line.num("bytes_out", self.bytes_out);
-        line.num("total_us", started.elapsed().as_micros() as u64);
+        line.num(key!("bytes_in"), bytes_in.map_or(0, |n| n.load(Relaxed)));
+        line.num(key!("bytes_out"), self.bytes_out);
+        line.num(key!("total_us"), started.elapsed().as_micros() as u64);
         log.commit(line);
     }
 }
