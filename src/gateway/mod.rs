@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use http::request::Parts;
-use http::{HeaderValue, Request, Response, Uri};
+use http::{Request, Response, Uri};
 use hyper::body::Incoming;
 use ipnet::IpNet;
 
@@ -164,7 +164,7 @@ pub async fn handle(
     let mut reason = None;
     let resp = match result {
         Ok(mut resp) => {
-            if let Ok(v) = HeaderValue::from_str(&request_id) {
+            if let Some(v) = reject::request_id_value(&request_id) {
                 resp.headers_mut().insert(reject::REQUEST_ID, v);
             }
             resp

@@ -14,7 +14,7 @@ use crate::wait::Wait;
 
 mod respond;
 
-pub use respond::{REASON, REQUEST_ID, respond};
+pub use respond::{REASON, REQUEST_ID, request_id_value, respond};
 
 /// The methods a path accepts: the `Allow` header of a 405 (`GET, POST`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -82,7 +82,7 @@ pub fn respond(
     {
         w.write(h);
     }
-    if let Ok(v) = HeaderValue::from_str(request_id) {
+    if let Some(v) = request_id_value(request_id) {
         h.insert(REQUEST_ID, v);
     }
     if *rejection == Rejection::BadFraming {
@@ -119,6 +119,16 @@ pub const REASON: &str = "x-portcullis-reason";
 
 /// The response header that names the request (the upstream gets `X-Portcullis-Request-Id`).
 pub const REQUEST_ID: http::HeaderName = http::HeaderName::from_static("x-request-id");
+
+/// The `X-Request-Id` value for `request_id`, marked never to be indexed: it is unique to its
+/// response, so HPACK would add it to an HTTP/2 connection's table only to evict it (and the
+/// fields worth keeping there, such as `content-type`) a few responses later. HTTP/1.1 ignores
+/// the mark.
+pub fn request_id_value(request_id: &str) -> Option<HeaderValue> {
+    let mut v = HeaderValue::from_str(request_id).ok()?;
+    v.set_sensitive(true);
+    Some(v)
+}
 
 /// SeaTable's answer to an authentication or authorization failure: 403 with `error_msg`, which
 /// its Python client turns into `AuthExpiredError` for "Token expired.".

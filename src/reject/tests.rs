@@ -276,3 +276,20 @@ fn seatable_web_style_answers_like_django_rest_framework() {
         assert_eq!(std::str::from_utf8(&b).unwrap(), body, "{r:?}");
     }
 }
+
+#[test]
+fn the_request_id_header_is_marked_never_to_be_indexed() {
+    let resp = respond(
+        &MissingCredential,
+        StatusCode::NOT_FOUND,
+        "0123abcd",
+        ErrorStyle::Standard,
+    );
+    let v = &resp.headers()[REQUEST_ID];
+    assert_eq!(v, "0123abcd");
+    // HPACK sends it as a never-indexed literal: no table entry per response on HTTP/2.
+    assert!(v.is_sensitive());
+    let v = request_id_value("0123abcd").expect("hex is a valid value");
+    assert!(v.is_sensitive());
+    assert_eq!(request_id_value("a\nb"), None);
+}
