@@ -92,6 +92,7 @@ pub mod gateway;
 pub mod grant;
 pub mod guard;
 pub mod headers;
+pub mod hex_digest;
 pub mod identity;
 pub mod issuer;
 pub mod keygen;

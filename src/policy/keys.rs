@@ -296,11 +296,7 @@ pub fn parse_digest(
     at: &JsonPath,
     hex_digest: &str,
 ) -> Option<[u8; 32]> {
-    let mut out = [0u8; 32];
-    let decoded = hex::decode_to_slice(hex_digest, &mut out)
-        .ok()
-        .map(|()| out);
-    check_digest(cx, file, at, decoded)
+    check_digest(cx, file, at, crate::hex_digest::decode(hex_digest))
 }
 
 /// A SHA-256 decoded while reading (`None`: it was not 64 hex digits), or an error at `at.sha256`.

@@ -153,11 +153,11 @@ impl Builder {
                 n
             }
         };
-        let mut digest = [0u8; 32];
-        let valid = hex::decode_to_slice(&sha256, &mut digest).is_ok();
+        let digest = crate::hex_digest::decode(&sha256);
+        let valid = digest.is_some();
         let at = keys
             .columns
-            .push(id, if valid { digest } else { [0; 32] })
+            .push(id, digest.unwrap_or([0; 32]))
             .ok()
             .and_then(|at| u32::try_from(at).ok())
             .ok_or_else(|| E::custom("too many keys"))?;
