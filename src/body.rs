@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited, combinators::BoxBody};
-use hyper::body::Frame;
+use hyper::body::{Body as _, Frame};
 
 /// Errors a body can raise while streaming.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -89,8 +89,14 @@ where
 }
 
 /// Wrap a client's streaming body: it fails once more than `max` bytes have passed, or when no
-/// bytes come for `idle`; its own failures are marked `ClientBodyError`.
+/// bytes come for `idle`; its own failures are marked `ClientBodyError`. A body that has ended
+/// before it started (no body, `Content-Length: 0`, an HTTP/2 head that ended the stream) has
+/// nothing to limit or time: it becomes an empty body, without the idle timer each wrapped body
+/// carries (a timer entry made and removed again on every GET).
 pub fn limited(body: hyper::body::Incoming, max: usize, idle: Duration) -> Body {
+    if body.is_end_stream() {
+        return empty();
+    }
     let idle = Idle {
         inner: body.map_err(ClientBodyError),
         idle,
