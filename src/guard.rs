@@ -81,7 +81,7 @@ pub async fn body(
     let selectors = &route.query_selectors;
     let override_refused = !route.allow_method_override;
     let checked = !selectors.is_empty() || override_refused;
-    let Some(form) = (if checked { form(parts)? } else { None }) else {
+    let Some(posted) = (if checked { form(parts)? } else { None }) else {
         return Ok(body::limited(incoming, max_body_bytes as usize, idle));
     };
     let bytes = body::limited(incoming, max_body_bytes as usize, idle)
@@ -97,7 +97,7 @@ pub async fn body(
             }
         })?
         .to_bytes();
-    let names = if form == Form::Multipart {
+    let names = if posted == Form::Multipart {
         multipart_names(parts, &bytes)?
     } else {
         let text = std::str::from_utf8(&bytes)

@@ -1,7 +1,8 @@
-//! SHA-256 digests written as 64 hex digits (a key's `sha256` in the policy), decoded through a
-//! table. A policy of 100,000 keys holds 6.4 million such digits and every reload decodes them
-//! all: the `hex` crate's range checks, a branch per digit, took a quarter of a reload's time
-//! (`perf record` of `portcullis check`).
+//! SHA-256 digests written as 64 hex digits (a key's `sha256` in the policy and in the
+//! management store, a certificate fingerprint), decoded through a table. A policy of 100,000
+//! keys holds 6.4 million such digits and every reload decodes them all: the `hex` crate's range
+//! checks, a branch per digit, took a quarter of a reload's time (`perf record` of
+//! `portcullis check`).
 
 /// Marks a byte that is not a hex digit (any of its high bits set).
 const INVALID: u8 = 0xff;

@@ -234,9 +234,7 @@ fn grants<'a>(
 /// -sha256` prints it).
 fn fingerprint(cx: &mut Cx<'_>, file: usize, at: &JsonPath, text: &str) -> Option<[u8; 32]> {
     let hex_digits: String = text.chars().filter(|c| *c != ':').collect();
-    let parsed = hex::decode(&hex_digits)
-        .ok()
-        .and_then(|b| <[u8; 32]>::try_from(b).ok());
+    let parsed = crate::hex_digest::decode(&hex_digits);
     if parsed.is_none() {
         cx.error(
             file,

@@ -132,10 +132,7 @@ impl Index {
             if let Some(m) = ids(&mut ix.key_by_id, "api_keys", i, &key.id) {
                 fault(m, "duplicate or malformed id".into());
             }
-            let digest = match hex::decode(&key.sha256)
-                .ok()
-                .and_then(|d| <[u8; 32]>::try_from(d).ok())
-            {
+            let digest = match crate::hex_digest::decode(&key.sha256) {
                 Some(d) if digests.insert(d) => d,
                 _ => {
                     fault(
