@@ -54,7 +54,8 @@
 //! - [`policy`]: raw → compiled → published policy snapshots; [`registry`] is the managed
 //!   counterpart (roles, users, contract.fit keys, authorisation records as stored and compiled),
 //!   published in the same snapshot and rebuilt alone by a management write.
-//! - [`reload`] and [`watch`]: hot reload on file change, SIGHUP or admin request.
+//! - [`reload`] and [`watch`]: hot reload on file change, SIGHUP or admin request; reloads run on
+//!   a thread of low priority ([`background`]).
 //! - [`metrics`]: request counters, latencies and the rest, lock-free on the request path,
 //!   served as Prometheus text; [`access_log`]: one JSON (or text) line per request, written by
 //!   a thread of its own.
@@ -72,6 +73,7 @@ pub mod access_log;
 pub mod admin;
 pub mod assertion;
 pub mod authz;
+pub mod background;
 pub mod base_uuid;
 pub mod body;
 pub mod builtin;

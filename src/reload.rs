@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::background::Background;
 use crate::clock::Clock;
 use crate::metrics::Metrics;
 use crate::policy::{self, CompileErrors, Policy};
@@ -49,6 +50,8 @@ pub struct Reloader {
     lock: Mutex<Logged>,
     /// Every error of the last reload, while it stands (for `/status`), each with its place.
     errors: Mutex<Vec<String>>,
+    /// Where `reload_async` and `check_async` run: a thread that gives way to traffic.
+    background: Background,
 }
 
 /// The reload lock, held (`Reloader::serial`).
@@ -125,6 +128,7 @@ impl Reloader {
             metrics: Metrics::new(),
             lock: Mutex::default(),
             errors: Mutex::default(),
+            background: Background::default(),
         })
     }
 
@@ -169,10 +173,11 @@ impl Reloader {
         self.reload_locked(logged)
     }
 
-    /// Check on a blocking thread.
+    /// Check on the reload thread (`background`).
     pub async fn check_async(self: &Arc<Self>) -> Outcome {
         let me = Arc::clone(self);
-        tokio::task::spawn_blocking(move || me.check())
+        self.background
+            .run(move || me.check())
             .await
             .unwrap_or(Outcome::Unchanged)
     }
@@ -257,13 +262,14 @@ impl Reloader {
         outcome
     }
 
-    /// Reload on a blocking thread.
+    /// Reload on the reload thread (`background`).
     pub async fn reload_async(self: &Arc<Self>) -> Outcome {
         let me = Arc::clone(self);
-        tokio::task::spawn_blocking(move || me.reload())
+        self.background
+            .run(move || me.reload())
             .await
-            .unwrap_or_else(|e| {
-                tracing::error!(error = %e, "reload task failed");
+            .unwrap_or_else(|| {
+                tracing::error!("reload task failed");
                 Outcome::Unchanged
             })
     }

@@ -4,7 +4,8 @@
 //! drops the last reference frees it, and with many keys that takes milliseconds: were it a
 //! request, its worker would stop serving for that long (a p99 spike on every reload). So the
 //! publisher hands the old snapshot to `retire`, which frees it on the publishing thread when
-//! nothing else holds it, else on a thread of its own once the requests are done with it.
+//! nothing else holds it, else on a thread of its own, of low priority (`background`), once the
+//! requests are done with it.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,6 +20,7 @@ pub fn retire<T: Send + Sync + 'static>(old: Arc<T>) {
     let reaper = std::thread::Builder::new().name("portcullis-retire".into());
     // Should the thread not start, the closure (and the snapshot) is dropped right here.
     let _ = reaper.spawn(move || {
+        crate::background::lower_this_thread();
         let mut wait = Duration::from_millis(1);
         while Arc::strong_count(&old) > 1 {
             std::thread::sleep(wait);
