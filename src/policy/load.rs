@@ -16,6 +16,7 @@ use crate::policy::raw::{ImportFormat, Linea21Entry, RawPolicy, SecretRef};
 use crate::policy::raw_keys;
 use crate::policy::raw_managed::{RawManagedFile, is_managed};
 use crate::policy::source::{self, Fingerprinted, SourceFile};
+use crate::policy::split_keys;
 
 /// A parsed Linea21 file.
 #[derive(Debug)]
@@ -188,10 +189,8 @@ pub fn load_reading(path: &Path, env: Env<'_>, reading: Reading) -> Result<Input
         }
         let (file, parsed) = match reading {
             Reading::Streamed => {
-                let (file, parsed) = source::stream(name, |r, len| {
-                    raw_keys::sized_by(len, || parse_reader::<RawPolicy>(r))
-                })
-                .map_err(unreadable)?;
+                let (file, parsed) =
+                    source::stream(name, |r, len| split_keys::parse(r, len)).map_err(unreadable)?;
                 match parsed {
                     Some(p) => (file, Ok(p)),
                     None => {
@@ -328,15 +327,6 @@ pub fn problem_in(file: &Path, text: Option<&str>, path: JsonPath, message: Stri
         column,
         message,
     }
-}
-
-/// Parse `T` from `reader`, which it reads to the end; `None` when it does not parse (`parse` on
-/// the whole text then says why).
-fn parse_reader<T: DeserializeOwned>(reader: source::Buffered<'_>) -> Option<T> {
-    let mut de = serde_json::Deserializer::from_reader(reader);
-    let value = T::deserialize(&mut de).ok()?;
-    de.end().ok()?;
-    Some(value)
 }
 
 /// Parse a policy file, its `keys` sized by the file's length.

@@ -32,6 +32,7 @@ mod retire;
 mod routes;
 mod signing_keys;
 pub mod source;
+mod split_keys;
 mod tokens;
 
 use std::sync::{Arc, Mutex};

@@ -109,7 +109,7 @@ pub fn sized_by<T>(len: u64, read: impl FnOnce() -> T) -> T {
 
 /// Builds a `RawKeys` one key at a time.
 #[derive(Default)]
-struct Builder {
+pub(super) struct Builder {
     keys: RawKeys,
     /// Shape numbers by the shape's hash.
     seen: hashbrown::HashTable<u32>,
@@ -117,7 +117,19 @@ struct Builder {
 }
 
 impl Builder {
-    fn push<E: serde::de::Error>(&mut self, id: &str, raw: RawKey) -> Result<(), E> {
+    /// A builder with room reserved for the most keys a text of `len` bytes can hold (see
+    /// `sized_by`; 0: none).
+    pub(super) fn with_room(len: u64) -> Self {
+        let mut b = Self::default();
+        let most = usize::try_from(len / 64).unwrap_or(0);
+        // Ids are mostly short: an eighth of the text is room enough, else they grow.
+        b.keys.columns.reserve(most, most * 8);
+        b.keys.shape_of.reserve(most);
+        b
+    }
+
+    /// Add the key `id` as read.
+    pub(super) fn push<E: serde::de::Error>(&mut self, id: &str, raw: RawKey) -> Result<(), E> {
         let RawKey {
             sha256,
             description: _,
@@ -188,7 +200,8 @@ impl Builder {
         Ok(())
     }
 
-    fn finish(mut self) -> RawKeys {
+    /// The keys, the room left over given back.
+    pub(super) fn finish(mut self) -> RawKeys {
         let k = &mut self.keys;
         k.columns.shrink_to_fit();
         k.shapes.shrink_to_fit();
@@ -209,11 +222,7 @@ impl<'de> Deserialize<'de> for RawKeys {
                 f.write_str("an object of keys by key id")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawKeys, A::Error> {
-                let mut b = Builder::default();
-                let most = usize::try_from(TEXT_LEN.with(Cell::get) / 64).unwrap_or(0);
-                // Ids are mostly short: an eighth of the text is room enough, else they grow.
-                b.keys.columns.reserve(most, most * 8);
-                b.keys.shape_of.reserve(most);
+                let mut b = Builder::with_room(TEXT_LEN.with(Cell::get));
                 let mut n = 0u32;
                 while let Some(id) = map.next_key::<String>()? {
                     let raw: RawKey = map.next_value()?;
