@@ -9,7 +9,7 @@
 //!
 //! On a core that traffic saturates, yielding would starve the reload, and a revoked key would
 //! stay usable for as long. So pacing ends `WINDOW` after the reload started; the rest runs at
-//! the scheduler's fair share.
+//! the reload thread's share of the core (`background`: nice 10).
 
 use std::cell::Cell;
 use std::time::{Duration, Instant};
