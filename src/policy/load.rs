@@ -117,9 +117,10 @@ pub fn load(path: &Path) -> Result<Input, CompileErrors> {
 pub enum Reading {
     /// Each file whole into memory, then parsed: the fastest (start-up, tools).
     Whole,
-    /// Each policy file parsed as it is read, never held whole: about twice the parse time, and
-    /// no copy of the text beside the snapshot already running (reloads). A file that does not
-    /// parse is read again whole, so its problem is reported exactly as with `Whole`.
+    /// Each policy file parsed as it is read (`split_keys`: each key from a slice of its own),
+    /// never held whole: no copy of the text beside the snapshot already running (reloads). A
+    /// file that does not parse is read again whole, so its problem is reported exactly as with
+    /// `Whole`.
     Streamed,
 }
 
@@ -311,7 +312,9 @@ fn resolve_secrets(input: &mut Input, env: Env<'_>) {
 
 /// A problem at `path` in `file`, located to its line and column.
 pub fn problem(file: &SourceFile, path: JsonPath, message: String) -> Problem {
-    problem_in(&file.path, Some(&file.text), path, message)
+    // A streamed file's text is not kept: read it again, as compile does, to locate the problem.
+    let text = file.text_as_read();
+    problem_in(&file.path, text.as_deref(), path, message)
 }
 
 /// A problem at `path` in the file at `file` whose text is `text`, located to its line and column

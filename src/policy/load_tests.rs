@@ -78,6 +78,8 @@ fn a_file_that_does_not_parse_is_reported_the_same_either_way() {
         "{\"mode\": \"open\"}",
         "{\"keys\": {\"k\": {\"sha256\": \"\u{e9}\", \"oops\": true}}}",
         "",
+        // Parses, but an import is missing: located in the text read again (once 0:0 streamed).
+        "{\"keys\": {},\n \"imports\": [{\"format\": \"linea21\", \"path\": \"gone.json\"}]}",
     ] {
         let dir = Dir::new(&[("policy.json", text)]);
         let [whole, streamed] = both(&dir.0.join("policy.json"));
