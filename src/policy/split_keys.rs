@@ -113,37 +113,57 @@ impl Split {
     fn rest_until_mode_change(&mut self, block: &[u8], from: usize) -> usize {
         let mut i = from;
         while i < block.len() {
-            let b = block[i];
-            i += 1;
             if self.in_string {
-                if self.escaped {
-                    self.escaped = false;
-                } else if b == b'\\' {
-                    self.escaped = true;
-                } else if b == b'"' {
-                    self.in_string = false;
-                    if self.depth == 1 {
-                        self.rest.extend_from_slice(&block[from..i]);
-                        if self.rest[self.string_at..] == *b"\"keys\"" {
-                            self.mode = Mode::KeysName;
-                        }
-                        return i;
+                let Some(end) = self.string_end(block, i) else {
+                    i = block.len();
+                    break;
+                };
+                i = end;
+                if self.depth == 1 {
+                    self.rest.extend_from_slice(&block[from..i]);
+                    if self.rest[self.string_at..] == *b"\"keys\"" {
+                        self.mode = Mode::KeysName;
                     }
+                    return i;
                 }
                 continue;
             }
-            match b {
+            match block[i] {
                 b'"' => {
                     self.in_string = true;
-                    self.string_at = self.rest.len() + (i - 1 - from);
+                    self.string_at = self.rest.len() + (i - from);
                 }
                 b'{' | b'[' => self.depth += 1,
                 b'}' | b']' => self.depth -= 1,
                 _ => {}
             }
+            i += 1;
         }
         self.rest.extend_from_slice(&block[from..i]);
         i
+    }
+
+    /// Inside a string, from `from`: the index just past its closing quote (no longer
+    /// `in_string`), or `None` when the block ends first (`escaped` then says whether a
+    /// backslash waits for its character).
+    fn string_end(&mut self, block: &[u8], from: usize) -> Option<usize> {
+        let mut i = from;
+        if std::mem::take(&mut self.escaped) {
+            i += 1;
+        }
+        loop {
+            // Most of a key is strings (its digest): skip to the next quote or backslash.
+            i += memchr::memchr2(b'"', b'\\', block.get(i..)?)?;
+            if block[i] == b'"' {
+                self.in_string = false;
+                return Some(i + 1);
+            }
+            if i + 1 == block.len() {
+                self.escaped = true;
+                return None;
+            }
+            i += 2;
+        }
     }
 
     /// One byte between the tokens the splitter acts on.
@@ -183,24 +203,14 @@ impl Split {
 
     /// Copy an id's bytes from `from` into the entry, up to and including its closing quote.
     fn id(&mut self, block: &[u8], from: usize) -> usize {
-        let mut i = from;
-        while i < block.len() {
-            let b = block[i];
-            i += 1;
-            if self.escaped {
-                self.escaped = false;
-            } else if b == b'\\' {
-                self.escaped = true;
-            } else if b == b'"' {
-                self.in_string = false;
-                self.entry.extend_from_slice(&block[from..i]);
-                self.id_end = self.entry.len();
-                self.mode = Mode::IdColon;
-                return i;
-            }
-        }
-        self.entry.extend_from_slice(&block[from..i]);
-        i
+        let Some(end) = self.string_end(block, from) else {
+            self.entry.extend_from_slice(&block[from..]);
+            return block.len();
+        };
+        self.entry.extend_from_slice(&block[from..end]);
+        self.id_end = self.entry.len();
+        self.mode = Mode::IdColon;
+        end
     }
 
     /// Copy a value's bytes from `from` into the entry; at the `,` or `}` that ends it, parse
@@ -209,30 +219,18 @@ impl Split {
         let Mode::Value { mut depth } = self.mode else {
             return Some(from);
         };
-        let (mut in_string, mut escaped) = (self.in_string, self.escaped);
         let mut i = from;
         while i < block.len() {
-            if in_string {
-                if escaped {
-                    escaped = false;
-                    i += 1;
-                    continue;
-                }
-                // Most of a key is strings (its digest): skip to the next quote or backslash.
-                let Some(k) = memchr::memchr2(b'"', b'\\', &block[i..]) else {
+            if self.in_string {
+                let Some(end) = self.string_end(block, i) else {
                     i = block.len();
                     break;
                 };
-                i += k;
-                match block[i] {
-                    b'"' => in_string = false,
-                    _ => escaped = true,
-                }
-                i += 1;
+                i = end;
                 continue;
             }
             match block[i] {
-                b'"' => in_string = true,
+                b'"' => self.in_string = true,
                 b'{' | b'[' => depth += 1,
                 b',' | b'}' if depth == 0 => {
                     self.entry.extend_from_slice(&block[from..i]);
@@ -249,7 +247,6 @@ impl Split {
             i += 1;
         }
         self.entry.extend_from_slice(&block[from..i]);
-        (self.in_string, self.escaped) = (in_string, escaped);
         self.mode = Mode::Value { depth };
         Some(i)
     }
