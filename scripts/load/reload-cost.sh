@@ -21,40 +21,16 @@ command -v wrk >/dev/null || { echo "needs wrk (apt-get install wrk)" >&2; exit 
 W=$(mktemp -d /tmp/portcullis-reload-cost.XXXXXX)
 P="" LOAD=""
 trap '[ -z "$LOAD" ] || kill "$LOAD" 2>/dev/null; [ -z "$P" ] || kill "$P" 2>/dev/null; rm -rf "$W"' EXIT
-mkdir -p "$W/policy"
-read -r PORT ADMIN < <(python3 - "$ROOT/scripts/policy-memory.py" "$KEYS" "$W/base.json" <<'PY'
-import importlib.util, json, sys
-spec = importlib.util.spec_from_file_location("pm", sys.argv[1])
-pm = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(pm)
-with open(sys.argv[3], "w") as f:
-    json.dump(pm.policy(int(sys.argv[2])), f)
-print(pm.free_port(), pm.free_port())
-PY
-)
-cp "$W/base.json" "$W/policy/policy.json"
+. "$ROOT/scripts/load/reload-common.sh"
+reload_policy
 # Reloads only on request: no watcher debounce, no periodic check.
-cat >"$W/portcullis.json" <<J
-{"listeners": [{"address": "127.0.0.1:$PORT"}], "admin": {"address": "127.0.0.1:$ADMIN"},
- "workers": 1, "policy": "$W/policy", "reload": {"debounce_ms": 3600000, "check_interval_ms": 0},
- "log": {"level": "warn"}}
-J
-taskset -c 1 "$BIN" serve --config "$W/portcullis.json" 2>"$W/err.log" &
-P=$!
-until curl -sf -o /dev/null "http://127.0.0.1:$ADMIN/readyz"; do
-    kill -0 "$P" 2>/dev/null || { cat "$W/err.log" >&2; exit 1; }
-    sleep 0.05
-done
-cpu() { awk '{print $14 + $15}' "/proc/$P/stat"; }
+reload_start '{"debounce_ms": 3600000, "check_interval_ms": 0}' '{"level": "warn"}'
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 # EDITS edits, each applied through POST /reload; prints the milliseconds each took.
 edits() {
     local i t0 out=""
     for i in $(seq "$EDITS"); do
-        # On CPU 0: writing a large policy is CPU the proxy's core must not pay for.
-        taskset -c 0 sed "s/\"k0\": {\"sha256\"/\"k0\": {\"description\": \"$1-$i\", \"sha256\"/" \
-            "$W/base.json" >"$W/policy/.next.json"
-        mv "$W/policy/.next.json" "$W/policy/policy.json"
+        reload_edit "$1-$i"
         t0=$(now_ms)
         taskset -c 0 curl -sf -o /dev/null -X POST "http://127.0.0.1:$ADMIN/reload"
         out="$out $(( $(now_ms) - t0 ))"
@@ -66,8 +42,7 @@ echo "$KEYS keys, one worker on CPU 1, $EDITS edits each"
 before=$(cpu)
 applied=$(edits idle)
 echo "idle:      CPU $(( ($(cpu) - before) * 1000 / $(getconf CLK_TCK) / EDITS )) ms per reload; applied after (ms):$applied"
-echo 'wrk.headers["X-API-Key"] = "secret-0"' >"$W/key.lua"
-taskset -c 0 wrk -t1 -c32 -d3600s -s "$W/key.lua" "http://127.0.0.1:$PORT/api/?module=indicator&action=list" >/dev/null &
+taskset -c 0 wrk -t1 -c32 -d3600s -s "$W/key.lua" "$URL" >/dev/null &
 LOAD=$!
 sleep 2
 echo "saturated: applied after (ms):$(edits saturated)"

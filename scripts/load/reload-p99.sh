@@ -23,35 +23,11 @@ command -v wrk >/dev/null || { echo "needs wrk (apt-get install wrk)" >&2; exit 
 W=$(mktemp -d /tmp/portcullis-reload-p99.XXXXXX)
 P=""
 trap '[ -z "$P" ] || kill "$P" 2>/dev/null; rm -rf "$W"' EXIT
-mkdir -p "$W/policy"
-read -r PORT ADMIN < <(python3 - "$ROOT/scripts/policy-memory.py" "$KEYS" "$W/base.json" <<'PY'
-import importlib.util, json, socket, sys
-spec = importlib.util.spec_from_file_location("pm", sys.argv[1])
-pm = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(pm)
-with open(sys.argv[3], "w") as f:
-    json.dump(pm.policy(int(sys.argv[2])), f)
-print(pm.free_port(), pm.free_port())
-PY
-)
-cp "$W/base.json" "$W/policy/policy.json"
-cat >"$W/portcullis.json" <<J
-{"listeners": [{"address": "127.0.0.1:$PORT"}], "admin": {"address": "127.0.0.1:$ADMIN"},
- "workers": 1, "policy": "$W/policy", "reload": {"debounce_ms": 20},
- "log": {"level": "warn", "access": {"format": "json", "destination": "file", "path": "$W/access.log"}}}
-J
-taskset -c 1 "$BIN" serve --config "$W/portcullis.json" 2>"$W/err.log" &
-P=$!
-until curl -sf -o /dev/null "http://127.0.0.1:$ADMIN/readyz"; do
-    kill -0 "$P" 2>/dev/null || { cat "$W/err.log" >&2; exit 1; }
-    sleep 0.05
-done
-# Key k0 (secret-0) holds indicator: list in policy-memory.py's policy.
-URL="http://127.0.0.1:$PORT/api/?module=indicator&action=list"
-echo 'wrk.headers["X-API-Key"] = "secret-0"' >"$W/key.lua"
+. "$ROOT/scripts/load/reload-common.sh"
+reload_policy
+reload_start '{"debounce_ms": 20}' \
+    '{"level": "warn", "access": {"format": "json", "destination": "file", "path": "'"$W"'/access.log"}}'
 [ "$PAUSE_MS" = 0 ] || echo "function delay() return $PAUSE_MS end" >>"$W/key.lua"
-# Portcullis' CPU time so far, in clock ticks (user + system, all threads).
-cpu() { awk '{print $14 + $15}' "/proc/$P/stat"; }
 # Nanoseconds the worker thread has spent runnable but waiting for its core (schedstat's second
 # field): what a reload on the same core takes from traffic, free of the machine's other noise.
 waited() {
@@ -82,10 +58,7 @@ for round in $(seq "$ROUNDS"); do
     before=$(generation)
     (
         for i in $(seq "$DURATION"); do
-            # On wrk's core: writing a large policy is CPU the proxy's core must not pay for.
-            taskset -c 0 sed "s/\"k0\": {\"sha256\"/\"k0\": {\"description\": \"r$round-$i\", \"sha256\"/" \
-                "$W/base.json" >"$W/policy/.next.json"
-            taskset -c 0 mv "$W/policy/.next.json" "$W/policy/policy.json"
+            reload_edit "r$round-$i"
             sleep 1
         done
     ) &
