@@ -30,8 +30,11 @@ pub fn empty() -> Body {
     full(Bytes::new())
 }
 
-/// Wrap a streaming body (a hyper `Incoming`) without buffering it.
-pub fn incoming(body: hyper::body::Incoming) -> Body {
+/// Wrap a streaming body (a client's or an upstream's, as hyper reads it) without buffering it.
+pub fn incoming<B>(body: B) -> Body
+where
+    B: hyper::body::Body<Data = Bytes, Error = hyper::Error> + Send + Sync + 'static,
+{
     body.map_err(|e| -> BoxError { Box::new(e) }).boxed()
 }
 
@@ -93,7 +96,7 @@ where
 /// before it started (no body, `Content-Length: 0`, an HTTP/2 head that ended the stream) has
 /// nothing to limit or time: it becomes an empty body, without the idle timer each wrapped body
 /// carries (a timer entry made and removed again on every GET).
-pub fn limited(body: hyper::body::Incoming, max: usize, idle: Duration) -> Body {
+pub fn limited(body: crate::incoming::Incoming, max: usize, idle: Duration) -> Body {
     if body.is_end_stream() {
         return empty();
     }

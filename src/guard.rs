@@ -6,10 +6,10 @@
 //!
 //! Runs after `authz::decide` (a denied request's body is never read) and before `forward::send`.
 
+use crate::incoming::Incoming;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use http::request::Parts;
 use http_body_util::BodyExt;
-use hyper::body::Incoming;
 
 use crate::authz::Permit;
 use crate::body::{self, Body};

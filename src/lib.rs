@@ -96,6 +96,7 @@ pub mod guard;
 pub mod headers;
 pub mod hex_digest;
 pub mod identity;
+pub mod incoming;
 pub mod issuer;
 pub mod keygen;
 pub mod kinds;

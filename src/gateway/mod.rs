@@ -17,9 +17,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::incoming::Incoming;
 use http::request::Parts;
 use http::{Request, Response, Uri};
-use hyper::body::Incoming;
 use ipnet::IpNet;
 
 use crate::access_log::{self, key};

@@ -5,8 +5,8 @@
 //! as soon as the reload that follows the write is applied. `last_access` is when the token last
 //! obtained a base token on this node (`issuer::last_access`).
 
+use crate::incoming::Incoming;
 use http::{Response, StatusCode};
-use hyper::body::Incoming;
 use serde_json::json;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;

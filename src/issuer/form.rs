@@ -3,10 +3,10 @@
 //! object (SeaTable's login also takes `{"username", "password"}`), read whole under a small
 //! limit. Only text fields are kept (JSON: top-level string values).
 
+use crate::incoming::Incoming;
 use http::HeaderMap;
 use http::header::CONTENT_TYPE;
 use http_body_util::BodyExt;
-use hyper::body::Incoming;
 
 use crate::body;
 use crate::canonical;

@@ -9,9 +9,9 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::LazyLock;
 
+use crate::incoming::Incoming;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use http::{HeaderValue, Response, StatusCode, header};
-use hyper::body::Incoming;
 
 use crate::body::Body;
 use crate::field;

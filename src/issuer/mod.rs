@@ -18,8 +18,8 @@ pub mod throttle;
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use crate::incoming::Incoming;
 use http::{HeaderValue, Response, StatusCode, header};
-use hyper::body::Incoming;
 
 use crate::authz::Permit;
 use crate::body::{self, Body};

@@ -7,8 +7,8 @@
 //! key's id or, as contract.fit's own API names keys, the token itself (the route marks the path
 //! secret, so logs show the template).
 
+use crate::incoming::Incoming;
 use http::{Response, StatusCode};
-use hyper::body::Incoming;
 use serde::Deserialize;
 use serde_json::{Value, json};
 

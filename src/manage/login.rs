@@ -3,8 +3,8 @@
 //! its throttle are the SeaTable login's (`issuer::login::verify`), so one throttle counts the
 //! failures of both.
 
+use crate::incoming::Incoming;
 use http::{HeaderValue, Response, StatusCode, header};
-use hyper::body::Incoming;
 use serde_json::json;
 
 use crate::body::Body;

@@ -18,8 +18,8 @@ mod subject;
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use crate::incoming::Incoming;
 use http::Response;
-use hyper::body::Incoming;
 
 use crate::authz::Permit;
 use crate::body::Body;

@@ -10,8 +10,8 @@
 //! and every read-only field (`id`, `meta`, `creator`, `revoked`...) as `null`. `authType` is
 //! read as the type; read-only fields are ignored, and `null` is always "absent", never "clear".
 
+use crate::incoming::Incoming;
 use http::{Response, StatusCode};
-use hyper::body::Incoming;
 use serde_json::{Map, Value};
 
 use crate::body::Body;

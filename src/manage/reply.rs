@@ -2,9 +2,9 @@
 //! `{"message"}`, onePortal's `{"errorMessage"}`), JSON bodies read under a limit, entity tags
 //! and `If-Match`, the audit line, and `commit`, which runs one change through the store.
 
+use crate::incoming::Incoming;
 use http::{HeaderMap, HeaderValue, Response, StatusCode, header};
 use http_body_util::BodyExt;
-use hyper::body::Incoming;
 use serde_json::{Value, json};
 
 use crate::body::{self, Body};

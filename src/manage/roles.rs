@@ -5,8 +5,8 @@
 //! possibly limited to an inbox or to a document of an inbox. Users created here are the
 //! placeholder users API keys are bound to: the upstream sees every key holder as its user.
 
+use crate::incoming::Incoming;
 use http::{Response, StatusCode};
-use hyper::body::Incoming;
 use serde::Deserialize;
 use serde_json::{Value, json};
 

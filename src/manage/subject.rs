@@ -5,8 +5,8 @@
 //! `{totalResults, startIndex, itemsPerPage, resources}`. Only the caller's namespaces are
 //! listed.
 
+use crate::incoming::Incoming;
 use http::{Response, StatusCode};
-use hyper::body::Incoming;
 use serde_json::{Value, json};
 
 use crate::body::Body;

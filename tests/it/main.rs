@@ -50,6 +50,7 @@ mod per_request;
 mod php_params;
 mod php_paths;
 mod php_upstream;
+mod plain_http1;
 mod policy_errors;
 mod policy_faults;
 mod policy_hash;

@@ -1,9 +1,19 @@
-//! The public listener: accepts connections and serves each with hyper (HTTP/1.1, and HTTP/2 by
-//! prior knowledge, h2c), calling `gateway::handle` for every request. On a TLS listener the
-//! handshake runs first ([`crate::tls`]) and ALPN picks HTTP/2 or HTTP/1.1.
+//! The public listener: accepts connections and serves each, calling `gateway::handle` for every
+//! request. On a plain listener the plain HTTP/1.1 server (`h1`) serves the common request and
+//! hands a connection to hyper (HTTP/1.1, and HTTP/2 by prior knowledge, h2c) at the first
+//! request it does not serve. On a TLS listener the handshake runs first ([`crate::tls`]), ALPN
+//! picks HTTP/2 or HTTP/1.1, and hyper serves the connection.
 //!
 //! `run` takes an already-bound listener and a shutdown future, so tests bind port 0 and stop the
-//! server when they like. On shutdown it stops accepting and lets in-flight requests finish.
+//! server when they like. On shutdown it stops accepting, closes idle connections and lets
+//! in-flight requests finish: every connection holds one of the listener's slots until it
+//! closes, so the drain is over when every slot is back.
+
+mod date;
+mod h1;
+mod h1_head;
+mod h1_write;
+mod replay;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -12,10 +22,12 @@ use std::time::Duration;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 
 use crate::gateway::{self, Conn, Gateway, Role};
+use crate::incoming::Incoming;
+use crate::metrics::OpenConnection;
 use crate::proxy_protocol;
 use crate::tls::Tls;
 
@@ -90,8 +102,14 @@ pub async fn run(
         // server must reset for the client's errors, are both bounded per connection.
         .max_pending_accept_reset_streams(20)
         .max_local_error_reset_streams(1024);
-    let graceful = GracefulShutdown::new();
-    let slots = Arc::new(tokio::sync::Semaphore::new(opts.max_connections.max(1)));
+    let (draining, drain) = watch::channel(false);
+    let max = u32::try_from(opts.max_connections.max(1)).unwrap_or(u32::MAX);
+    let slots = Arc::new(tokio::sync::Semaphore::new(max as usize));
+    let limits = h1::Limits {
+        header_read_timeout: opts.header_read_timeout,
+        max_headers: opts.max_headers,
+        max_header_bytes: opts.max_header_bytes,
+    };
     tokio::pin!(shutdown);
     loop {
         // At the limit, wait for a connection to close before accepting another.
@@ -123,7 +141,7 @@ pub async fn run(
             hosts: opts.hosts.clone(),
             client_certificate: None,
         };
-        let (gw, builder, watcher) = (Arc::clone(&gw), builder.clone(), graceful.watcher());
+        let (gw, builder, mut drain) = (Arc::clone(&gw), builder.clone(), drain.clone());
         let tls = opts.tls.clone();
         let (limit, proxy_protocol) = (opts.header_read_timeout, opts.proxy_protocol);
         let listener_name = Arc::clone(&opts.listener);
@@ -146,20 +164,46 @@ pub async fn run(
                 // hyper times the head only once a byte has come (its protocol detection
                 // waits without a limit): a client that sends nothing is dropped here.
                 None => {
-                    if first_byte_within(&stream, limit).await {
-                        let io = TokioIo::new(stream);
-                        serve(builder, io, gw, conn, watcher, listener_name).await;
+                    if first_byte_within(&stream, limit, &mut drain).await {
+                        let mut opened = None;
+                        let end = h1::serve(
+                            &mut stream,
+                            &gw,
+                            &conn,
+                            limits,
+                            &mut drain,
+                            &mut opened,
+                            &listener_name,
+                        )
+                        .await;
+                        if let h1::End::HandOff(read) = end {
+                            let io = TokioIo::new(replay::Replay::new(read, stream));
+                            let hyper = Hyper {
+                                builder,
+                                drain,
+                                listener: listener_name,
+                                opened,
+                            };
+                            serve(hyper, io, gw, conn).await;
+                        }
                     }
                 }
                 Some(tls) => {
-                    serve_tls(tls, stream, builder, gw, conn, watcher, listener_name).await
+                    let hyper = Hyper {
+                        builder,
+                        drain,
+                        listener: listener_name,
+                        opened: None,
+                    };
+                    serve_tls(tls, stream, hyper, gw, conn).await
                 }
             }
             drop(slot);
         });
     }
     drop(listener);
-    if tokio::time::timeout(opts.drain_timeout, graceful.shutdown())
+    draining.send_replace(true);
+    if tokio::time::timeout(opts.drain_timeout, slots.acquire_many(max))
         .await
         .is_err()
     {
@@ -167,13 +211,31 @@ pub async fn run(
     }
 }
 
-/// Whether the client sends its first byte within `limit` (and has not just closed).
-async fn first_byte_within(stream: &tokio::net::TcpStream, limit: Duration) -> bool {
+/// Whether the client sends its first byte within `limit` (and has not just closed), before the
+/// server drains.
+async fn first_byte_within(
+    stream: &tokio::net::TcpStream,
+    limit: Duration,
+    drain: &mut watch::Receiver<bool>,
+) -> bool {
     let mut probe = [0u8; 1];
-    matches!(
-        tokio::time::timeout(limit, stream.peek(&mut probe)).await,
-        Ok(Ok(n)) if n > 0
-    )
+    tokio::select! {
+        peeked = tokio::time::timeout(limit, stream.peek(&mut probe)) => {
+            matches!(peeked, Ok(Ok(n)) if n > 0)
+        }
+        _ = drain.wait_for(|d| *d) => false,
+    }
+}
+
+/// What a connection hyper serves needs besides the connection.
+struct Hyper {
+    builder: auto::Builder<TokioExecutor>,
+    /// Turns true when the server drains.
+    drain: watch::Receiver<bool>,
+    /// The listener's metrics label.
+    listener: Arc<str>,
+    /// The connection's count among the open ones, if the plain server already served a request.
+    opened: Option<OpenConnection>,
 }
 
 /// Run the TLS handshake, then serve the protocol ALPN chose. A failed or timed-out handshake
@@ -181,11 +243,9 @@ async fn first_byte_within(stream: &tokio::net::TcpStream, limit: Duration) -> b
 async fn serve_tls(
     tls: Arc<Tls>,
     stream: tokio::net::TcpStream,
-    builder: auto::Builder<TokioExecutor>,
+    mut hyper: Hyper,
     gw: Arc<Gateway>,
     mut conn: Conn,
-    watcher: Watcher,
-    listener: Arc<str>,
 ) {
     let accepted = match tls.accept(stream).await {
         Ok(a) => a,
@@ -197,30 +257,33 @@ async fn serve_tls(
     conn.scheme = "https";
     conn.sni = accepted.sni;
     conn.client_certificate = accepted.client_certificate;
-    let builder = if accepted.h2 {
-        builder.http2_only()
+    hyper.builder = if accepted.h2 {
+        hyper.builder.http2_only()
     } else {
-        builder.http1_only()
+        hyper.builder.http1_only()
     };
     let io = TokioIo::new(accepted.stream);
-    serve(builder, io, gw, conn, watcher, listener).await;
+    serve(hyper, io, gw, conn).await;
 }
 
-/// Serve one connection until it ends or shutdown drains it. It is counted among the open
-/// connections of `listener` from its first request (which tells HTTP/1.1 from HTTP/2) until it
-/// closes.
-async fn serve<I>(
-    builder: auto::Builder<TokioExecutor>,
-    io: I,
-    gw: Arc<Gateway>,
-    conn: Conn,
-    watcher: Watcher,
-    listener: Arc<str>,
-) where
+/// Serve one connection with hyper until it ends or shutdown drains it. It is counted among the
+/// open connections of its listener from its first request (which tells HTTP/1.1 from HTTP/2)
+/// until it closes.
+async fn serve<I>(hyper: Hyper, io: I, gw: Arc<Gateway>, conn: Conn)
+where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
+    let Hyper {
+        builder,
+        mut drain,
+        listener,
+        opened,
+    } = hyper;
     let peer = conn.peer;
     let open = std::sync::OnceLock::new();
+    if let Some(o) = opened {
+        let _ = open.set(o);
+    }
     let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
         if open.get().is_none() {
             let protocol = match req.version() {
@@ -231,13 +294,25 @@ async fn serve<I>(
         }
         // Boxed: hyper moves the service future (into an HTTP/2 stream's task, into the
         // HTTP/1 dispatcher's slot), and a box moves as one pointer.
-        Box::pin(gateway::handle(Arc::clone(&gw), conn.clone(), req))
+        Box::pin(gateway::handle(
+            Arc::clone(&gw),
+            conn.clone(),
+            req.map(Incoming::from),
+        ))
     });
     // With upgrades, so a WebSocket route can take the connection over after its 101.
     let connection = builder
         .serve_connection_with_upgrades(io, service)
         .into_owned();
-    if let Err(e) = watcher.watch(connection).await {
+    tokio::pin!(connection);
+    let ended = tokio::select! {
+        ended = connection.as_mut() => ended,
+        () = async { let _ = drain.wait_for(|d| *d).await; } => {
+            connection.as_mut().graceful_shutdown();
+            connection.await
+        }
+    };
+    if let Err(e) = ended {
         tracing::debug!(error = %e, %peer, "connection ended with an error");
     }
 }

@@ -1,0 +1,103 @@
+//! The plain HTTP/1.1 server: on a listener without TLS, it reads each request head itself,
+//! runs the pipeline (`gateway::handle`) and writes the response, for as long as the client
+//! sends the common request (`h1_head` says which). hyper's HTTP/1 server costs about a quarter
+//! of an allowed request's instructions (its dispatcher, a fresh 8 KiB read buffer and a boxed
+//! timer per request); this one keeps one buffer and one timer per connection.
+//!
+//! The first request it does not serve (a body, an upgrade, `Expect`, HTTP/1.0, h2c's preface,
+//! a head httparse refuses or that is too large) ends it: the connection, with every byte read
+//! and not yet served, goes to hyper at that request boundary, and hyper serves the rest of it.
+//! So everything unusual is still read by hyper's strict parser, and answered as before.
+//!
+//! Between requests the connection closes when the head timeout passes (which is also the
+//! keep-alive idle limit) or when the server drains; a request in flight always finishes.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use tokio::io::AsyncReadExt;
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+
+use super::h1_head::{self, Head};
+use super::h1_write;
+use crate::gateway::{self, Conn, Gateway};
+use crate::metrics::OpenConnection;
+
+/// Room made in the read buffer before each read.
+const READ_ROOM: usize = 4096;
+
+/// The limits the plain server applies to a head.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Limits {
+    /// Time from the end of one response until the next head is whole.
+    pub header_read_timeout: Duration,
+    /// Most fields in a head.
+    pub max_headers: usize,
+    /// Most bytes in a head.
+    pub max_header_bytes: usize,
+}
+
+/// How the plain server left the connection.
+pub(super) enum End {
+    /// It is closed (or must be): the client left, the head timed out, the server drains, a
+    /// response was cut short or asked to close.
+    Closed,
+    /// hyper serves the rest, starting with these bytes.
+    HandOff(Bytes),
+}
+
+/// Serve requests on `stream` until it ends or needs hyper. The connection is counted as open
+/// (`opened`) from its first served request.
+pub(super) async fn serve(
+    stream: &mut TcpStream,
+    gw: &Arc<Gateway>,
+    conn: &Conn,
+    limits: Limits,
+    drain: &mut watch::Receiver<bool>,
+    opened: &mut Option<OpenConnection>,
+    listener: &str,
+) -> End {
+    let mut buf = BytesMut::with_capacity(READ_ROOM);
+    let mut out = Vec::with_capacity(1024);
+    let deadline = tokio::time::sleep(limits.header_read_timeout);
+    tokio::pin!(deadline);
+    loop {
+        // A later deadline only moves the timer's due time; it is not re-registered.
+        let due = tokio::time::Instant::now() + limits.header_read_timeout;
+        deadline.as_mut().reset(due);
+        let (request, close) = loop {
+            if !buf.is_empty() {
+                match h1_head::read(&mut buf, limits.max_headers) {
+                    Head::Request { request, close } => break (request, close),
+                    Head::Other => return End::HandOff(buf.freeze()),
+                    Head::Partial => {}
+                }
+            }
+            if buf.len() >= limits.max_header_bytes {
+                return End::HandOff(buf.freeze());
+            }
+            buf.reserve(READ_ROOM);
+            let between = buf.is_empty();
+            tokio::select! {
+                biased;
+                read = stream.read_buf(&mut buf) => match read {
+                    Ok(0) | Err(_) => return End::Closed,
+                    Ok(_) => {}
+                },
+                () = &mut deadline => return End::Closed,
+                _ = drain.changed(), if between => return End::Closed,
+            }
+        };
+        if opened.is_none() {
+            *opened = Some(gw.metrics.connection(listener, "http1"));
+        }
+        let Ok(resp) = gateway::handle(Arc::clone(gw), conn.clone(), request).await;
+        // Draining: the answer says the connection closes after it.
+        let close = close || *drain.borrow();
+        if !h1_write::response(stream, &mut out, resp, close).await {
+            return End::Closed;
+        }
+    }
+}
