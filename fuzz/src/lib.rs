@@ -16,6 +16,8 @@
 //! - [`scim_filter`]: SCIM filter strings → `scim::parse` and `Filter::matches`.
 //! - [`upstream_response`]: upstream response bytes → `upstream_wire::response_head` and a
 //!   chunked body through `upstream_chunked::Chunked`.
+//! - [`request_head`]: client request bytes → `server::h1_head::read`, whole and in pieces,
+//!   against httparse.
 //! - [`scratch`]: the per-process directory the policy targets write their files to.
 
 pub mod canonicalize;
@@ -23,6 +25,7 @@ pub mod credential;
 pub mod linea21;
 pub mod php_name;
 pub mod policy;
+pub mod request_head;
 pub mod scim_filter;
 pub mod scratch;
 pub mod token;

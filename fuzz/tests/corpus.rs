@@ -7,7 +7,8 @@ use std::path::Path;
 
 use portcullis::kinds::KeyUse;
 use portcullis_fuzz::{
-    canonicalize, credential, linea21, php_name, policy, scim_filter, token, upstream_response,
+    canonicalize, credential, linea21, php_name, policy, request_head, scim_filter, token,
+    upstream_response,
 };
 
 /// Run `run` on every file under `corpus/<target>`; there must be at least one.
@@ -83,6 +84,11 @@ fn write_token_seeds() {
         let path = dir.join(format!("seed-minted-{u:?}").to_lowercase());
         std::fs::write(path, token::mint(u)).expect("write seed");
     }
+}
+
+#[test]
+fn request_head_corpus() {
+    replay("request_head", request_head::run);
 }
 
 #[test]

@@ -1,4 +1,5 @@
-//! The plain HTTP/1.1 server: on a listener without TLS, it reads each request head itself,
+//! The plain HTTP/1.1 server: on a plain listener, and on a TLS connection that did not choose
+//! HTTP/2, it reads each request head itself,
 //! runs the pipeline (`gateway::handle`) and writes the response, for as long as the client
 //! sends the common request (`h1_head` says which). hyper's HTTP/1 server costs about a quarter
 //! of an allowed request's instructions (its dispatcher, a fresh 8 KiB read buffer and a boxed
@@ -16,8 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use tokio::io::AsyncReadExt;
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::sync::watch;
 
 use super::h1_head::{self, Head};
@@ -50,8 +50,8 @@ pub(super) enum End {
 
 /// Serve requests on `stream` until it ends or needs hyper. The connection is counted as open
 /// (`opened`) from its first served request.
-pub(super) async fn serve(
-    stream: &mut TcpStream,
+pub(super) async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
     gw: &Arc<Gateway>,
     conn: &Conn,
     limits: Limits,

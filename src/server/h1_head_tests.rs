@@ -47,6 +47,7 @@ fn everything_unusual_is_left_whole_for_hyper() {
         "CONNECT app:443 HTTP/1.1\r\n\r\n",
         "GET http://app/x HTTP/1.1\r\n\r\n",
         "OPTIONS * HTTP/1.1\r\n\r\n",
+        "GET /api#/admin HTTP/1.1\r\n\r\n",
         "POST /x HTTP/1.1\r\nContent-Length: 0\r\n\r\n",
         "POST /x HTTP/1.1\r\ncontent-length: 5\r\n\r\nhello",
         "POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",

@@ -56,10 +56,17 @@ pub(super) async fn response<W: AsyncWrite + Unpin>(
     };
     if !whole {
         // Whatever was buffered still goes out: the client sees the response cut short.
-        let _ = io.write_all(out).await;
+        let _ = send(io, out).await;
         return false;
     }
-    io.write_all(out).await.is_ok() && !close
+    send(io, out).await && !close
+}
+
+/// Write and flush `out` (a TLS stream holds written bytes until flushed), then empty it.
+async fn send<W: AsyncWrite + Unpin>(io: &mut W, out: &mut Vec<u8>) -> bool {
+    let sent = io.write_all(out).await.is_ok() && io.flush().await.is_ok();
+    out.clear();
+    sent
 }
 
 /// The framing hyper would choose: none for 204 and 304, the declared length, the body's exact
@@ -159,10 +166,9 @@ async fn copy_body<W: AsyncWrite + Unpin>(
         let frame = match ready {
             Some(f) => f,
             None => {
-                if io.write_all(out).await.is_err() {
+                if !send(io, out).await {
                     return false;
                 }
-                out.clear();
                 body.frame().await
             }
         };

@@ -1,8 +1,8 @@
 //! The public listener: accepts connections and serves each, calling `gateway::handle` for every
-//! request. On a plain listener the plain HTTP/1.1 server (`h1`) serves the common request and
-//! hands a connection to hyper (HTTP/1.1, and HTTP/2 by prior knowledge, h2c) at the first
-//! request it does not serve. On a TLS listener the handshake runs first ([`crate::tls`]), ALPN
-//! picks HTTP/2 or HTTP/1.1, and hyper serves the connection.
+//! request. The plain HTTP/1.1 server (`h1`) serves the common request and hands a connection
+//! to hyper (HTTP/1.1, and on a plain listener HTTP/2 by prior knowledge, h2c) at the first
+//! request it does not serve. On a TLS listener the handshake runs first ([`crate::tls`]) and
+//! ALPN picks HTTP/2 (hyper) or HTTP/1.1 (the plain server, then hyper).
 //!
 //! `run` takes an already-bound listener and a shutdown future, so tests bind port 0 and stop the
 //! server when they like. On shutdown it stops accepting, closes idle connections and lets
@@ -11,7 +11,7 @@
 
 mod date;
 mod h1;
-mod h1_head;
+pub mod h1_head;
 mod h1_write;
 mod replay;
 
@@ -141,10 +141,15 @@ pub async fn run(
             hosts: opts.hosts.clone(),
             client_certificate: None,
         };
-        let (gw, builder, mut drain) = (Arc::clone(&gw), builder.clone(), drain.clone());
+        let gw = Arc::clone(&gw);
+        let hyper = Hyper {
+            builder: builder.clone(),
+            drain: drain.clone(),
+            listener: Arc::clone(&opts.listener),
+            opened: None,
+        };
         let tls = opts.tls.clone();
         let (limit, proxy_protocol) = (opts.header_read_timeout, opts.proxy_protocol);
-        let listener_name = Arc::clone(&opts.listener);
         tokio::spawn(async move {
             let mut stream = stream;
             let mut conn = conn;
@@ -161,42 +166,10 @@ pub async fn run(
                 }
             }
             match tls {
-                // hyper times the head only once a byte has come (its protocol detection
-                // waits without a limit): a client that sends nothing is dropped here.
-                None => {
-                    if first_byte_within(&stream, limit, &mut drain).await {
-                        let mut opened = None;
-                        let end = h1::serve(
-                            &mut stream,
-                            &gw,
-                            &conn,
-                            limits,
-                            &mut drain,
-                            &mut opened,
-                            &listener_name,
-                        )
-                        .await;
-                        if let h1::End::HandOff(read) = end {
-                            let io = TokioIo::new(replay::Replay::new(read, stream));
-                            let hyper = Hyper {
-                                builder,
-                                drain,
-                                listener: listener_name,
-                                opened,
-                            };
-                            serve(hyper, io, gw, conn).await;
-                        }
-                    }
-                }
-                Some(tls) => {
-                    let hyper = Hyper {
-                        builder,
-                        drain,
-                        listener: listener_name,
-                        opened: None,
-                    };
-                    serve_tls(tls, stream, hyper, gw, conn).await
-                }
+                // The plain server times the first head too: a client that sends nothing is
+                // dropped when the head timeout ends (hyper's protocol detection would wait).
+                None => plain_then_hyper(stream, hyper, gw, conn, limits).await,
+                Some(tls) => serve_tls(tls, stream, hyper, gw, conn, limits).await,
             }
             drop(slot);
         });
@@ -211,22 +184,6 @@ pub async fn run(
     }
 }
 
-/// Whether the client sends its first byte within `limit` (and has not just closed), before the
-/// server drains.
-async fn first_byte_within(
-    stream: &tokio::net::TcpStream,
-    limit: Duration,
-    drain: &mut watch::Receiver<bool>,
-) -> bool {
-    let mut probe = [0u8; 1];
-    tokio::select! {
-        peeked = tokio::time::timeout(limit, stream.peek(&mut probe)) => {
-            matches!(peeked, Ok(Ok(n)) if n > 0)
-        }
-        _ = drain.wait_for(|d| *d) => false,
-    }
-}
-
 /// What a connection hyper serves needs besides the connection.
 struct Hyper {
     builder: auto::Builder<TokioExecutor>,
@@ -238,14 +195,15 @@ struct Hyper {
     opened: Option<OpenConnection>,
 }
 
-/// Run the TLS handshake, then serve the protocol ALPN chose. A failed or timed-out handshake
-/// just closes the connection.
+/// Run the TLS handshake, then serve the protocol ALPN chose: HTTP/2 with hyper, HTTP/1.1 with
+/// the plain server first. A failed or timed-out handshake just closes the connection.
 async fn serve_tls(
     tls: Arc<Tls>,
     stream: tokio::net::TcpStream,
     mut hyper: Hyper,
     gw: Arc<Gateway>,
     mut conn: Conn,
+    limits: h1::Limits,
 ) {
     let accepted = match tls.accept(stream).await {
         Ok(a) => a,
@@ -257,13 +215,40 @@ async fn serve_tls(
     conn.scheme = "https";
     conn.sni = accepted.sni;
     conn.client_certificate = accepted.client_certificate;
-    hyper.builder = if accepted.h2 {
-        hyper.builder.http2_only()
+    if accepted.h2 {
+        hyper.builder = hyper.builder.http2_only();
+        serve(hyper, TokioIo::new(accepted.stream), gw, conn).await;
     } else {
-        hyper.builder.http1_only()
-    };
-    let io = TokioIo::new(accepted.stream);
-    serve(hyper, io, gw, conn).await;
+        hyper.builder = hyper.builder.http1_only();
+        plain_then_hyper(accepted.stream, hyper, gw, conn, limits).await;
+    }
+}
+
+/// Serve HTTP/1.1 on `stream` with the plain server, and with hyper from the first request the
+/// plain server does not serve.
+async fn plain_then_hyper<S>(
+    mut stream: S,
+    mut hyper: Hyper,
+    gw: Arc<Gateway>,
+    conn: Conn,
+    limits: h1::Limits,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let end = h1::serve(
+        &mut stream,
+        &gw,
+        &conn,
+        limits,
+        &mut hyper.drain,
+        &mut hyper.opened,
+        &hyper.listener,
+    )
+    .await;
+    if let h1::End::HandOff(read) = end {
+        let io = TokioIo::new(replay::Replay::new(read, stream));
+        serve(hyper, io, gw, conn).await;
+    }
 }
 
 /// Serve one connection with hyper until it ends or shutdown drains it. It is counted among the

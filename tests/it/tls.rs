@@ -32,7 +32,7 @@ use tokio_rustls::client::TlsStream;
 
 use crate::support::ca::Ca;
 use crate::support::client::{self, pause};
-use crate::support::policy::{self, READER};
+use crate::support::policy::{self, ADMIN, READER};
 use crate::support::tmp::TempDir;
 use crate::support::{Upstream, logs};
 
@@ -381,6 +381,52 @@ async fn a_bad_certificate_at_start_refuses_to_serve() {
         }
         other => panic!("expected a tls error, got {other:?}"),
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_tls_plain_requests_and_a_body_share_one_http1_connection() {
+    // The plain server takes the GETs; the POST's body hands the connection to hyper.
+    let up = Upstream::start().await;
+    let ca = Ca::new("Portcullis test CA");
+    let s = serve_with(&ca, &up, json!({}), json!({}));
+    let stream = connect(&modern(&ca.pem, &[b"http/1.1"]), s.addr, "a.test")
+        .await
+        .expect("handshake");
+    let (mut send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .expect("http1 handshake");
+    tokio::spawn(conn);
+    for (method, body) in [("GET", ""), ("POST", "a body"), ("GET", "")] {
+        let req = Request::builder()
+            .method(method)
+            .uri(LIST)
+            .header("host", "a.test")
+            .header("x-api-key", ADMIN)
+            .body(http_body_util::Full::new(Bytes::from(body)))
+            .expect("request");
+        let resp = send.send_request(req).await.expect("response");
+        assert_eq!(resp.status(), 200, "{method}");
+        let got = resp.into_body().collect().await.expect("body").to_bytes();
+        assert_eq!(&got[..], b"upstream says hello");
+    }
+    let seen: Vec<(String, Bytes, String)> = up
+        .seen()
+        .iter()
+        .map(|r| {
+            let proto = r.header("x-forwarded-proto").to_owned();
+            (r.method.to_string(), r.body.clone(), proto)
+        })
+        .collect();
+    let https = || "https".to_owned();
+    assert_eq!(
+        seen,
+        [
+            ("GET".into(), Bytes::new(), https()),
+            ("POST".into(), Bytes::from("a body"), https()),
+            ("GET".into(), Bytes::new(), https()),
+        ]
+    );
+    let _ = s.stop.send(());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
