@@ -197,6 +197,17 @@ cpu_ticks() {
     echo "$total"
 }
 
+# stime alone (field 15), summed like cpu_ticks: the kernel's share (the socket calls).
+sys_ticks() {
+    local total=0 pid rest fields
+    for pid in "$@"; do
+        rest=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
+        read -r -a fields <<<"${rest##*) }"
+        total=$((total + fields[12]))
+    done
+    echo "$total"
+}
+
 # The pids whose CPU counts for target $1: nginx master and its workers, otherwise one process.
 target_pids() {
     case "$1" in
@@ -281,19 +292,21 @@ truncate_logs() {
 
 # Warm up, then measure target $1 on mix $2 in round $3; append one line to runs.tsv.
 measure() {
-    local target=$1 mix=$2 round=$3 port pids=() p0 u0 p1 u1 result
+    local target=$1 mix=$2 round=$3 port pids=() p0 u0 s0 p1 u1 s1 result
     port=$(target_port "$target" "$mix")
     if [ "$mix" = h2 ] && [ "${H2_OK[$target]}" != 1 ]; then
-        echo "$KEYS $round $mix $target - - - - - - - -" >>"$WORK/runs.tsv"
+        echo "$KEYS $round $mix $target - - - - - - - - -" >>"$WORK/runs.tsv"
         return
     fi
     load_run "$port" "$WARMUP" "$mix" >/dev/null
     read -r -a pids <<<"$(target_pids "$target")"
     p0=$(cpu_ticks ${pids[@]+"${pids[@]}"}) u0=$(cpu_ticks "$UPSTREAM_PID")
+    s0=$(sys_ticks ${pids[@]+"${pids[@]}"})
     result=$(load_run "$port" "$DURATION" "$mix")
     p1=$(cpu_ticks ${pids[@]+"${pids[@]}"}) u1=$(cpu_ticks "$UPSTREAM_PID")
+    s1=$(sys_ticks ${pids[@]+"${pids[@]}"})
     truncate_logs
-    local rps p50 p99 requests non2xx errors unexpected cpu_proxy=- cpu_up
+    local rps p50 p99 requests non2xx errors unexpected cpu_proxy=- cpu_up sys_proxy=-
     read -r rps p50 p99 requests non2xx errors <<<"$result"
     # (a) answers 200 to every key, so only the proxies have expected statuses.
     case "$target:$mix" in
@@ -302,9 +315,12 @@ measure() {
         *:mixed) unexpected=- ;;
         *) unexpected=$non2xx ;;
     esac
-    [ ${#pids[@]} -eq 0 ] || cpu_proxy=$(us_per_request $((p1 - p0)) "$requests")
+    if [ ${#pids[@]} -gt 0 ]; then
+        cpu_proxy=$(us_per_request $((p1 - p0)) "$requests")
+        sys_proxy=$(us_per_request $((s1 - s0)) "$requests")
+    fi
     cpu_up=$(us_per_request $((u1 - u0)) "$requests")
-    echo "$KEYS $round $mix $target $rps $p50 $p99 $requests $unexpected $errors $cpu_proxy $cpu_up" \
+    echo "$KEYS $round $mix $target $rps $p50 $p99 $requests $unexpected $errors $cpu_proxy $cpu_up $sys_proxy" \
         >>"$WORK/runs.tsv"
     local line='%s keys, round %s, %-5s %-15s %9.0f req/s  p50 %6s µs  p99 %6s µs'
     line+='  proxy %6s µs/req  upstream %s µs/req'

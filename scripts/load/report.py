@@ -5,7 +5,8 @@
                                       prints "p50_us p99_us"
   report.py tables WORK_DIR           prints the markdown report from the files load.sh wrote:
     runs.tsv          keys round mix target rps p50 p99 requests unexpected errors cpu_proxy cpu_up
-                      (one line per measured run; cpu_* in µs per request, "-" when not measured)
+                      sys_proxy (one line per measured run; cpu_* in µs per request, "-" when not
+                      measured; sys_proxy: the kernel's part of cpu_proxy)
     memory.tsv        keys target rss_kib pss_kib accept_ms ready_ms
     instructions.tsv  keys mix target method instructions_per_request
     conditions.txt    one line each, printed as a list
@@ -83,8 +84,9 @@ def ordered(values, order):
 def run_tables(work, keys, runs, mixes):
     out = [f"### {int(keys):,} keys", ""]
     out.append("| mix | target | req/s | req/s min–max | p50 µs | p99 µs | p99 min–max "
-               "| proxy CPU µs/req | min–max | upstream CPU µs/req | unexpected status | socket errors |")
-    out.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+               "| proxy CPU µs/req | min–max | of which kernel | upstream CPU µs/req | unexpected status "
+               "| socket errors |")
+    out.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     by = {}
     for r in runs:
         by.setdefault((r[2], r[3]), []).append(r)
@@ -97,39 +99,51 @@ def run_tables(work, keys, runs, mixes):
             unexpected = sum(int(r[8]) for r in rows if r[8] != "-")
             errors = sum(int(r[9]) for r in rows if r[9] != "-")
             if all(v is None for v in col(4)):
-                out.append(f"| {MIX_NAMES.get(mix, mix)} | {TARGETS[target]} | - | | - | - | | - | | - | - | - |")
+                out.append(f"| {MIX_NAMES.get(mix, mix)} | {TARGETS[target]} | - | | - | - | | - | | - | - | - | - |")
                 continue
             out.append(
                 f"| {MIX_NAMES.get(mix, mix)} | {TARGETS[target]} "
                 f"| {fmt(median(col(4)), 'int')} | {spread(col(4), 'int')} "
                 f"| {fmt(median(col(5)), 'int')} | {fmt(median(col(6)), 'int')} | {spread(col(6), 'int')} "
                 f"| {fmt(median(col(10)), 'cpu')} | {spread(col(10), 'cpu')} "
+                f"| {fmt(median(col(12) if len(rows[0]) > 12 else []), 'cpu')} "
                 f"| {fmt(median(col(11)), 'cpu')} | {unexpected:,} | {errors:,} |")
     out.append("")
     out.append("Paired ratios (median over rounds of each round's ratio; min–max in brackets; "
                "req/s: higher is better for Portcullis, p99 and CPU: lower is better):")
     out.append("")
-    out.append("| mix | req/s d/b | req/s d/c | p99 d/b | p99 d/c | CPU µs/req d/b | CPU µs/req d/c |")
-    out.append("|---|---:|---:|---:|---:|---:|---:|")
+    out.append("| mix | req/s d/b | req/s d/c | p99 d/b | p99 d/c | CPU µs/req d/b | CPU µs/req d/c "
+               "| user CPU d/b | kernel CPU d/b |")
+    out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     by_round = {(r[1], r[2], r[3]): r for r in runs}
     rounds = sorted({r[1] for r in runs}, key=int)
+
+    def kernel(r):
+        return num(r[12]) if len(r) > 12 else None
+
+    def user(r):
+        total, sys_part = num(r[10]), kernel(r)
+        return None if total is None or sys_part is None else total - sys_part
+
+    metrics = [(lambda r, i=i: num(r[i]), ("b", "c")) for i in (4, 6, 10)]
+    metrics += [(user, ("b",)), (kernel, ("b",))]
     for mix in mixes:
         cells = []
-        for column in (4, 6, 10):
-            for peer in ("b", "c"):
+        for value, peers in metrics:
+            for peer in peers:
                 ratios = []
                 for rnd in rounds:
                     mine, theirs = by_round.get((rnd, mix, "d")), by_round.get((rnd, mix, peer))
                     if not mine or not theirs:
                         continue
-                    a, b = num(mine[column]), num(theirs[column])
+                    a, b = value(mine), value(theirs)
                     if a is not None and b:
                         ratios.append(a / b)
                 cell = fmt(median(ratios), "ratio")
                 if len(ratios) > 1:
                     cell += f" ({spread(ratios, 'ratio')})"
                 cells.append(cell)
-        # Columns were built per metric then peer: req/s b, req/s c, p99 b, p99 c, cpu b, cpu c.
+        # Columns per metric then peer: req/s b c, p99 b c, cpu b c, user cpu b, kernel cpu b.
         out.append(f"| {MIX_NAMES.get(mix, mix)} | " + " | ".join(cells) + " |")
     out.append("")
     return out
