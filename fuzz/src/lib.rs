@@ -16,7 +16,7 @@
 //! - [`scim_filter`]: SCIM filter strings → `scim::parse` and `Filter::matches`.
 //! - [`upstream_response`]: upstream response bytes → `upstream_wire::response_head` and a
 //!   chunked body through `upstream_chunked::Chunked`.
-//! - [`request_head`]: client request bytes → `server::h1_head::read`, whole and in pieces,
+//! - [`request_head`]: client request bytes → `server::h1_head::Reader`, whole and in pieces,
 //!   against httparse.
 //! - [`scratch`]: the per-process directory the policy targets write their files to.
 

@@ -1,4 +1,4 @@
-//! Request heads: bytes as a client sends them → `server::h1_head::read`, whole and fed in
+//! Request heads: bytes as a client sends them → `server::h1_head::Reader`, whole and fed in
 //! pieces.
 //!
 //! The first byte picks the piece size; the rest is the client's. What must hold: no panic; a
@@ -9,7 +9,7 @@
 //! give the same outcome as whole, as soon as the head is whole.
 
 use bytes::BytesMut;
-use portcullis::server::h1_head::{self, Head};
+use portcullis::server::h1_head::{Head, Reader};
 
 /// The most fields the server reads by default.
 const FIELDS: usize = 100;
@@ -21,7 +21,7 @@ pub fn run(data: &[u8]) {
     };
     let piece = usize::from(pick).max(1);
     let mut whole = BytesMut::from(wire);
-    let outcome = h1_head::read(&mut whole, FIELDS);
+    let outcome = Reader::default().read(&mut whole, FIELDS);
     let taken = wire.len() - whole.len();
     match &outcome {
         Head::Request { request, close } => {
@@ -32,12 +32,13 @@ pub fn run(data: &[u8]) {
     }
     // In pieces: Partial until the head is whole, then the same outcome.
     let mut buf = BytesMut::new();
+    let mut reader = Reader::default();
     let mut fed = 0;
     for chunk in wire.chunks(piece) {
         buf.extend_from_slice(chunk);
         fed += chunk.len();
         let before = buf.clone();
-        match h1_head::read(&mut buf, FIELDS) {
+        match reader.read(&mut buf, FIELDS) {
             Head::Partial => assert_eq!(buf, before, "a partial head is left alone"),
             Head::Other => {
                 assert!(

@@ -60,6 +60,7 @@ pub(super) async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
     listener: &str,
 ) -> End {
     let mut buf = BytesMut::with_capacity(READ_ROOM);
+    let mut reader = h1_head::Reader::default();
     let mut out = Vec::with_capacity(1024);
     let deadline = tokio::time::sleep(limits.header_read_timeout);
     tokio::pin!(deadline);
@@ -69,7 +70,7 @@ pub(super) async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
         deadline.as_mut().reset(due);
         let (request, close) = loop {
             if !buf.is_empty() {
-                match h1_head::read(&mut buf, limits.max_headers) {
+                match reader.read(&mut buf, limits.max_headers) {
                     Head::Request { request, close } => break (request, close),
                     Head::Other => return End::HandOff(buf.freeze()),
                     Head::Partial => {}

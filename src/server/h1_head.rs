@@ -42,18 +42,33 @@ pub enum Head {
     Other,
 }
 
-/// Where the parts of a head are, as offsets into the buffer.
+/// Where a head's fields are (name and value), as offsets into the buffer.
+type Fields = Vec<(Range<usize>, Range<usize>)>;
+
+/// Where the other parts of a head are, as offsets into the buffer.
 struct Spans {
     method: Range<usize>,
     target: Range<usize>,
-    fields: Vec<(Range<usize>, Range<usize>)>,
     close: bool,
     len: usize,
 }
 
-/// Read a head at the start of `buf`, allowing at most `max_fields` fields.
-pub fn read(buf: &mut BytesMut, max_fields: usize) -> Head {
-    let spans = match spans(buf, max_fields.min(MOST_FIELDS)) {
+/// Reads heads, one connection's after another; keeps its room for the fields' places.
+#[derive(Debug, Default)]
+pub struct Reader {
+    fields: Fields,
+}
+
+impl Reader {
+    /// Read a head at the start of `buf`, allowing at most `max_fields` fields.
+    pub fn read(&mut self, buf: &mut BytesMut, max_fields: usize) -> Head {
+        read(buf, max_fields, &mut self.fields)
+    }
+}
+
+fn read(buf: &mut BytesMut, max_fields: usize, fields: &mut Fields) -> Head {
+    fields.clear();
+    let spans = match spans(buf, max_fields.min(MOST_FIELDS), fields) {
         Ok(Some(s)) => s,
         Ok(None) => return Head::Partial,
         Err(()) => return Head::Other,
@@ -62,7 +77,7 @@ pub fn read(buf: &mut BytesMut, max_fields: usize) -> Head {
         return Head::Other;
     };
     let head = buf.split_to(spans.len).freeze();
-    match build(&head, method, &spans) {
+    match build(&head, method, &spans, fields) {
         Some(request) => Head::Request {
             request,
             close: spans.close,
@@ -78,7 +93,7 @@ pub fn read(buf: &mut BytesMut, max_fields: usize) -> Head {
 }
 
 /// The head's spans, `None` if it is not whole yet, `Err` if the plain server does not serve it.
-fn spans(buf: &[u8], max_fields: usize) -> Result<Option<Spans>, ()> {
+fn spans(buf: &[u8], max_fields: usize, spans: &mut Fields) -> Result<Option<Spans>, ()> {
     let mut fields = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MOST_FIELDS];
     let mut req = httparse::Request::new(&mut []);
     let len = match req.parse_with_uninit_headers(buf, &mut fields[..max_fields]) {
@@ -101,7 +116,6 @@ fn spans(buf: &[u8], max_fields: usize) -> Result<Option<Spans>, ()> {
         start..start + s.len()
     };
     let mut close = false;
-    let mut spans = Vec::with_capacity(req.headers.len());
     for f in req.headers.iter() {
         let name = f.name.as_bytes();
         if is_named(name, "connection") {
@@ -121,7 +135,6 @@ fn spans(buf: &[u8], max_fields: usize) -> Result<Option<Spans>, ()> {
     Ok(Some(Spans {
         method: at(method.as_bytes()),
         target: at(target.as_bytes()),
-        fields: spans,
         close,
         len,
     }))
@@ -132,10 +145,10 @@ fn is_named(name: &[u8], lower: &str) -> bool {
 }
 
 /// The request the spans describe, its target and values slices of `head`.
-fn build(head: &Bytes, method: Method, spans: &Spans) -> Option<Request<Incoming>> {
+fn build(head: &Bytes, method: Method, spans: &Spans, at: &Fields) -> Option<Request<Incoming>> {
     let uri = Uri::from_maybe_shared(head.slice(spans.target.clone())).ok()?;
-    let mut fields = HeaderMap::with_capacity(spans.fields.len());
-    for (name, value) in &spans.fields {
+    let mut fields = HeaderMap::with_capacity(at.len());
+    for (name, value) in at {
         let name = HeaderName::from_bytes(&head[name.clone()]).ok()?;
         let value = HeaderValue::from_maybe_shared(head.slice(value.clone())).ok()?;
         fields.append(name, value);

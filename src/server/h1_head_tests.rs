@@ -1,5 +1,9 @@
 use super::*;
 
+fn read(buf: &mut BytesMut, max_fields: usize) -> Head {
+    Reader::default().read(buf, max_fields)
+}
+
 fn buf(text: &str) -> BytesMut {
     BytesMut::from(text.as_bytes())
 }
