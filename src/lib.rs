@@ -9,8 +9,10 @@
 //! Modules in the order a request meets them:
 //!
 //! - [`workers`]: one single-threaded runtime per core, each with its own accept socket.
-//! - [`server`]: accepts connections, serves HTTP/1.1 and h2c with hyper; [`proxy_protocol`]
-//!   reads the client address a balancer sends first, where a listener declares it.
+//! - [`server`]: accepts connections; serves the common HTTP/1.1 request itself and hands a
+//!   connection to hyper (bodies, upgrades, h2c, HTTP/2) at the first request it does not
+//!   serve; [`incoming`] is the request body either way. [`proxy_protocol`] reads the client
+//!   address a balancer sends first, where a listener declares it.
 //! - [`tls`]: TLS termination on the listeners that have it (rustls); certificates by SNI,
 //!   reloaded when their files change.
 //! - [`gateway`]: the pipeline; loads the snapshot once and calls each step.
