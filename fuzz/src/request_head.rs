@@ -13,6 +13,8 @@ use portcullis::server::h1_head::{Head, Reader};
 
 /// The most fields the server reads by default.
 const FIELDS: usize = 100;
+/// The largest head it reads by default.
+const BYTES: usize = 16 * 1024;
 
 /// Check one input.
 pub fn run(data: &[u8]) {
@@ -21,7 +23,7 @@ pub fn run(data: &[u8]) {
     };
     let piece = usize::from(pick).max(1);
     let mut whole = BytesMut::from(wire);
-    let outcome = Reader::default().read(&mut whole, FIELDS);
+    let outcome = Reader::default().read(&mut whole, FIELDS, BYTES);
     let taken = wire.len() - whole.len();
     match &outcome {
         Head::Request { request, close } => {
@@ -38,7 +40,7 @@ pub fn run(data: &[u8]) {
         buf.extend_from_slice(chunk);
         fed += chunk.len();
         let before = buf.clone();
-        match reader.read(&mut buf, FIELDS) {
+        match reader.read(&mut buf, FIELDS, BYTES) {
             Head::Partial => assert_eq!(buf, before, "a partial head is left alone"),
             Head::Other => {
                 assert!(

@@ -70,7 +70,7 @@ pub(super) async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
         deadline.as_mut().reset(due);
         let (request, close) = loop {
             if !buf.is_empty() {
-                match reader.read(&mut buf, limits.max_headers) {
+                match reader.read(&mut buf, limits.max_headers, limits.max_header_bytes) {
                     Head::Request { request, close } => break (request, close),
                     Head::Other => return End::HandOff(buf.freeze()),
                     Head::Partial => {}

@@ -1,12 +1,13 @@
 //! Reading one HTTP/1.1 request head for the plain server (`h1`), and deciding whether the plain
 //! server may serve it at all.
 //!
-//! The plain server takes only the common request: HTTP/1.1, origin-form target (without `#`), no body
-//! (neither `Content-Length` nor `Transfer-Encoding`), no `Expect`, no `Upgrade`, `Connection`
-//! absent or exactly `keep-alive` or `close`, a method other than `HEAD` and `CONNECT`, a head
-//! that httparse reads and whose every name and value `http` accepts. Anything else is
-//! `Head::Other`: the connection goes to hyper with the bytes read so far, and hyper answers it
-//! (its 400 and 431 included) exactly as it would have without this server in front.
+//! The plain server takes only the common request: HTTP/1.1, an origin-form target without
+//! `#`, no body (neither `Content-Length` nor `Transfer-Encoding`), no `Expect`, no `Upgrade`,
+//! `Connection` absent or exactly `keep-alive` or `close`, a method other than `HEAD` and
+//! `CONNECT`, a head within the byte limit that httparse reads and whose every name and value
+//! `http` accepts. Anything else is `Head::Other`: the connection goes to hyper with the bytes
+//! read so far, and hyper answers it (its 400 and 431 included) exactly as it would have without
+//! this server in front.
 //!
 //! The head's bytes are frozen once and every field value, and the target, are slices of them:
 //! one reference count, no copy. Public for the `request_head` fuzz target.
@@ -60,18 +61,19 @@ pub struct Reader {
 }
 
 impl Reader {
-    /// Read a head at the start of `buf`, allowing at most `max_fields` fields.
-    pub fn read(&mut self, buf: &mut BytesMut, max_fields: usize) -> Head {
-        read(buf, max_fields, &mut self.fields)
+    /// Read a head at the start of `buf`, allowing at most `max_fields` fields and `max_bytes`
+    /// bytes (a larger head, even whole, is hyper's to refuse).
+    pub fn read(&mut self, buf: &mut BytesMut, max_fields: usize, max_bytes: usize) -> Head {
+        read(buf, max_fields, max_bytes, &mut self.fields)
     }
 }
 
-fn read(buf: &mut BytesMut, max_fields: usize, fields: &mut Fields) -> Head {
+fn read(buf: &mut BytesMut, max_fields: usize, max_bytes: usize, fields: &mut Fields) -> Head {
     fields.clear();
     let spans = match spans(buf, max_fields.min(MOST_FIELDS), fields) {
-        Ok(Some(s)) => s,
+        Ok(Some(s)) if s.len <= max_bytes => s,
+        Ok(Some(_)) | Err(()) => return Head::Other,
         Ok(None) => return Head::Partial,
-        Err(()) => return Head::Other,
     };
     let Ok(method) = Method::from_bytes(&buf[spans.method.clone()]) else {
         return Head::Other;

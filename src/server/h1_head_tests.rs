@@ -1,7 +1,7 @@
 use super::*;
 
 fn read(buf: &mut BytesMut, max_fields: usize) -> Head {
-    Reader::default().read(buf, max_fields)
+    Reader::default().read(buf, max_fields, 16 * 1024)
 }
 
 fn buf(text: &str) -> BytesMut {
@@ -92,4 +92,19 @@ fn a_head_in_pieces_is_partial_until_whole() {
         assert!(matches!(read(&mut b, 100), Head::Request { .. }), "{cut}");
         assert!(b.is_empty());
     }
+}
+
+#[test]
+fn a_whole_head_over_the_byte_limit_is_left_for_hyper() {
+    let text = format!("GET /x HTTP/1.1\r\nX-Big: {}\r\n\r\n", "a".repeat(100));
+    let mut b = buf(&text);
+    assert!(matches!(
+        Reader::default().read(&mut b, 100, 100),
+        Head::Other
+    ));
+    assert_eq!(&b[..], text.as_bytes());
+    assert!(matches!(
+        Reader::default().read(&mut b, 100, text.len()),
+        Head::Request { .. }
+    ));
 }
