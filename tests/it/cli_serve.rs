@@ -10,6 +10,7 @@ use serde_json::json;
 
 use crate::support::client::{self, pause};
 use crate::support::policy::{self, ADMIN, READER};
+use crate::support::ports::free_port;
 use crate::support::tmp::TempDir;
 use crate::support::{Upstream, cli};
 
@@ -26,12 +27,6 @@ fn strip_ansi(text: &str) -> String {
         }
     }
     out
-}
-
-/// A port that was free a moment ago.
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
 }
 
 #[tokio::test]

@@ -52,18 +52,6 @@ async fn too_many_or_too_large_headers_are_431() {
     assert_eq!(up.count(), 1);
 }
 
-/// Whether the server closes `s` within `within` (reads EOF or an error).
-async fn closed_within(s: &mut TcpStream, within: Duration) -> bool {
-    let mut buf = [0u8; 512];
-    loop {
-        match tokio::time::timeout(within, s.read(&mut buf)).await {
-            Ok(Ok(0)) | Ok(Err(_)) => return true,
-            Ok(Ok(_)) => continue,
-            Err(_) => return false,
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn silent_and_trickling_clients_are_dropped_when_the_head_timeout_ends() {
     let (_up, gw) = start(ServeOptions {
@@ -73,13 +61,13 @@ async fn silent_and_trickling_clients_are_dropped_when_the_head_timeout_ends() {
     .await;
     let mut silent = TcpStream::connect(gw.addr).await.expect("connect");
     assert!(
-        closed_within(&mut silent, Duration::from_secs(3)).await,
+        client::closed_within(&mut silent, Duration::from_secs(3)).await,
         "a silent client held on"
     );
     let mut one_byte = TcpStream::connect(gw.addr).await.expect("connect");
     one_byte.write_all(b"G").await.expect("write");
     assert!(
-        closed_within(&mut one_byte, Duration::from_secs(3)).await,
+        client::closed_within(&mut one_byte, Duration::from_secs(3)).await,
         "a one-byte client held on"
     );
 }
@@ -132,7 +120,7 @@ async fn an_idle_keep_alive_connection_is_closed_at_the_head_timeout() {
     assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
     // Then nothing: the connection must not stay open for ever.
     assert!(
-        closed_within(&mut s, Duration::from_secs(3)).await,
+        client::closed_within(&mut s, Duration::from_secs(3)).await,
         "an idle keep-alive connection held on"
     );
 }

@@ -3,7 +3,6 @@
 //! check takes it out), keeps serving through its grace period, then drains and exits 0; the
 //! restarted one comes back into rotation before the other is stopped.
 
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::Stdio;
 use std::sync::Arc;
@@ -16,13 +15,9 @@ use tokio::process::{Child, Command};
 
 use crate::support::client;
 use crate::support::policy::{self, ADMIN};
+use crate::support::ports::free_port;
 use crate::support::tmp::TempDir;
 use crate::support::{Upstream, cli};
-
-fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
-}
 
 /// One gateway process: settings in `dir`, public `port`, admin `admin`.
 fn gateway(dir: &Path, name: &str, port: u16, admin: u16) -> Child {

@@ -147,18 +147,6 @@ async fn http_1_0_and_a_refused_head_are_hyper_s_after_plain_requests() {
     assert_eq!(up.count(), 3);
 }
 
-/// Whether the server closes `s` within `within`.
-async fn closed_within(s: &mut TcpStream, within: Duration) -> bool {
-    let mut buf = [0u8; 1024];
-    loop {
-        match tokio::time::timeout(within, s.read(&mut buf)).await {
-            Ok(Ok(0)) | Ok(Err(_)) => return true,
-            Ok(Ok(_)) => {}
-            Err(_) => return false,
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_drain_closes_idle_connections_and_lets_a_request_in_flight_finish() {
     let (up, gw) = start().await;
@@ -177,7 +165,7 @@ async fn a_drain_closes_idle_connections_and_lets_a_request_in_flight_finish() {
     }
     drop(gw);
     // The idle one closes long before the 20 s drain limit; the busy one gets its answer.
-    assert!(closed_within(&mut idle, Duration::from_secs(10)).await);
+    assert!(client::closed_within(&mut idle, Duration::from_secs(10)).await);
     let mut answer = Vec::new();
     let _ = tokio::time::timeout(client::LIMIT, busy.read_to_end(&mut answer)).await;
     let r = parse_response(&answer);

@@ -200,6 +200,19 @@ pub async fn raw(addr: SocketAddr, bytes: &[u8]) -> Vec<u8> {
         .expect("raw exchange timed out")
 }
 
+/// Whether the server closes `s` within `within` (reads EOF or an error; what it sends before
+/// is read and dropped).
+pub async fn closed_within(s: &mut TcpStream, within: Duration) -> bool {
+    let mut buf = [0u8; 512];
+    loop {
+        match tokio::time::timeout(within, s.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return true,
+            Ok(Ok(_)) => continue,
+            Err(_) => return false,
+        }
+    }
+}
+
 /// Split the bytes of several HTTP/1.1 responses (each with a `content-length`) into responses.
 pub fn split_responses(mut raw: &[u8]) -> Vec<Resp> {
     let mut out = Vec::new();

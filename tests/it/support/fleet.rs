@@ -2,7 +2,6 @@
 //! (the management test policy) and settings naming one PostgreSQL store; plus the management
 //! calls the fleet tests make through any node.
 
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
@@ -20,11 +19,7 @@ use super::{cli, policy};
 /// The environment variable the nodes read the connection string from.
 pub const PG_ENV: &str = "PORTCULLIS_TEST_DATABASE";
 
-/// A free loopback port.
-pub fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
-}
+pub use super::ports::free_port;
 
 /// One gateway process of the fleet.
 pub struct Node {

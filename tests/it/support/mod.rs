@@ -13,6 +13,7 @@ pub mod manage;
 pub mod nginx;
 pub mod php;
 pub mod policy;
+pub mod ports;
 pub mod postgres;
 pub mod redis;
 pub mod seatable;
