@@ -11,8 +11,10 @@
 //! So everything unusual is still read by hyper's strict parser, and answered as before.
 //!
 //! Between requests the connection closes when the head timeout passes (which is also the
-//! keep-alive idle limit) or when the server drains; a request in flight always finishes.
+//! keep-alive idle limit) or when the server drains; a request in flight finishes, unless the
+//! client closes the connection first: then it is dropped, as hyper drops it.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -94,11 +96,48 @@ pub(super) async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
         if opened.is_none() {
             *opened = Some(gw.metrics.connection(listener, "http1"));
         }
-        let Ok(resp) = gateway::handle(Arc::clone(gw), conn.clone(), request).await;
+        let handling = gateway::handle(Arc::clone(gw), conn.clone(), request);
+        let Some(Ok(resp)) =
+            while_connected(stream, &mut buf, limits.max_header_bytes, handling).await
+        else {
+            // The client closed its side: its request is dropped (upstream exchange and all), as
+            // hyper drops it.
+            return End::Closed;
+        };
         // Draining: the answer says the connection closes after it.
         let close = close || *drain.borrow();
         if !h1_write::response(stream, &mut out, resp, close).await {
             return End::Closed;
+        }
+    }
+}
+
+/// Run `handling` while watching the connection: what the client sends meanwhile (a pipelined
+/// request) is kept in `buf`, up to `max` bytes; `None`, with `handling` dropped, when the
+/// client closes the connection first.
+async fn while_connected<S, F>(
+    stream: &mut S,
+    buf: &mut BytesMut,
+    max: usize,
+    handling: F,
+) -> Option<F::Output>
+where
+    S: AsyncRead + Unpin,
+    F: Future,
+{
+    tokio::pin!(handling);
+    loop {
+        if buf.len() >= max {
+            return Some(handling.await);
+        }
+        tokio::select! {
+            biased;
+            out = &mut handling => return Some(out),
+            // No room is made first: the head before may still share the buffer.
+            read = stream.read_buf(buf) => match read {
+                Ok(0) | Err(_) => return None,
+                Ok(_) => {}
+            },
         }
     }
 }

@@ -171,3 +171,39 @@ async fn a_drain_closes_idle_connections_and_lets_a_request_in_flight_finish() {
     let r = parse_response(&answer);
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&answer));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_leaves_takes_its_request_with_it() {
+    // An upstream that reads a head and never answers, and tells when its connection closes.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (events, mut seen) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let (mut s, _) = listener.accept().await.unwrap();
+        let (mut head, mut b) = (Vec::new(), [0u8; 1024]);
+        loop {
+            match s.read(&mut b).await {
+                Ok(0) | Err(_) => return events.send("closed"),
+                Ok(n) => head.extend_from_slice(&b[..n]),
+            }
+            if head.windows(4).any(|w| w == b"\r\n\r\n") {
+                head.clear();
+                let _ = events.send("head");
+            }
+        }
+    });
+    let mut p = policy::standard(&url);
+    p["upstreams"]["app"]["timeout_ms"] = serde_json::json!(60_000);
+    let gw = Harness::start_with(&p, Options::default()).await;
+    let mut client = TcpStream::connect(gw.addr).await.unwrap();
+    client.write_all(get("slow", "").as_bytes()).await.unwrap();
+    assert_eq!(seen.recv().await, Some("head"));
+    // While the client waits, so does its request.
+    let early = tokio::time::timeout(Duration::from_millis(500), seen.recv()).await;
+    assert!(early.is_err(), "{early:?}");
+    drop(client);
+    // The request goes with the client, and the upstream connection with it, long before the
+    // upstream timeout would end the wait.
+    let closed = tokio::time::timeout(Duration::from_secs(10), seen.recv()).await;
+    assert_eq!(closed, Ok(Some("closed")));
+}
