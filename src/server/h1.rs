@@ -15,6 +15,7 @@
 //! client closes the connection first: then it is dropped, as hyper drops it.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -96,10 +97,11 @@ pub(super) async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
         if opened.is_none() {
             *opened = Some(gw.metrics.connection(listener, "http1"));
         }
+        // Pinned where it is made: the request's future is large, and is never moved.
         let handling = gateway::handle(Arc::clone(gw), conn.clone(), request);
-        let Some(Ok(resp)) =
-            while_connected(stream, &mut buf, limits.max_header_bytes, handling).await
-        else {
+        tokio::pin!(handling);
+        let max = limits.max_header_bytes;
+        let Some(Ok(resp)) = while_connected(stream, &mut buf, max, handling).await else {
             // The client closed its side: its request is dropped (upstream exchange and all), as
             // hyper drops it.
             return End::Closed;
@@ -119,20 +121,19 @@ async fn while_connected<S, F>(
     stream: &mut S,
     buf: &mut BytesMut,
     max: usize,
-    handling: F,
+    mut handling: Pin<&mut F>,
 ) -> Option<F::Output>
 where
     S: AsyncRead + Unpin,
     F: Future,
 {
-    tokio::pin!(handling);
     loop {
         if buf.len() >= max {
             return Some(handling.await);
         }
         tokio::select! {
             biased;
-            out = &mut handling => return Some(out),
+            out = handling.as_mut() => return Some(out),
             // No room is made first: the head before may still share the buffer.
             read = stream.read_buf(buf) => match read {
                 Ok(0) | Err(_) => return None,
