@@ -114,12 +114,8 @@ impl Split {
         let mut i = from;
         while i < block.len() {
             if self.in_string {
-                let Some(end) = self.string_end(block, i) else {
-                    i = block.len();
-                    break;
-                };
-                i = end;
-                if self.depth == 1 {
+                i = self.string_end(block, i);
+                if !self.in_string && self.depth == 1 {
                     self.rest.extend_from_slice(&block[from..i]);
                     if self.rest[self.string_at..] == *b"\"keys\"" {
                         self.mode = Mode::KeysName;
@@ -144,26 +140,27 @@ impl Split {
     }
 
     /// Inside a string, from `from`: the index just past its closing quote (no longer
-    /// `in_string`), or `None` when the block ends first (`escaped` then says whether a
-    /// backslash waits for its character).
-    fn string_end(&mut self, block: &[u8], from: usize) -> Option<usize> {
+    /// `in_string`), or the block's length when the block ends first (still `in_string`;
+    /// `escaped` then says whether a backslash waits for its character).
+    fn string_end(&mut self, block: &[u8], from: usize) -> usize {
         let mut i = from;
         if std::mem::take(&mut self.escaped) {
             i += 1;
         }
-        loop {
-            // Most of a key is strings (its digest): skip to the next quote or backslash.
-            i += memchr::memchr2(b'"', b'\\', block.get(i..)?)?;
+        // Most of a key is strings (its digest): skip to the next quote or backslash.
+        while let Some(at) = block.get(i..).and_then(|b| memchr::memchr2(b'"', b'\\', b)) {
+            i += at;
             if block[i] == b'"' {
                 self.in_string = false;
-                return Some(i + 1);
+                return i + 1;
             }
             if i + 1 == block.len() {
                 self.escaped = true;
-                return None;
+                break;
             }
             i += 2;
         }
+        block.len()
     }
 
     /// One byte between the tokens the splitter acts on.
@@ -203,13 +200,12 @@ impl Split {
 
     /// Copy an id's bytes from `from` into the entry, up to and including its closing quote.
     fn id(&mut self, block: &[u8], from: usize) -> usize {
-        let Some(end) = self.string_end(block, from) else {
-            self.entry.extend_from_slice(&block[from..]);
-            return block.len();
-        };
+        let end = self.string_end(block, from);
         self.entry.extend_from_slice(&block[from..end]);
-        self.id_end = self.entry.len();
-        self.mode = Mode::IdColon;
+        if !self.in_string {
+            self.id_end = self.entry.len();
+            self.mode = Mode::IdColon;
+        }
         end
     }
 
@@ -222,11 +218,7 @@ impl Split {
         let mut i = from;
         while i < block.len() {
             if self.in_string {
-                let Some(end) = self.string_end(block, i) else {
-                    i = block.len();
-                    break;
-                };
-                i = end;
+                i = self.string_end(block, i);
                 continue;
             }
             match block[i] {
