@@ -27,7 +27,12 @@ const VALUES: [u8; 256] = {
 /// The 32 bytes `text` spells, or `None` unless it is exactly 64 hex digits (either case). No
 /// branch per digit: a bad digit is noticed once, at the end.
 pub fn decode(text: &str) -> Option<[u8; 32]> {
-    let digits: &[u8; 64] = text.as_bytes().try_into().ok()?;
+    decode_bytes(text.as_bytes())
+}
+
+/// `decode` of text as bytes (a digest's digits are ASCII, so no UTF-8 check is needed first).
+pub fn decode_bytes(text: &[u8]) -> Option<[u8; 32]> {
+    let digits: &[u8; 64] = text.try_into().ok()?;
     let mut out = [0u8; 32];
     let mut bad = 0u8;
     for (byte, pair) in out.iter_mut().zip(digits.chunks_exact(2)) {

@@ -5,6 +5,7 @@
 //! (arc-swap): a request loads the current snapshot once and uses it to the end. Only a complete
 //! snapshot is ever published; `reload` drives this at run time.
 
+mod alike_keys;
 mod builtin_routes;
 pub mod compile;
 #[cfg(test)]

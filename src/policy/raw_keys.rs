@@ -16,6 +16,7 @@ use std::hash::BuildHasher;
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 
 use crate::identity::KeyColumns;
+use crate::policy::alike_keys::Alike;
 use crate::policy::raw::{Permissions, RawKey, RawQuota, RawRateLimit, RawStatus};
 
 /// What compile turns into a key's grants; shared by every key with the same value.
@@ -128,8 +129,13 @@ impl Builder {
         b
     }
 
-    /// Add the key `id` as read.
-    pub(super) fn push<E: serde::de::Error>(&mut self, id: &str, raw: RawKey) -> Result<(), E> {
+    /// Add the key `id` as read. What it gave, when it sets no field of `KeyRest` (see
+    /// `alike_keys`).
+    pub(super) fn push<E: serde::de::Error>(
+        &mut self,
+        id: &str,
+        raw: RawKey,
+    ) -> Result<Option<Alike>, E> {
         let RawKey {
             sha256,
             description: _,
@@ -166,20 +172,8 @@ impl Builder {
             }
         };
         let digest = crate::hex_digest::decode(&sha256);
-        let valid = digest.is_some();
-        let at = keys
-            .columns
-            .push(id, digest.unwrap_or([0; 32]))
-            .ok()
-            .and_then(|at| u32::try_from(at).ok())
-            .ok_or_else(|| E::custom("too many keys"))?;
-        keys.shape_of.push(shape);
-        if !valid {
-            keys.invalid_digests.push(at);
-        }
-        if disabled {
-            keys.disabled.push(at);
-        }
+        let alike = Alike { shape, disabled };
+        let at = self.push_alike(id, digest, alike)?;
         let rest = KeyRest {
             status,
             not_before,
@@ -195,9 +189,34 @@ impl Builder {
             || rest.rate_limit.is_some()
             || rest.quota.is_some();
         if rare {
-            keys.rest.push((at, Box::new(rest)));
+            self.keys.rest.push((at, Box::new(rest)));
         }
-        Ok(())
+        Ok((!rare).then_some(alike))
+    }
+
+    /// Add the key `id` with `digest` (`None`: not 64 hex digits) and what a key alike gave;
+    /// its position.
+    pub(super) fn push_alike<E: serde::de::Error>(
+        &mut self,
+        id: &str,
+        digest: Option<[u8; 32]>,
+        alike: Alike,
+    ) -> Result<u32, E> {
+        let keys = &mut self.keys;
+        let at = keys
+            .columns
+            .push(id, digest.unwrap_or([0; 32]))
+            .ok()
+            .and_then(|at| u32::try_from(at).ok())
+            .ok_or_else(|| E::custom("too many keys"))?;
+        keys.shape_of.push(alike.shape);
+        if digest.is_none() {
+            keys.invalid_digests.push(at);
+        }
+        if alike.disabled {
+            keys.disabled.push(at);
+        }
+        Ok(at)
     }
 
     /// The keys, the room left over given back.

@@ -6,7 +6,8 @@
 //! and parsed from its own slice (`from_slice`) straight into the key columns, and everything
 //! else, the document with `"keys": {}` left empty, is gathered and parsed at the end. On a
 //! policy of 100,000 keys that is 672 M instructions where `from_reader` took 977 M. Only one key's text and the rest of the document (small beside the keys)
-//! are held at once.
+//! are held at once. A key alike but for its digest to one read before is not parsed again
+//! (`alike_keys`).
 //!
 //! Cutting out a valid object and putting `{}` in its place leaves a valid document valid and an
 //! invalid one invalid, and the splitter lexes strings as JSON does, so the result is the one a
@@ -14,8 +15,10 @@
 //! not parse, gives `None`: the caller then reads the file whole and parses it again, which
 //! locates the error by line and column.
 
+use std::borrow::Cow;
 use std::io::BufRead;
 
+use crate::policy::alike_keys::{self, Memo};
 use crate::policy::raw::{RawKey, RawPolicy};
 use crate::policy::raw_keys::{self, Builder};
 
@@ -33,6 +36,7 @@ pub fn parse(mut reader: impl BufRead, len: u64) -> Option<RawPolicy> {
         id_end: 0,
         keys_cut: false,
         builder: Builder::with_room(len),
+        memo: Memo::default(),
         read: 0,
     };
     loop {
@@ -82,11 +86,13 @@ struct Split {
     /// `keys` has been cut out (a second one makes the parse fail).
     keys_cut: bool,
     builder: Builder,
+    /// What keys alike but for their digest gave.
+    memo: Memo,
     /// Entries read, for pacing.
     read: u32,
 }
 
-const fn is_space(b: u8) -> bool {
+pub(super) const fn is_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r')
 }
 
@@ -245,9 +251,25 @@ impl Split {
 
     fn push_entry(&mut self) -> Option<()> {
         let (id, value) = self.entry.split_at(self.id_end);
-        let id: String = serde_json::from_slice(id).ok()?;
-        let raw: RawKey = serde_json::from_slice(value).ok()?;
-        self.builder.push::<serde_json::Error>(&id, raw).ok()?;
+        let id: Cow<'_, str> = match alike_keys::plain_string(id) {
+            Some(id) => id.into(),
+            None => serde_json::from_slice::<String>(id).ok()?.into(),
+        };
+        let cut = alike_keys::cut(value);
+        let known = cut
+            .as_ref()
+            .and_then(|c| Some((c.digest, self.memo.get(c.rest)?)));
+        if let Some((digest, alike)) = known {
+            self.builder
+                .push_alike::<serde_json::Error>(&id, Some(digest), alike)
+                .ok()?;
+        } else {
+            let raw: RawKey = serde_json::from_slice(value).ok()?;
+            let plain = self.builder.push::<serde_json::Error>(&id, raw).ok()?;
+            if let (Some(cut), Some(alike)) = (cut, plain) {
+                self.memo.remember(cut.rest, alike);
+            }
+        }
         self.read = self.read.wrapping_add(1);
         if self.read.is_multiple_of(64) {
             super::pace::point();

@@ -115,3 +115,40 @@ proptest::proptest! {
         proptest::prop_assert_eq!(split(&doc), whole(&doc));
     }
 }
+
+/// Rests after a key's digest, alike or not, plain or not: some parse, some do not.
+const RESTS: [&str; 9] = [
+    "}",
+    r#", "permissions": {"m": ["a"]}}"#,
+    r#" ,"permissions": {"m": ["a"]} }"#,
+    r#", "permissions": {"m": ["a"]}, "disabled": true}"#,
+    r#", "roles": ["r"], "read_only": true, "scope": {"s": ["1"]}}"#,
+    r#", "expires_at": "2030-01-01T00:00:00Z"}"#,
+    r#", "description": "\u00e9\"}"}"#,
+    r#", "sha256": "00"}"#,
+    r#", "nope": 1}"#,
+];
+
+proptest::proptest! {
+    #[test]
+    fn keys_alike_but_for_their_digest_give_what_the_whole_text_gives(
+        keys in proptest::collection::vec((0..RESTS.len(), 0..4u8, "[a-z\\\\\"é]{1,3}"), 0..12),
+    ) {
+        let entries: Vec<String> = keys
+            .iter()
+            .enumerate()
+            .map(|(n, (rest, digest, id))| {
+                let digest = match digest {
+                    0 => format!("{n:064x}"),
+                    1 => format!("{n:064X}"),
+                    2 => format!("{n:063x}"),
+                    _ => format!("{n:063x}g"),
+                };
+                let id = serde_json::to_string(&format!("{id}{n}")).unwrap();
+                format!(r#"{id}: {{"sha256": "{digest}"{}"#, RESTS[*rest])
+            })
+            .collect();
+        let doc = format!(r#"{{"roles": {{"r": {{}}}}, "keys": {{{}}}}}"#, entries.join(", "));
+        proptest::prop_assert_eq!(split(&doc), whole(&doc));
+    }
+}

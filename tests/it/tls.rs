@@ -404,6 +404,8 @@ async fn over_tls_plain_requests_and_a_body_share_one_http1_connection() {
             .header("x-api-key", ADMIN)
             .body(http_body_util::Full::new(Bytes::from(body)))
             .expect("request");
+        // A response read does not yet make the connection ready for the next request.
+        send.ready().await.expect("connection still usable");
         let resp = send.send_request(req).await.expect("response");
         assert_eq!(resp.status(), 200, "{method}");
         let got = resp.into_body().collect().await.expect("body").to_bytes();
