@@ -30,7 +30,7 @@ now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 edits() {
     local i t0 out=""
     for i in $(seq "$EDITS"); do
-        reload_edit "$1-$i"
+        reload_edit
         t0=$(now_ms)
         taskset -c 0 curl -sf -o /dev/null -X POST "http://127.0.0.1:$ADMIN/reload"
         out="$out $(( $(now_ms) - t0 ))"

@@ -58,7 +58,7 @@ for round in $(seq "$ROUNDS"); do
     before=$(generation)
     (
         for i in $(seq "$DURATION"); do
-            reload_edit "r$round-$i"
+            reload_edit
             sleep 1
         done
     ) &
