@@ -53,9 +53,9 @@ fn certificates_stand_for_one_key() {
     assert_eq!(ix.by_certificate(&[7; 32]).unwrap().id(), "b");
 }
 
-fn details(status: &str) -> Details<'_> {
+fn details(grants: GrantsId, status: &str) -> Details<'_> {
     Details {
-        grants: Arc::new(Grants::default()),
+        grants,
         status,
         not_before: Some(1),
         expires_at: None,
@@ -88,12 +88,18 @@ fn appended_keys_are_found_once_settled_and_taken_ones_never() {
         Err(Taken::Full),
         "no insert while appended keys wait"
     );
-    assert_eq!(ix.settle(details("P"), true), Ok(1));
-    assert_eq!(ix.settle(details("D"), true), Err(Taken::Id(0)));
-    assert_eq!(ix.settle(details("P"), true), Err(Taken::Digest(0)));
-    assert_eq!(ix.settle(details("P"), false), Ok(4));
-    assert_eq!(ix.settle(details("P"), true), Ok(5));
-    assert_eq!(ix.settle(details("P"), true), Err(Taken::Full));
+    let plain = ix.add_grants(Arc::new(Grants::default())).unwrap();
+    let read_only = Grants {
+        read_only: true,
+        ..Grants::default()
+    };
+    let read_only = ix.add_grants(Arc::new(read_only)).unwrap();
+    assert_eq!(ix.settle(details(plain, "P"), true), Ok(1));
+    assert_eq!(ix.settle(details(plain, "D"), true), Err(Taken::Id(0)));
+    assert_eq!(ix.settle(details(plain, "P"), true), Err(Taken::Digest(0)));
+    assert_eq!(ix.settle(details(plain, "P"), false), Ok(4));
+    assert_eq!(ix.settle(details(read_only, "P"), true), Ok(5));
+    assert_eq!(ix.settle(details(plain, "P"), true), Err(Taken::Full));
     ix.finish();
     assert_eq!(ix.len(), 6);
     let a = ix.by_digest(&crate::identity::digest("s1")).unwrap();
@@ -106,5 +112,13 @@ fn appended_keys_are_found_once_settled_and_taken_ones_never() {
         &crate::identity::digest("s3")
     );
     assert_eq!(ix.get(2).unwrap().status(), "D");
+    // Each key has the grants it was settled with, by number.
+    assert!(ix.get(5).unwrap().grants().read_only);
+    assert!(!ix.get(1).unwrap().grants().read_only);
     assert_eq!(ix.insert(key("e", "s4", "P")), Ok(6));
+}
+
+#[test]
+fn a_slot_is_eight_bytes() {
+    assert_eq!(std::mem::size_of::<Slot>(), 8);
 }

@@ -110,8 +110,23 @@ pub fn compile(
             continue;
         }
         places.note(start, file);
-        // Grants are built once per distinct shape and shared by the keys of that shape.
-        let shapes: Vec<_> = shapes.iter().map(|s| grants(s, roles, limits)).collect();
+        // Grants are built and stored once per distinct shape, for the keys of that shape.
+        let mut stored = Vec::with_capacity(shapes.len());
+        for shape in &shapes {
+            let (grants, unknown) = grants(shape, roles, limits);
+            let Ok(id) = index.add_grants(Arc::clone(&grants)) else {
+                taken(
+                    cx,
+                    &index,
+                    places,
+                    file,
+                    JsonPath::root().key("keys"),
+                    Taken::Full,
+                );
+                return index;
+            };
+            stored.push((grants, id, unknown));
+        }
         let mut invalid = invalid_digests.into_iter().peekable();
         let mut disabled = disabled.into_iter().peekable();
         let mut rest = rest.into_iter().peekable();
@@ -124,7 +139,7 @@ pub fn compile(
             let disabled = disabled.next_if_eq(&n).is_some();
             let rest = rest.next_if(|(p, _)| *p == n).map(|(_, r)| r);
             let r = rest.as_deref().unwrap_or(&KeyRest::NONE);
-            let (grants, unknown) = &shapes[shape as usize];
+            let (grants, shared, unknown) = &stored[shape as usize];
             let columns = index.columns();
             let (id, digest) = (columns.id(pos), columns.digest(pos));
             // The key's place, built only for an error.
@@ -157,18 +172,28 @@ pub fn compile(
             let own = r
                 .rate_limit
                 .and_then(|l| rate_limits::limit(cx, file, &at().key("rate_limit"), l));
-            let grants = if own.is_none() && r.quota.is_none() {
-                Arc::clone(grants)
-            } else {
+            // A key with a limit of its own has grants of its own.
+            let own = (own.is_some() || r.quota.is_some()).then(|| {
                 let mut g = Grants::clone(grants);
                 g.rate_limit = own.or(g.rate_limit);
                 g.quota = r.quota.map(rate_limits::quota);
                 Arc::new(g)
-            };
+            });
             let certificate = r
                 .client_certificate_sha256
                 .as_deref()
                 .and_then(|fp| fingerprint(cx, file, &at().key("client_certificate_sha256"), fp));
+            // Settled, the key's id is read from the index again for an error's place.
+            let place =
+                |index: &KeyIndex| JsonPath::root().key("keys").key(index.columns().id(pos));
+            let grants = match own.map(|g| index.add_grants(g)) {
+                None => *shared,
+                Some(Ok(id)) => id,
+                Some(Err(t)) => {
+                    taken(cx, &index, places, file, place(&index), t);
+                    continue;
+                }
+            };
             let details = Details {
                 grants,
                 status: &status,
@@ -176,9 +201,6 @@ pub fn compile(
                 expires_at,
                 disabled,
             };
-            // Settled, the key's id is read from the index again for an error's place.
-            let place =
-                |index: &KeyIndex| JsonPath::root().key("keys").key(index.columns().id(pos));
             if let Err(t) = index.settle(details, valid) {
                 taken(cx, &index, places, file, place(&index), t);
                 continue;
