@@ -18,12 +18,15 @@ use crate::reject::Rejection;
 use crate::token::directory::Perm;
 use crate::token::{self, Directory, TokenError};
 
+#[path = "identity_clients.rs"]
+mod clients;
 #[path = "identity_columns.rs"]
 mod columns;
 #[path = "identity_stores.rs"]
 mod stores;
+pub use clients::{Client, ClientIndex};
 pub use columns::KeyColumns;
-pub use stores::{Client, ClientIndex, Details, Key, KeyIndex, KeyRef, Taken};
+pub use stores::{Details, Key, KeyIndex, KeyRef, Taken};
 
 /// Where credentials are looked up: the policy's keys, tokens and clients, and the registry.
 #[derive(Debug, Clone, Copy)]

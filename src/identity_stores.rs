@@ -1,5 +1,5 @@
-//! What identity looks credentials up in, as the policy compiles them: API keys (by digest, by
-//! id, by client-certificate fingerprint) and management clients (by id).
+//! Where identity looks API keys up, as the policy compiles them: by digest, by id, by
+//! client-certificate fingerprint (management clients are in `identity_clients`).
 //!
 //! The key index is laid out for a million keys: the ids (one string of all of them, and where
 //! each ends) and digests as the policy was read (`KeyColumns`), an 8-byte slot per key (grants
@@ -390,24 +390,6 @@ impl KeyIndex {
         )
     }
 }
-
-/// A management API client (HTTP Basic).
-#[derive(Debug)]
-pub struct Client {
-    /// The client id.
-    pub id: String,
-    /// SHA-256 of the client secret.
-    pub digest: [u8; 32],
-    /// What it may do (management modules).
-    pub grants: Grants,
-    /// Namespaces whose authorisation records it sees and writes; the first is its default.
-    pub namespaces: Vec<String>,
-    /// Disabled by the operator.
-    pub disabled: bool,
-}
-
-/// Management clients by id.
-pub type ClientIndex = HashMap<String, Client>;
 
 #[cfg(test)]
 #[path = "identity_stores_tests.rs"]

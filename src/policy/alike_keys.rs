@@ -77,9 +77,14 @@ pub fn cut(value: &[u8]) -> Option<Cut<'_>> {
     Some(Cut { digest, rest })
 }
 
+/// JSON's whitespace, exactly (not form feed: a value serde would refuse must not be cut).
+pub const fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}
+
 /// `text` after any JSON whitespace and then `token`.
 fn after<'a>(text: &'a [u8], token: &[u8]) -> Option<&'a [u8]> {
-    let start = text.iter().position(|b| !super::split_keys::is_space(*b))?;
+    let start = text.iter().position(|b| !is_space(*b))?;
     text[start..].strip_prefix(token)
 }
 
@@ -119,6 +124,7 @@ mod tests {
             format!("{{\"sha256\": \"{}g\"}}", &D[1..]),
             format!("[\"sha256\", \"{D}\"]"),
             "{\"sha256\": \"".to_owned(),
+            format!("\x0c{{\"sha256\": \"{D}\"}}"),
         ] {
             assert!(cut(v.as_bytes()).is_none(), "{v}");
         }

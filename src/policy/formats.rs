@@ -10,7 +10,7 @@ use std::borrow::Cow;
 
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 
-use crate::policy::keys::STATUSES;
+use crate::policy::key_fields::STATUSES;
 use crate::policy::raw::{RawStatus, SecretRef};
 
 /// SHA-256 of a secret as 64 hex digits, never the digest of the empty string.

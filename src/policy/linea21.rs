@@ -11,10 +11,10 @@ use std::sync::Arc;
 use crate::grant::{Actions, Grants};
 use crate::identity::{self, Key, KeyIndex};
 use crate::policy::compile::Cx;
-use crate::policy::keys;
 use crate::policy::load::Input;
 use crate::policy::locate::JsonPath;
 use crate::policy::raw::{Linea21Value, RawStatus};
+use crate::policy::{key_fields, keys};
 
 /// The key id a Linea21 token gets.
 pub fn key_id(digest: &[u8; 32]) -> String {
@@ -70,7 +70,7 @@ pub fn import(cx: &mut Cx<'_>, input: &Input, index: &mut KeyIndex, places: &mut
                     ),
                 }
             }
-            let status = keys::status(
+            let status = key_fields::status(
                 cx,
                 imp.file,
                 &at.key("permissions").key("status"),

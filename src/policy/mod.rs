@@ -13,6 +13,7 @@ mod compile_tests;
 pub mod error;
 pub mod formats;
 pub mod json_path;
+pub(crate) mod key_fields;
 pub(crate) mod keys;
 pub mod linea21;
 pub mod load;

@@ -9,7 +9,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 
 use crate::kinds::TokenShape;
 use crate::policy::compile::Cx;
-use crate::policy::keys;
+use crate::policy::key_fields;
 use crate::policy::load::Input;
 use crate::policy::locate::JsonPath;
 use crate::policy::raw::{Alg, RawSigningKey, SecretRef};
@@ -84,7 +84,8 @@ pub fn signing_key(
             "expected `use`: `account`, `temporary` or `base`",
         ),
     }
-    let created = keys::instant(cx, file, &at.key("created"), raw.created.as_deref()).unwrap_or(0);
+    let created =
+        key_fields::instant(cx, file, &at.key("created"), raw.created.as_deref()).unwrap_or(0);
     let unused: &[(&str, bool)] = match raw.alg {
         Alg::HS256 => &[
             ("private_key", raw.private_key.is_some()),

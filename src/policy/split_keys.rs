@@ -18,7 +18,7 @@
 use std::borrow::Cow;
 use std::io::BufRead;
 
-use crate::policy::alike_keys::{self, Memo};
+use crate::policy::alike_keys::{self, Memo, is_space};
 use crate::policy::raw::{RawKey, RawPolicy};
 use crate::policy::raw_keys::{self, Builder};
 
@@ -90,10 +90,6 @@ struct Split {
     memo: Memo,
     /// Entries read, for pacing.
     read: u32,
-}
-
-pub(super) const fn is_space(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
 }
 
 impl Split {

@@ -11,6 +11,7 @@ use std::time::Duration;
 use crate::grant::Grants;
 use crate::kinds::TokenShape;
 use crate::policy::compile::Cx;
+use crate::policy::key_fields;
 use crate::policy::keys::{self, Roles};
 use crate::policy::load::Input;
 use crate::policy::locate::JsonPath;
@@ -153,8 +154,8 @@ fn user(
         password_phc: raw.password.clone(),
         totp,
         grants,
-        status: keys::status(cx, file, &at.key("status"), raw.status.as_ref()),
-        tokens_valid_after: keys::instant(
+        status: key_fields::status(cx, file, &at.key("status"), raw.status.as_ref()),
+        tokens_valid_after: key_fields::instant(
             cx,
             file,
             &at.key("tokens_valid_after"),
@@ -244,7 +245,7 @@ fn links_and_api_tokens(cx: &mut Cx<'_>, input: &Input, d: &mut Directory) {
     for (file, p) in &input.policies {
         for (id, raw) in &p.links {
             let at = JsonPath::root().key("links").key(id);
-            let Some(digest) = keys::parse_digest(cx, *file, &at, &raw.sha256) else {
+            let Some(digest) = key_fields::parse_digest(cx, *file, &at, &raw.sha256) else {
                 continue;
             };
             check_base(cx, *file, &at, d, &raw.base);
@@ -267,7 +268,7 @@ fn links_and_api_tokens(cx: &mut Cx<'_>, input: &Input, d: &mut Directory) {
         }
         for (n, raw) in p.api_tokens.iter().enumerate() {
             let at = JsonPath::root().key("api_tokens").index(n);
-            let Some(digest) = keys::parse_digest(cx, *file, &at, &raw.sha256) else {
+            let Some(digest) = key_fields::parse_digest(cx, *file, &at, &raw.sha256) else {
                 continue;
             };
             check_base(cx, *file, &at, d, &raw.base);
