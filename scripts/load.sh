@@ -208,6 +208,29 @@ sys_ticks() {
     echo "$total"
 }
 
+# Context switches of the given pids, all threads: "<voluntary> <involuntary>" (a voluntary one:
+# the thread waited, in epoll_wait or a futex; an involuntary one: the scheduler preempted it,
+# on a core shared with the upstream mostly to run the upstream its own send just woke).
+switches() {
+    local vol=0 inv=0 pid f k v
+    for pid in "$@"; do
+        for f in /proc/"$pid"/task/*/status; do
+            while read -r k v; do
+                case "$k" in
+                    voluntary_ctxt_switches:) vol=$((vol + v)) ;;
+                    nonvoluntary_ctxt_switches:) inv=$((inv + v)) ;;
+                esac
+            done <"$f" 2>/dev/null || true
+        done
+    done
+    echo "$vol $inv"
+}
+
+# Per 100 requests, with two decimals: $1 events over $2 requests.
+per_hundred() {
+    awk -v n="$1" -v r="$2" 'BEGIN { if (r > 0) printf "%.2f", 100 * n / r; else print "-" }'
+}
+
 # The pids whose CPU counts for target $1: nginx master and its workers, otherwise one process.
 target_pids() {
     case "$1" in
@@ -295,18 +318,23 @@ measure() {
     local target=$1 mix=$2 round=$3 port pids=() p0 u0 s0 p1 u1 s1 result
     port=$(target_port "$target" "$mix")
     if [ "$mix" = h2 ] && [ "${H2_OK[$target]}" != 1 ]; then
-        echo "$KEYS $round $mix $target - - - - - - - - -" >>"$WORK/runs.tsv"
+        echo "$KEYS $round $mix $target - - - - - - - - - - - - -" >>"$WORK/runs.tsv"
         return
     fi
     load_run "$port" "$WARMUP" "$mix" >/dev/null
     read -r -a pids <<<"$(target_pids "$target")"
     p0=$(cpu_ticks ${pids[@]+"${pids[@]}"}) u0=$(cpu_ticks "$UPSTREAM_PID")
     s0=$(sys_ticks ${pids[@]+"${pids[@]}"})
+    local cs0 cs1 ucs0 ucs1
+    read -r -a cs0 <<<"$(switches ${pids[@]+"${pids[@]}"})"
+    read -r -a ucs0 <<<"$(switches "$UPSTREAM_PID")"
     result=$(load_run "$port" "$DURATION" "$mix")
     p1=$(cpu_ticks ${pids[@]+"${pids[@]}"}) u1=$(cpu_ticks "$UPSTREAM_PID")
     s1=$(sys_ticks ${pids[@]+"${pids[@]}"})
+    read -r -a cs1 <<<"$(switches ${pids[@]+"${pids[@]}"})"
+    read -r -a ucs1 <<<"$(switches "$UPSTREAM_PID")"
     truncate_logs
-    local rps p50 p99 requests non2xx errors unexpected cpu_proxy=- cpu_up sys_proxy=-
+    local rps p50 p99 requests non2xx errors unexpected cpu_proxy=- cpu_up sys_proxy=- vol=- inv=-
     read -r rps p50 p99 requests non2xx errors <<<"$result"
     # (a) answers 200 to every key, so only the proxies have expected statuses.
     case "$target:$mix" in
@@ -318,9 +346,14 @@ measure() {
     if [ ${#pids[@]} -gt 0 ]; then
         cpu_proxy=$(us_per_request $((p1 - p0)) "$requests")
         sys_proxy=$(us_per_request $((s1 - s0)) "$requests")
+        vol=$(per_hundred $((cs1[0] - cs0[0])) "$requests")
+        inv=$(per_hundred $((cs1[1] - cs0[1])) "$requests")
     fi
     cpu_up=$(us_per_request $((u1 - u0)) "$requests")
-    echo "$KEYS $round $mix $target $rps $p50 $p99 $requests $unexpected $errors $cpu_proxy $cpu_up $sys_proxy" \
+    local up_vol up_inv
+    up_vol=$(per_hundred $((ucs1[0] - ucs0[0])) "$requests")
+    up_inv=$(per_hundred $((ucs1[1] - ucs0[1])) "$requests")
+    echo "$KEYS $round $mix $target $rps $p50 $p99 $requests $unexpected $errors $cpu_proxy $cpu_up $sys_proxy $vol $inv $up_vol $up_inv" \
         >>"$WORK/runs.tsv"
     local line='%s keys, round %s, %-5s %-15s %9.0f req/s  p50 %6s µs  p99 %6s µs'
     line+='  proxy %6s µs/req  upstream %s µs/req'

@@ -5,8 +5,10 @@
                                       prints "p50_us p99_us"
   report.py tables WORK_DIR           prints the markdown report from the files load.sh wrote:
     runs.tsv          keys round mix target rps p50 p99 requests unexpected errors cpu_proxy cpu_up
-                      sys_proxy (one line per measured run; cpu_* in µs per request, "-" when not
-                      measured; sys_proxy: the kernel's part of cpu_proxy)
+                      sys_proxy [vol_proxy inv_proxy vol_up inv_up] (one line per measured run;
+                      cpu_* in µs per request, "-" when not measured; sys_proxy: the kernel's part
+                      of cpu_proxy; vol/inv: voluntary and involuntary context switches of the
+                      proxy and of the upstream per 100 requests)
     memory.tsv        keys target rss_kib pss_kib accept_ms ready_ms
     instructions.tsv  keys mix target method instructions_per_request [portable_sha256]
                       (the last: the part callgrind counted in sha2's portable SHA-256, which runs
@@ -147,6 +149,28 @@ def run_tables(work, keys, runs, mixes):
                 cells.append(cell)
         # Columns per metric then peer: req/s b c, p99 b c, cpu b c, user cpu b, kernel cpu b.
         out.append(f"| {MIX_NAMES.get(mix, mix)} | " + " | ".join(cells) + " |")
+    out.append("")
+    if any(len(r) > 16 for r in runs):
+        out += switch_table(by, mixes)
+    return out
+
+
+def switch_table(by, mixes):
+    """Context switches per 100 requests (medians over rounds), proxy and upstream."""
+    out = ["Context switches per 100 requests (median over rounds): voluntary (the thread waited) "
+           "and involuntary (the scheduler preempted it; on a core shared with the upstream, "
+           "mostly to run the upstream its own send woke):", "",
+           "| mix | target | proxy voluntary | proxy involuntary | upstream voluntary "
+           "| upstream involuntary | proxy CPU µs/req | upstream CPU µs/req |",
+           "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for mix in mixes:
+        for target in TARGETS:
+            rows = [r for r in by.get((mix, target), []) if len(r) > 16]
+            if not rows:
+                continue
+            col = lambda i: [num(r[i]) for r in rows]  # noqa: E731
+            cells = [fmt(median(col(i)), "cpu") for i in (13, 14, 15, 16, 10, 11)]
+            out.append(f"| {MIX_NAMES.get(mix, mix)} | {TARGETS[target]} | " + " | ".join(cells) + " |")
     out.append("")
     return out
 
