@@ -145,8 +145,10 @@ fn run(sink: &mut Sink, rx: &mpsc::Receiver<Command>, batches: &Mutex<Vec<Arc<Ba
 }
 
 /// Write what every batch holds. A worker hands a full batch over while it holds the batch's
-/// lock, so the chunks waiting in the channel are written first (keeping each worker's lines in
-/// order); other commands met on the way wait in `pending`.
+/// lock, so under that lock the chunks waiting in the channel are all this worker's earlier
+/// lines: they are taken with the batch, and written, in that order, once the lock is released.
+/// A worker never waits for a write (a slow disk included). Other commands met on the way wait
+/// in `pending`. Every taken chunk is tried; the first error is returned.
 fn collect(
     sink: &mut Sink,
     rx: &mpsc::Receiver<Command>,
@@ -154,19 +156,90 @@ fn collect(
     pending: &mut Vec<Command>,
 ) -> io::Result<()> {
     let batches: Vec<Arc<Batch>> = batches.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let mut result = Ok(());
     for b in batches {
-        let mut held = b.lock().unwrap_or_else(|p| p.into_inner());
-        while let Ok(c) = rx.try_recv() {
-            match c {
-                Command::Chunk(bytes) => sink.write(&bytes)?,
-                other => pending.insert(0, other),
-            }
-        }
+        let mut taken = Vec::new();
         // The worker keeps a batch of full size: one that grows again from nothing reallocates
-        // (and copies) its way up to it.
-        let bytes = std::mem::replace(&mut *held, Vec::with_capacity(BATCH_BYTES));
-        drop(held);
-        sink.write(&bytes)?;
+        // (and copies) its way up to it. Allocated before the lock is taken.
+        let fresh = Vec::with_capacity(BATCH_BYTES);
+        {
+            let mut held = b.lock().unwrap_or_else(|p| p.into_inner());
+            while let Ok(c) = rx.try_recv() {
+                match c {
+                    Command::Chunk(bytes) => taken.push(bytes),
+                    other => pending.insert(0, other),
+                }
+            }
+            taken.push(std::mem::replace(&mut *held, fresh));
+        }
+        for bytes in &taken {
+            result = result.and(sink.write(bytes));
+        }
     }
-    Ok(())
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Condvar;
+
+    /// A destination whose every write says it started, then waits for the test's permit.
+    struct Gated {
+        started: mpsc::Sender<()>,
+        permit: Arc<(Mutex<bool>, Condvar)>,
+        out: Arc<Mutex<Vec<u8>>>,
+    }
+
+    impl Write for Gated {
+        fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+            let _ = self.started.send(());
+            let (open, opened) = &*self.permit;
+            let mut open = open.lock().unwrap();
+            while !*open {
+                open = opened.wait(open).unwrap();
+            }
+            self.out.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn collecting_writes_without_holding_a_workers_batch() {
+        let (started_tx, started) = mpsc::channel();
+        let permit = Arc::new((Mutex::new(false), Condvar::new()));
+        let out = Arc::default();
+        let gated = Gated {
+            started: started_tx,
+            permit: Arc::clone(&permit),
+            out: Arc::clone(&out),
+        };
+        let mut sink = Sink::new(Destination::Writer(Box::new(gated))).unwrap();
+        // A worker handed a full batch over, and has a line in its next one.
+        let batch: Arc<Batch> = Arc::new(Mutex::new(b"tail\n".to_vec()));
+        let batches = Mutex::new(vec![Arc::clone(&batch)]);
+        let (tx, rx) = mpsc::channel();
+        tx.send(Command::Chunk(b"chunk\n".to_vec())).unwrap();
+        let free_while_writing = std::thread::scope(|s| {
+            let collecting = s.spawn(move || collect(&mut sink, &rx, &batches, &mut Vec::new()));
+            started
+                .recv_timeout(std::time::Duration::from_secs(10))
+                .expect("collect writes the chunk");
+            // The write is in progress: the worker must still be able to append its lines.
+            let free = batch.try_lock().is_ok();
+            *permit.0.lock().unwrap() = true;
+            permit.1.notify_all();
+            collecting.join().unwrap().expect("collected");
+            free
+        });
+        assert!(
+            free_while_writing,
+            "the writer held a batch's lock during a write"
+        );
+        assert_eq!(out.lock().unwrap().as_slice(), b"chunk\ntail\n");
+        assert!(batch.lock().unwrap().is_empty());
+    }
 }
