@@ -220,7 +220,7 @@ switches() {
                     voluntary_ctxt_switches:) vol=$((vol + v)) ;;
                     nonvoluntary_ctxt_switches:) inv=$((inv + v)) ;;
                 esac
-            done <"$f" 2>/dev/null || true
+            done 2>/dev/null <"$f" || true
         done
     done
     echo "$vol $inv"
