@@ -185,51 +185,9 @@ status_of() {
         "http://127.0.0.1:$1/api/items/42" || true
 }
 
-# utime+stime (fields 14 and 15 of /proc/<pid>/stat, all threads) summed over the given pids, in
-# clock ticks. Text after the last ")" starts at field 3.
-cpu_ticks() {
-    local total=0 pid rest fields
-    for pid in "$@"; do
-        rest=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
-        read -r -a fields <<<"${rest##*) }"
-        total=$((total + fields[11] + fields[12]))
-    done
-    echo "$total"
-}
-
-# stime alone (field 15), summed like cpu_ticks: the kernel's share (the socket calls).
-sys_ticks() {
-    local total=0 pid rest fields
-    for pid in "$@"; do
-        rest=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
-        read -r -a fields <<<"${rest##*) }"
-        total=$((total + fields[12]))
-    done
-    echo "$total"
-}
-
-# Context switches of the given pids, all threads: "<voluntary> <involuntary>" (a voluntary one:
-# the thread waited, in epoll_wait or a futex; an involuntary one: the scheduler preempted it,
-# on a core shared with the upstream mostly to run the upstream its own send just woke).
-switches() {
-    local vol=0 inv=0 pid f k v
-    for pid in "$@"; do
-        for f in /proc/"$pid"/task/*/status; do
-            while read -r k v; do
-                case "$k" in
-                    voluntary_ctxt_switches:) vol=$((vol + v)) ;;
-                    nonvoluntary_ctxt_switches:) inv=$((inv + v)) ;;
-                esac
-            done 2>/dev/null <"$f" || true
-        done
-    done
-    echo "$vol $inv"
-}
-
-# Per 100 requests, with two decimals: $1 events over $2 requests.
-per_hundred() {
-    awk -v n="$1" -v r="$2" 'BEGIN { if (r > 0) printf "%.2f", 100 * n / r; else print "-" }'
-}
+# What a process spent (CPU, kernel time, context switches, memory), read from /proc.
+# shellcheck source=scripts/load/proc.sh
+. "$HELPERS/proc.sh"
 
 # The pids whose CPU counts for target $1: nginx master and its workers, otherwise one process.
 target_pids() {
@@ -238,27 +196,6 @@ target_pids() {
         c) echo "$HAPROXY_PID" ;;
         d) echo "$PORTCULLIS_PID" ;;
     esac
-}
-
-# "VmRSS Pss" in KiB, each summed over the given pids. RSS counts pages that nginx's master and
-# worker share (the key map, copied on write) once per process; Pss divides them among them.
-memory_kib() {
-    local rss=0 pss=0 pid v
-    for pid in "$@"; do
-        v=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || true)
-        rss=$((rss + ${v:-0}))
-        v=$(awk '/^Pss:/ { print $2 }' "/proc/$pid/smaps_rollup" 2>/dev/null || true)
-        pss=$((pss + ${v:-0}))
-    done
-    echo "$rss $pss"
-}
-
-# µs per request from a tick delta and a request count, two decimals; "-" without requests.
-us_per_request() {
-    local ticks=$1 requests=$2 x
-    [ "$requests" -gt 0 ] || { echo -; return; }
-    x=$((ticks * 100000000 / CLK_TCK / requests))
-    printf '%d.%02d' $((x / 100)) $((x % 100))
 }
 
 target_name() {
@@ -280,87 +217,9 @@ target_port() {
     esac
 }
 
-# One load run: wrk (h1 mixes) or h2load (h2) against port $1 for $2 seconds (wrk duration
-# syntax), requests from mix $3. Prints "rps p50_us p99_us requests non2xx errors".
-load_run() {
-    local port=$1 duration=$2 mix=$3 out
-    if [ "$mix" = h2 ]; then
-        out=$(${LOADGEN_PIN[@]+"${LOADGEN_PIN[@]}"} h2load -t1 -c "$H2_CONNECTIONS" -m "$H2_STREAMS" \
-            -D "$duration" -H "x-api-key: $H2_KEY" --log-file "$KWORK/h2.log" \
-            "http://127.0.0.1:$port/api/items/42" 2>&1) || die "h2load failed: $out"
-        local rps done_ ok errored timeout pct
-        rps=$(sed -n 's/^finished in [^,]*, \([0-9.]*\) req\/s.*/\1/p' <<<"$out")
-        read -r done_ errored timeout < <(sed -n \
-            's/^requests: .* \([0-9]*\) done, .* \([0-9]*\) errored, \([0-9]*\) timeout.*/\1 \2 \3/p' <<<"$out")
-        ok=$(sed -n 's/^status codes: \([0-9]*\) 2xx.*/\1/p' <<<"$out")
-        if [ -z "$rps" ] || [ -z "$done_" ] || [ -z "$ok" ]; then die "h2load printed no result: $out"; fi
-        pct=$(python3 "$HELPERS/report.py" percentiles "$KWORK/h2.log")
-        rm -f "$KWORK/h2.log"
-        echo "$rps $pct $done_ $((done_ - ok)) $((errored + timeout))"
-    else
-        out=$(REQUESTS_FILE="$KWORK/mix-$mix.txt" ${LOADGEN_PIN[@]+"${LOADGEN_PIN[@]}"} \
-            wrk -t"$THREADS" -c"$CONNECTIONS" -d"$duration" --timeout 5s \
-            -s "$HELPERS/requests.lua" "http://127.0.0.1:$port") || die "wrk failed: $out"
-        awk '/^RESULT/ { print $2, $3, $4, $5, $6, $7; found = 1 } END { if (!found) exit 1 }' \
-            <<<"$out" || die "wrk printed no result: $out"
-    fi
-}
-
-# Truncate the access logs (their writers append, so this is safe while they run).
-truncate_logs() {
-    local f
-    for f in "$KWORK"/*access.log; do [ -e "$f" ] && : >"$f"; done
-    return 0
-}
-
-# Warm up, then measure target $1 on mix $2 in round $3; append one line to runs.tsv.
-measure() {
-    local target=$1 mix=$2 round=$3 port pids=() p0 u0 s0 p1 u1 s1 result
-    port=$(target_port "$target" "$mix")
-    if [ "$mix" = h2 ] && [ "${H2_OK[$target]}" != 1 ]; then
-        echo "$KEYS $round $mix $target - - - - - - - - - - - - -" >>"$WORK/runs.tsv"
-        return
-    fi
-    load_run "$port" "$WARMUP" "$mix" >/dev/null
-    read -r -a pids <<<"$(target_pids "$target")"
-    p0=$(cpu_ticks ${pids[@]+"${pids[@]}"}) u0=$(cpu_ticks "$UPSTREAM_PID")
-    s0=$(sys_ticks ${pids[@]+"${pids[@]}"})
-    local cs0 cs1 ucs0 ucs1
-    read -r -a cs0 <<<"$(switches ${pids[@]+"${pids[@]}"})"
-    read -r -a ucs0 <<<"$(switches "$UPSTREAM_PID")"
-    result=$(load_run "$port" "$DURATION" "$mix")
-    p1=$(cpu_ticks ${pids[@]+"${pids[@]}"}) u1=$(cpu_ticks "$UPSTREAM_PID")
-    s1=$(sys_ticks ${pids[@]+"${pids[@]}"})
-    read -r -a cs1 <<<"$(switches ${pids[@]+"${pids[@]}"})"
-    read -r -a ucs1 <<<"$(switches "$UPSTREAM_PID")"
-    truncate_logs
-    local rps p50 p99 requests non2xx errors unexpected cpu_proxy=- cpu_up sys_proxy=- vol=- inv=-
-    read -r rps p50 p99 requests non2xx errors <<<"$result"
-    # (a) answers 200 to every key, so only the proxies have expected statuses.
-    case "$target:$mix" in
-        a:*) unexpected=$non2xx ;;
-        *:401) unexpected=$((requests - non2xx)) ;;
-        *:mixed) unexpected=- ;;
-        *) unexpected=$non2xx ;;
-    esac
-    if [ ${#pids[@]} -gt 0 ]; then
-        cpu_proxy=$(us_per_request $((p1 - p0)) "$requests")
-        sys_proxy=$(us_per_request $((s1 - s0)) "$requests")
-        vol=$(per_hundred $((cs1[0] - cs0[0])) "$requests")
-        inv=$(per_hundred $((cs1[1] - cs0[1])) "$requests")
-    fi
-    cpu_up=$(us_per_request $((u1 - u0)) "$requests")
-    local up_vol up_inv
-    up_vol=$(per_hundred $((ucs1[0] - ucs0[0])) "$requests")
-    up_inv=$(per_hundred $((ucs1[1] - ucs0[1])) "$requests")
-    echo "$KEYS $round $mix $target $rps $p50 $p99 $requests $unexpected $errors $cpu_proxy $cpu_up $sys_proxy $vol $inv $up_vol $up_inv" \
-        >>"$WORK/runs.tsv"
-    local line='%s keys, round %s, %-5s %-15s %9.0f req/s  p50 %6s µs  p99 %6s µs'
-    line+='  proxy %6s µs/req  upstream %s µs/req'
-    # shellcheck disable=SC2059 # the format is the constant above
-    log "$(printf "$line" "$KEYS" "$round" "$mix" "$(target_name "$target")" "$rps" "$p50" "$p99" \
-        "$cpu_proxy" "$cpu_up")"
-}
+# One measured run (warm-up, run, what the proxy and the upstream spent), one line of runs.tsv.
+# shellcheck source=scripts/load/measure.sh
+. "$HELPERS/measure.sh"
 
 build() {
     if [ "$NO_BUILD" != 1 ]; then
@@ -373,95 +232,9 @@ build() {
     [ -x "$PORTCULLIS_BIN" ] || die "no Portcullis binary at $PORTCULLIS_BIN"
 }
 
-start_upstream() {
-    free_port UPSTREAM_PORT
-    ${SERVER_PIN[@]+"${SERVER_PIN[@]}"} "$UPSTREAM_BIN" "$UPSTREAM_PORT" 2>"$WORK/upstream.log" &
-    UPSTREAM_PID=$!
-    PIDS+=("$UPSTREAM_PID")
-    wait_accept "$UPSTREAM_PORT" "$UPSTREAM_PID" 10 "$(now_us)" >/dev/null
-}
-
-# Configs for key count $KEYS in $KWORK (fresh ports each time).
-write_configs() {
-    local access_nginx="access_log $KWORK/nginx-access.log combined buffer=32k flush=100ms;"
-    local access_portcullis=json haproxy_log="log stdout format raw local0"
-    case "$ACCESS_LOG" in
-        off) access_portcullis=off access_nginx="access_log off;" haproxy_log="" ;;
-        text) access_portcullis=text ;;
-    esac
-    free_port NGINX_PORT
-    free_port NGINX_H2_PORT
-    free_port HAPROXY_PORT
-    free_port PORTCULLIS_PORT
-    mkdir -p "$KWORK/nginx/tmp"
-    sed -e "s|@PORT@|$NGINX_PORT|g" -e "s|@H2PORT@|$NGINX_H2_PORT|g" \
-        -e "s|@UPSTREAM@|$UPSTREAM_PORT|g" -e "s|@WORK@|$KWORK/nginx|g" \
-        -e "s|@KEYS@|$KWORK/nginx-keys.map|g" -e "s|@ACCESS_LOG@|$access_nginx|g" \
-        "$HELPERS/front.conf" >"$KWORK/nginx/nginx.conf"
-    sed -e "s|@PORT@|$HAPROXY_PORT|g" -e "s|@UPSTREAM@|$UPSTREAM_PORT|g" \
-        -e "s|@KEYS@|$KWORK/haproxy-keys.map|g" -e "s|@LOG@|$haproxy_log|g" \
-        "$HELPERS/haproxy.cfg" >"$KWORK/haproxy.cfg"
-    cat >"$KWORK/portcullis.json" <<EOF
-{
-  "listeners": [{ "address": "127.0.0.1:$PORTCULLIS_PORT" }],
-  "workers": 1,
-  "policy": "policy",
-  "log": {
-    "format": "text", "level": "info",
-    "access": { "format": "$access_portcullis", "destination": "file", "path": "$KWORK/portcullis-access.log" }
-  }
-}
-EOF
-}
-
-# Start target $1 pinned to SERVER_CPUS, timing how long until it accepts and answers 200.
-start_target() {
-    local target=$1 t0 accept ready pid port
-    t0=$(now_us)
-    case "$target" in
-        b)
-            ${SERVER_PIN[@]+"${SERVER_PIN[@]}"} "$(command -v nginx || echo /usr/sbin/nginx)" \
-                -p "$KWORK/nginx" -e "$KWORK/nginx/error.log" -c "$KWORK/nginx/nginx.conf" &
-            NGINX_PID=$! pid=$! port=$NGINX_PORT ;;
-        c)
-            ${SERVER_PIN[@]+"${SERVER_PIN[@]}"} "$(command -v haproxy || echo /usr/sbin/haproxy)" \
-                -db -f "$KWORK/haproxy.cfg" >>"$KWORK/haproxy-access.log" 2>"$KWORK/haproxy.log" &
-            HAPROXY_PID=$! pid=$! port=$HAPROXY_PORT ;;
-        d)
-            ${SERVER_PIN[@]+"${SERVER_PIN[@]}"} "$PORTCULLIS_BIN" serve --config "$KWORK/portcullis.json" \
-                2>"$KWORK/portcullis.log" &
-            PORTCULLIS_PID=$! pid=$! port=$PORTCULLIS_PORT ;;
-    esac
-    PIDS+=("$pid")
-    accept=$(wait_accept "$port" "$pid" 120 "$t0")
-    ready=$(wait_ready "$port" "$t0")
-    echo "$KEYS $target $accept $ready" >>"$KWORK/startup.tsv"
-    log "$(target_name "$target"): accepts after $accept ms, first 200 after $ready ms"
-}
-
-# Every target answers a known key with 200 and (proxies) an unknown one with 401, over HTTP/1.1
-# and h2c; a target without h2c is left out of the h2 mix (reported as "-").
-check_targets() {
-    local t port got
-    declare -gA H2_OK=()
-    for t in $TARGETS; do
-        port=$(target_port "$t" allow)
-        got=$(status_of "$port" "$ALLOWED_KEY" h1)
-        [ "$got" = 200 ] || die "$(target_name "$t") answered $got to a known key, expected 200 (logs in $WORK)"
-        if [ "$t" != a ]; then
-            got=$(status_of "$port" "$DENIED_KEY" h1)
-            [ "$got" = 401 ] || die "$(target_name "$t") answered $got to an unknown key, expected 401 (logs in $WORK)"
-        fi
-        port=$(target_port "$t" h2)
-        H2_OK[$t]=0
-        if [ "$(status_of "$port" "$H2_KEY" h2)" = 200 ] &&
-            { [ "$t" = a ] || [ "$(status_of "$port" "$DENIED_KEY" h2)" = 401 ]; }; then
-            H2_OK[$t]=1
-        else
-            case " $MIXES " in *" h2 "*) log "$(target_name "$t") does not serve h2c as expected: left out of the h2 mix" ;; esac
-        fi
-    done
-}
+# Starting the upstream and the targets with equivalent configurations, and checking them.
+# shellcheck source=scripts/load/targets.sh
+. "$HELPERS/targets.sh"
 
 # One key count: keys, configs, start the proxies, rounds, memory, stop them.
 run_key_count() {
