@@ -38,7 +38,7 @@ truncate_logs() {
 
 # Warm up, then measure target $1 on mix $2 in round $3; append one line to runs.tsv.
 measure() {
-    local target=$1 mix=$2 round=$3 port pids=() p0 u0 s0 p1 u1 s1 result
+    local target=$1 mix=$2 round=$3 port pids=() p0 p1 u0 u1 result
     port=$(target_port "$target" "$mix")
     if [ "$mix" = h2 ] && [ "${H2_OK[$target]}" != 1 ]; then
         echo "$KEYS $round $mix $target - - - - - - - - - - - - -" >>"$WORK/runs.tsv"
@@ -46,16 +46,12 @@ measure() {
     fi
     load_run "$port" "$WARMUP" "$mix" >/dev/null
     read -r -a pids <<<"$(target_pids "$target")"
-    p0=$(cpu_ticks ${pids[@]+"${pids[@]}"}) u0=$(cpu_ticks "$UPSTREAM_PID")
-    s0=$(sys_ticks ${pids[@]+"${pids[@]}"})
-    local cs0 cs1 ucs0 ucs1
-    read -r -a cs0 <<<"$(switches ${pids[@]+"${pids[@]}"})"
-    read -r -a ucs0 <<<"$(switches "$UPSTREAM_PID")"
+    # "<cpu> <kernel> <voluntary> <involuntary>" of the proxy (p) and the upstream (u).
+    read -r -a p0 <<<"$(spent ${pids[@]+"${pids[@]}"})"
+    read -r -a u0 <<<"$(spent "$UPSTREAM_PID")"
     result=$(load_run "$port" "$DURATION" "$mix")
-    p1=$(cpu_ticks ${pids[@]+"${pids[@]}"}) u1=$(cpu_ticks "$UPSTREAM_PID")
-    s1=$(sys_ticks ${pids[@]+"${pids[@]}"})
-    read -r -a cs1 <<<"$(switches ${pids[@]+"${pids[@]}"})"
-    read -r -a ucs1 <<<"$(switches "$UPSTREAM_PID")"
+    read -r -a p1 <<<"$(spent ${pids[@]+"${pids[@]}"})"
+    read -r -a u1 <<<"$(spent "$UPSTREAM_PID")"
     truncate_logs
     local rps p50 p99 requests non2xx errors unexpected cpu_proxy=- cpu_up sys_proxy=- vol=- inv=-
     read -r rps p50 p99 requests non2xx errors <<<"$result"
@@ -67,15 +63,15 @@ measure() {
         *) unexpected=$non2xx ;;
     esac
     if [ ${#pids[@]} -gt 0 ]; then
-        cpu_proxy=$(us_per_request $((p1 - p0)) "$requests")
-        sys_proxy=$(us_per_request $((s1 - s0)) "$requests")
-        vol=$(per_hundred $((cs1[0] - cs0[0])) "$requests")
-        inv=$(per_hundred $((cs1[1] - cs0[1])) "$requests")
+        cpu_proxy=$(us_per_request $((p1[0] - p0[0])) "$requests")
+        sys_proxy=$(us_per_request $((p1[1] - p0[1])) "$requests")
+        vol=$(per_hundred $((p1[2] - p0[2])) "$requests")
+        inv=$(per_hundred $((p1[3] - p0[3])) "$requests")
     fi
-    cpu_up=$(us_per_request $((u1 - u0)) "$requests")
+    cpu_up=$(us_per_request $((u1[0] - u0[0])) "$requests")
     local up_vol up_inv
-    up_vol=$(per_hundred $((ucs1[0] - ucs0[0])) "$requests")
-    up_inv=$(per_hundred $((ucs1[1] - ucs0[1])) "$requests")
+    up_vol=$(per_hundred $((u1[2] - u0[2])) "$requests")
+    up_inv=$(per_hundred $((u1[3] - u0[3])) "$requests")
     echo "$KEYS $round $mix $target $rps $p50 $p99 $requests $unexpected $errors $cpu_proxy $cpu_up $sys_proxy $vol $inv $up_vol $up_inv" \
         >>"$WORK/runs.tsv"
     local line='%s keys, round %s, %-5s %-15s %9.0f req/s  p50 %6s µs  p99 %6s µs'

@@ -2,35 +2,18 @@
 # Sourced by scripts/load.sh: what a process spent, read from /proc (CPU ticks, the kernel's
 # part, context switches, resident memory), and per-request figures from them. Uses CLK_TCK.
 
-# utime+stime (fields 14 and 15 of /proc/<pid>/stat, all threads) summed over the given pids, in
-# clock ticks. Text after the last ")" starts at field 3.
-cpu_ticks() {
-    local total=0 pid rest fields
+# What the given pids have spent so far, all threads, summed: "<cpu> <kernel> <voluntary>
+# <involuntary>". cpu: utime+stime (fields 14 and 15 of /proc/<pid>/stat; the text after the
+# last ")" starts at field 3) in clock ticks; kernel: stime alone, the socket calls' share.
+# voluntary and involuntary context switches (/proc/<pid>/task/*/status): a voluntary one, the
+# thread waited (epoll_wait, a futex); an involuntary one, the scheduler preempted it, on a core
+# shared with the upstream mostly to run the upstream its own send just woke.
+spent() {
+    local cpu=0 sys=0 vol=0 inv=0 pid rest fields f k v
     for pid in "$@"; do
         rest=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
         read -r -a fields <<<"${rest##*) }"
-        total=$((total + fields[11] + fields[12]))
-    done
-    echo "$total"
-}
-
-# stime alone (field 15), summed like cpu_ticks: the kernel's share (the socket calls).
-sys_ticks() {
-    local total=0 pid rest fields
-    for pid in "$@"; do
-        rest=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
-        read -r -a fields <<<"${rest##*) }"
-        total=$((total + fields[12]))
-    done
-    echo "$total"
-}
-
-# Context switches of the given pids, all threads: "<voluntary> <involuntary>" (a voluntary one:
-# the thread waited, in epoll_wait or a futex; an involuntary one: the scheduler preempted it,
-# on a core shared with the upstream mostly to run the upstream its own send just woke).
-switches() {
-    local vol=0 inv=0 pid f k v
-    for pid in "$@"; do
+        cpu=$((cpu + fields[11] + fields[12])) sys=$((sys + fields[12]))
         for f in /proc/"$pid"/task/*/status; do
             while read -r k v; do
                 case "$k" in
@@ -40,14 +23,13 @@ switches() {
             done 2>/dev/null <"$f" || true
         done
     done
-    echo "$vol $inv"
+    echo "$cpu $sys $vol $inv"
 }
 
 # Per 100 requests, with two decimals: $1 events over $2 requests.
 per_hundred() {
     awk -v n="$1" -v r="$2" 'BEGIN { if (r > 0) printf "%.2f", 100 * n / r; else print "-" }'
 }
-
 
 # "VmRSS Pss" in KiB, each summed over the given pids. RSS counts pages that nginx's master and
 # worker share (the key map, copied on write) once per process; Pss divides them among them.

@@ -89,7 +89,7 @@ pub fn status(cx: &mut Cx<'_>, file: usize, at: &JsonPath, raw: Option<&RawStatu
                 at.clone(),
                 format!(
                     "unknown status `{s}` (expected \"all\" or {})",
-                    list_of(STATUSES)
+                    STATUSES.join(", ")
                 ),
             );
         }
@@ -111,10 +111,6 @@ pub fn instant(cx: &mut Cx<'_>, file: usize, at: &JsonPath, raw: Option<&str>) -
             None
         }
     }
-}
-
-fn list_of(names: &[&str]) -> String {
-    names.join(", ")
 }
 
 #[cfg(test)]
