@@ -1,12 +1,13 @@
 //! Where the fields the gateway sets go: a header map (`forward_auth`'s answer), or lines
-//! written straight into an upstream request's head (`Lines`).
+//! written straight into an upstream request's head (`Lines`), which also carry the client's
+//! fields that are forwarded (`forward_fields`).
 //!
 //! `vouch` and `forwarded` set about a dozen fields on every forwarded request. Inserted into
 //! the request's header map, each cost a hash of its name, a probe, an allocation for its value
 //! and a validation, and was read back out to be written upstream. As lines they cost a scan and
 //! a copy. A value is checked either way: no CR, LF, NUL or other control byte reaches a head.
 
-use http::{HeaderMap, HeaderName};
+use http::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::field;
 use crate::reject::Rejection;
@@ -35,14 +36,31 @@ impl Lines {
         Self(Vec::with_capacity(bytes))
     }
 
+    /// Add a request's own field as it came: its value is a `HeaderValue`, checked when it was
+    /// read, so it is copied without another scan.
+    pub fn copy(&mut self, name: &HeaderName, value: &HeaderValue) {
+        self.line(name, value.as_bytes());
+    }
+
+    /// `name: value` CRLF.
+    fn line(&mut self, name: &HeaderName, value: &[u8]) {
+        let out = &mut self.0;
+        out.reserve(name.as_str().len() + value.len() + 4);
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value);
+        out.extend_from_slice(b"\r\n");
+    }
+
     /// The lines as they go on the wire.
     pub fn as_bytes(&self) -> &[u8] {
         &self.0
     }
 
-    /// The lines as map entries, for an upstream that takes a map (the echo, a WebSocket
+    /// The lines as a map, in order, for an upstream that takes a map (the echo, a WebSocket
     /// handshake through hyper).
-    pub fn apply(&self, h: &mut HeaderMap) -> Result<(), Rejection> {
+    pub fn to_map(&self) -> Result<HeaderMap, Rejection> {
+        let mut h = HeaderMap::new();
         for line in self.0.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
             let line = line.strip_suffix(b"\r").unwrap_or(line);
             let at = line
@@ -51,10 +69,10 @@ impl Lines {
                 .ok_or(Rejection::Internal)?;
             let name = HeaderName::from_bytes(&line[..at]).map_err(|_| Rejection::Internal)?;
             let value =
-                http::HeaderValue::from_bytes(&line[at + 2..]).map_err(|_| Rejection::Internal)?;
-            h.insert(name, value);
+                HeaderValue::from_bytes(&line[at + 2..]).map_err(|_| Rejection::Internal)?;
+            h.append(name, value);
         }
-        Ok(())
+        Ok(h)
     }
 }
 
@@ -67,12 +85,7 @@ impl Fields for Lines {
         if !valid {
             return Err(Rejection::Internal);
         }
-        let out = &mut self.0;
-        out.reserve(name.as_str().len() + value.len() + 4);
-        out.extend_from_slice(name.as_str().as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(value.as_bytes());
-        out.extend_from_slice(b"\r\n");
+        self.line(name, value.as_bytes());
         Ok(())
     }
 }
@@ -82,7 +95,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn lines_hold_valid_values_only_and_apply_as_entries() {
+    fn lines_hold_valid_values_only_and_read_back_as_a_map() {
         let mut lines = Lines::default();
         let a = HeaderName::from_static("x-a");
         lines.set(&a, "one two\tthree").unwrap();
@@ -96,11 +109,15 @@ mod tests {
             lines.as_bytes(),
             "x-a: one two\tthree\r\nx-b: caf\u{e9}\r\n".as_bytes()
         );
-        let mut h = HeaderMap::new();
-        h.insert("x-a", http::HeaderValue::from_static("old"));
-        lines.apply(&mut h).unwrap();
-        assert_eq!(h["x-a"], "one two\tthree");
+        lines.copy(&a, &HeaderValue::from_static("again"));
+        let h = lines.to_map().unwrap();
+        let a: Vec<_> = h.get_all("x-a").iter().collect();
+        assert_eq!(
+            a,
+            ["one two\tthree", "again"],
+            "a repeated field keeps both values"
+        );
         assert_eq!(h["x-b"].as_bytes(), "caf\u{e9}".as_bytes());
-        assert_eq!(h.len(), 2);
+        assert_eq!(h.len(), 3);
     }
 }

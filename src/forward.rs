@@ -3,27 +3,28 @@
 //!
 //! It takes the permit by value, so nothing reaches an upstream without a decision. The
 //! forwarded target is built from the canonical form the decision used (one parse), minus the
-//! credential unless the route keeps it. Headers are sanitized (`headers`), then the gateway adds
-//! its identity headers and `X-Forwarded-*` / `Forwarded`. Bodies stream both ways. It does not
+//! credential unless the route keeps it. The head's fields are the client's that hygiene keeps
+//! and `X-Forwarded-*` / `Forwarded` (`forward_fields`), then the gateway's identity headers
+//! (`vouch`). Bodies stream both ways. It does not
 //! decide anything and never retries (a retried POST is not idempotent).
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use http::header::{AUTHORIZATION, HOST, HeaderName};
+use http::header::{HOST, HeaderName};
 use http::request::Parts;
 use http::uri::PathAndQuery;
-use http::{HeaderMap, Request, Response, Uri, Version};
+use http::{Request, Response, Uri, Version};
 use ipnet::IpNet;
 
 use crate::authz::Permit;
 use crate::body::{self, Body};
 use crate::canonical::Canonical;
-use crate::credential::{API_KEY_HEADER, Carrier};
+use crate::credential::Carrier;
 use crate::echo;
-use crate::field::{self, value};
+use crate::field;
 use crate::fields::{Fields, Lines};
-use crate::forwarded;
+use crate::forward_fields;
 use crate::headers;
 use crate::reject::Rejection;
 use crate::tunnel;
@@ -102,12 +103,18 @@ pub async fn send(
     };
     let websocket = client_upgrade.is_some();
     let (mut req, lines) = build(&permit, out, down)?;
-    if websocket {
-        tunnel::restore_headers(req.headers_mut());
-    }
+    // An upstream that takes a map (the echo, a WebSocket handshake through hyper) gets the
+    // head's fields as one, with the upgrade fields hygiene kept back.
+    let as_map = |req: &mut Request<Body>| -> Result<(), Rejection> {
+        *req.headers_mut() = lines.to_map()?;
+        if websocket {
+            tunnel::restore_headers(req.headers_mut());
+        }
+        Ok(())
+    };
     let resp = match &upstream.target {
         Target::Echo => {
-            lines.apply(req.headers_mut())?;
+            as_map(&mut req)?;
             echo::respond(req).await
         }
         Target::Http {
@@ -117,7 +124,7 @@ pub async fn send(
                 let Some(c) = client_upgrade else {
                     return client.send(scheme, authority, req, &lines).await;
                 };
-                lines.apply(req.headers_mut()).map_err(|_| {
+                as_map(&mut req).map_err(|_| {
                     SendError::Exchange("an identity header could not be set".into())
                 })?;
                 let mut resp = client.upgrade(scheme, authority, req).await?;
@@ -240,7 +247,7 @@ fn exceeded_body_limit(e: &(dyn std::error::Error + 'static)) -> bool {
     body::caused_by::<http_body_util::LengthLimitError>(e)
 }
 
-/// The upstream request, and the gateway's own fields as lines for its head.
+/// The upstream request, and every field of its head (but the framing ones) as lines.
 fn build(
     permit: &Permit<'_>,
     out: Outgoing<'_>,
@@ -255,70 +262,39 @@ fn build(
         never_forward,
         assertion,
     } = out;
-    let route = permit.route();
-    let keep = route.route().keep_credential;
-    let host = original_host(&parts)?;
+    let keep = permit.route().route().keep_credential;
     let query = match carrier {
         Some(Carrier::Query(name)) if !keep => target.query_without(&[name]),
         _ => target.raw_query.map(str::to_owned),
     };
-    parts.uri = upstream_uri(upstream, target.raw_path, query.as_deref())?;
-    parts.version = Version::HTTP_11;
-    let h = &mut parts.headers;
+    let uri = upstream_uri(upstream, target.raw_path, query.as_deref())?;
     let ip = down.peer.ip();
-    let trusted = down.trusted_proxies.iter().any(|n| n.contains(&ip));
-    headers::sanitize_request(h, trusted, never_forward)?;
-    if !keep {
-        match carrier {
-            Some(Carrier::Authorization | Carrier::Basic) => drop(h.remove(AUTHORIZATION)),
-            Some(Carrier::ApiKeyHeader) => {
-                drop(h.remove(API_KEY_HEADER));
-                // Also `X_API_Key` and other spellings PHP and CGI read as the same header (an
-                // empty collection allocates nothing).
-                let same: Vec<HeaderName> = h
-                    .keys()
-                    .filter(|n| reads_as_api_key(n.as_str()))
-                    .cloned()
-                    .collect();
-                same.into_iter().for_each(|n| drop(h.remove(n)));
-            }
-            Some(Carrier::Query(_)) | None => {}
-        }
-    }
-    match (&upstream.host, &host) {
-        (Some(fixed), _) => drop(h.insert(HOST, fixed.clone())),
-        // `Host` already holds it, unless it came as the HTTP/2 `:authority`.
-        (None, Some(host)) if !h.contains_key(HOST) => drop(h.insert(HOST, value(host)?)),
-        (None, _) => {}
-    }
-    join_cookies(h)?;
-    let mut lines = Lines::with_capacity(512);
-    forwarded::set(h, &mut lines, host.as_deref(), ip, trusted, down.scheme)?;
+    let mut lines = Lines::with_capacity(1024);
+    let client = forward_fields::Client {
+        headers: &parts.headers,
+        host: original_host(&parts)?,
+        withheld: carrier.filter(|_| !keep),
+        peer: ip,
+        trusted: down.trusted_proxies.iter().any(|n| n.contains(&ip)),
+        never_forward,
+        scheme: down.scheme,
+    };
+    forward_fields::write(&client, upstream, &mut lines)?;
     vouch::insert(&mut lines, permit, down.request_id)?;
     if let Some((signer, now)) = assertion {
         let token = signer.sign(permit, down.request_id, now);
         lines.set(&HeaderName::from_static(crate::assertion::HEADER), &token)?;
     }
+    parts.uri = uri;
+    parts.version = Version::HTTP_11;
     Ok((Request::from_parts(parts, body), lines))
 }
 
-/// HTTP/2 clients may split cookies over several fields; an HTTP/1.1 upstream must get one
-/// `Cookie` line joined with "; " (RFC 9113 §8.2.3), or PHP reads "a=1, b=2" as one cookie.
-fn join_cookies(h: &mut HeaderMap) -> Result<(), Rejection> {
-    if h.get_all(http::header::COOKIE).iter().count() < 2 {
-        return Ok(());
-    }
-    let joined = field::all(h, http::header::COOKIE)?.join("; ");
-    let v = value(&joined)?;
-    h.insert(http::header::COOKIE, v);
-    Ok(())
-}
-
 /// The host the client asked for: `Host`, or the HTTP/2 `:authority`.
-fn original_host(parts: &Parts) -> Result<Option<String>, Rejection> {
+fn original_host(parts: &Parts) -> Result<Option<&str>, Rejection> {
     Ok(match field::single(&parts.headers, HOST)? {
-        Some(h) => Some(h.to_owned()),
-        None => parts.uri.authority().map(|a| a.as_str().to_owned()),
+        Some(h) => Some(h),
+        None => parts.uri.authority().map(|a| a.as_str()),
     })
 }
 
@@ -338,15 +314,6 @@ fn upstream_uri(upstream: &Upstream, path: &str, query: Option<&str>) -> Result<
     }
     let pq = PathAndQuery::try_from(pq).map_err(|_| Rejection::Internal)?;
     Ok(Uri::from(pq))
-}
-
-/// Whether a header name reads, to PHP and CGI, as `x-api-key` (`X_API_Key`, `x.api.key`).
-fn reads_as_api_key(name: &str) -> bool {
-    name.len() == API_KEY_HEADER.len()
-        && name
-            .bytes()
-            .zip(API_KEY_HEADER.bytes())
-            .all(|(b, w)| b == w || (w == b'-' && (b == b'_' || b == b'.')))
 }
 
 #[cfg(test)]
@@ -371,22 +338,6 @@ mod tests {
             let uri = upstream_uri(up, path, query).unwrap();
             assert_eq!((uri.scheme(), uri.authority()), (None, None));
             assert_eq!(uri.to_string(), want);
-        }
-    }
-
-    #[test]
-    fn api_key_spellings() {
-        for n in ["x-api-key", "x_api_key", "x.api.key", "x_api-key"] {
-            assert!(reads_as_api_key(n), "{n}");
-        }
-        for n in [
-            "x-api-keys",
-            "x-apikey",
-            "xapi-key",
-            "x~api-key",
-            "y-api-key",
-        ] {
-            assert!(!reads_as_api_key(n), "{n}");
         }
     }
 }

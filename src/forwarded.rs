@@ -4,8 +4,8 @@
 
 use std::net::IpAddr;
 
-use http::HeaderMap;
 use http::header::{FORWARDED, HeaderName};
+use http::{HeaderMap, HeaderValue};
 use ipnet::IpNet;
 
 use crate::field;
@@ -17,12 +17,49 @@ const X_REAL_IP: HeaderName = HeaderName::from_static("x-real-ip");
 const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
 
-/// Set `X-Forwarded-For/-Proto/-Host`, `X-Real-IP` and `Forwarded` on `out`, removing from the
-/// request's map `h` what they replace. A trusted proxy's values are extended (its `X-Real-IP`,
-/// `-Proto` and `-Host` kept); anyone else's are replaced, so a client cannot claim another
-/// address.
+/// What the client's request said in the fields `set` writes: the `X-Forwarded-For` and
+/// `Forwarded` values (which a trusted proxy's request extends), and whether it carried its own
+/// `X-Real-IP`, `X-Forwarded-Proto` and `X-Forwarded-Host` (which a trusted proxy's request keeps).
+#[derive(Debug, Default)]
+pub struct Prior<'a> {
+    xff: Vec<&'a str>,
+    forwarded: Vec<&'a str>,
+    real_ip: bool,
+    proto: bool,
+    host: bool,
+}
+
+impl<'a> Prior<'a> {
+    /// Take note of one of the request's fields. `true` for the fields `set` writes in its place
+    /// (`X-Forwarded-For`, `Forwarded`): those are not to be copied. Their values are read as the
+    /// gateway reads every judged header: one it cannot read is refused.
+    pub fn note(&mut self, name: &HeaderName, value: &'a HeaderValue) -> Result<bool, Rejection> {
+        if *name == X_FORWARDED_FOR {
+            self.xff.push(field::text(value)?);
+            return Ok(true);
+        }
+        if *name == FORWARDED {
+            self.forwarded.push(field::text(value)?);
+            return Ok(true);
+        }
+        if *name == X_REAL_IP {
+            self.real_ip = true;
+        } else if *name == X_FORWARDED_PROTO {
+            self.proto = true;
+        } else if *name == X_FORWARDED_HOST {
+            self.host = true;
+        }
+        Ok(false)
+    }
+}
+
+/// Set `X-Forwarded-For/-Proto/-Host`, `X-Real-IP` and `Forwarded` on `out`, given what the
+/// request said (`prior`). A trusted proxy's values are extended (its `X-Real-IP`, `-Proto` and
+/// `-Host` kept, so not set here); anyone else's are replaced, so a client cannot claim another
+/// address (hygiene keeps an untrusted peer's `X-Real-IP`, `-Proto` and `-Host` from the
+/// upstream; its `X-Forwarded-For` and `Forwarded` are never copied).
 pub fn set(
-    h: &mut HeaderMap,
+    prior: &Prior<'_>,
     out: &mut impl Fields,
     host: Option<&str>,
     ip: IpAddr,
@@ -30,33 +67,18 @@ pub fn set(
     scheme: &'static str,
 ) -> Result<(), Rejection> {
     let ip_text = ip_text(ip);
-    let xff = match field::all(h, &X_FORWARDED_FOR)?.as_slice() {
-        [] => None,
-        prev if trusted => Some(format!("{}, {ip_text}", prev.join(", "))),
-        _ => Some(ip_text.clone()),
+    let xff = match prior.xff.as_slice() {
+        prev @ [_, ..] if trusted => Some(format!("{}, {ip_text}", prev.join(", "))),
+        _ => None,
     };
-    if xff.is_some() {
-        h.remove(&X_FORWARDED_FOR);
-    }
     out.set(&X_FORWARDED_FOR, xff.as_deref().unwrap_or(&ip_text))?;
-    // A trusted proxy's own value stays in `h`; anyone else's is replaced. (`sanitize_request`
-    // has removed them from an untrusted peer's request already; removed here too, so that no
-    // request can ever carry a client's value beside the gateway's.)
-    let replace = |h: &mut HeaderMap, name: &HeaderName| match (trusted, h.contains_key(name)) {
-        (true, present) => !present,
-        (false, true) => {
-            h.remove(name);
-            true
-        }
-        (false, false) => true,
-    };
-    if replace(h, &X_REAL_IP) {
+    if !(trusted && prior.real_ip) {
         out.set(&X_REAL_IP, &ip_text)?;
     }
-    if replace(h, &X_FORWARDED_PROTO) {
+    if !(trusted && prior.proto) {
         out.set(&X_FORWARDED_PROTO, scheme)?;
     }
-    if replace(h, &X_FORWARDED_HOST)
+    if !(trusted && prior.host)
         && let Some(host) = host
     {
         out.set(&X_FORWARDED_HOST, host)?;
@@ -78,14 +100,10 @@ pub fn set(
         fwd.push_str(host);
         fwd.push('"');
     }
-    let (fwd, sent) = match field::all(h, FORWARDED)?.as_slice() {
-        [] => (fwd, false),
-        prev if trusted => (format!("{}, {fwd}", prev.join(", ")), true),
-        _ => (fwd, true),
+    let fwd = match prior.forwarded.as_slice() {
+        prev @ [_, ..] if trusted => format!("{}, {fwd}", prev.join(", ")),
+        _ => fwd,
     };
-    if sent {
-        h.remove(FORWARDED);
-    }
     out.set(&FORWARDED, &fwd)
 }
 
@@ -159,11 +177,21 @@ mod tests {
             h
         };
         let peer: IpAddr = "10.0.0.9".parse().unwrap();
-        let lines_of = |trusted: bool| {
-            let mut h = client_values();
+        // What the upstream gets: the client's fields hygiene keeps and `note` does not take,
+        // then the lines `set` writes.
+        let sent = |trusted: bool| {
+            let h = client_values();
+            let hygiene = crate::headers::Hygiene::request(&h, trusted, &[]).unwrap();
+            let mut prior = Prior::default();
+            let mut copied = Vec::new();
+            for (n, v) in &h {
+                if !hygiene.removes(n) && !prior.note(n, v).unwrap() {
+                    copied.push(format!("{n}: {}", crate::field::text(v).unwrap()));
+                }
+            }
             let mut lines = crate::fields::Lines::default();
             set(
-                &mut h,
+                &prior,
                 &mut lines,
                 Some("app.example"),
                 peer,
@@ -171,26 +199,39 @@ mod tests {
                 "https",
             )
             .unwrap();
-            let mut all = h.clone();
-            lines.apply(&mut all).unwrap();
             (
-                h,
+                copied,
                 String::from_utf8(lines.as_bytes().to_vec()).unwrap(),
-                all,
             )
         };
-        // Not sanitized first: `set` alone keeps a spoofed value from travelling beside its own.
-        let (h, lines, all) = lines_of(false);
-        assert_eq!(h.keys().map(|k| k.as_str()).collect::<Vec<_>>(), ["accept"]);
+        let (copied, lines) = sent(false);
+        assert_eq!(copied, ["accept: */*"]);
         assert_eq!(
             lines,
             "x-forwarded-for: 10.0.0.9\r\nx-real-ip: 10.0.0.9\r\nx-forwarded-proto: https\r\n\
              x-forwarded-host: app.example\r\nforwarded: for=10.0.0.9;proto=https;host=\"app.example\"\r\n"
         );
-        assert!(!format!("{all:?}").contains("6.6.6.6") && !format!("{all:?}").contains("evil"));
+        // Even with hygiene trusting the peer, an untrusted `set` never keeps the client's chain.
+        let h = client_values();
+        let mut prior = Prior::default();
+        for (n, v) in &h {
+            prior.note(n, v).unwrap();
+        }
+        let mut lines = crate::fields::Lines::default();
+        set(&prior, &mut lines, None, peer, false, "http").unwrap();
+        let lines = String::from_utf8(lines.as_bytes().to_vec()).unwrap();
+        assert!(!lines.contains("6.6.6.6"), "{lines}");
         // A trusted proxy's chain is extended and its own client-address values kept.
-        let (h, lines, _) = lines_of(true);
-        assert_eq!(h["x-real-ip"], "6.6.6.6");
+        let (copied, lines) = sent(true);
+        assert!(
+            copied.contains(&"x-real-ip: 6.6.6.6".to_owned()),
+            "{copied:?}"
+        );
+        assert!(
+            !copied
+                .iter()
+                .any(|c| c.starts_with("x-forwarded-for") || c.starts_with("forwarded"))
+        );
         assert!(
             lines.starts_with("x-forwarded-for: 6.6.6.6, 10.0.0.9\r\n"),
             "{lines}"

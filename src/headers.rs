@@ -95,18 +95,42 @@ fn listed<S: AsRef<str>>(name: &str, list: &[S]) -> bool {
     })
 }
 
-/// Remove, besides what `sanitize` removes, the routing-override headers and `never_forward`,
-/// and — unless the peer is a trusted proxy — the client-address and prefix headers.
-pub fn sanitize_request(
-    headers: &mut HeaderMap,
+/// Which of a request's fields hygiene keeps from the upstream: what `sanitize` removes, the
+/// routing-override headers and `never_forward`, and — unless the peer is a trusted proxy — the
+/// client-address and prefix headers. Made once per request (it reads `Connection`), asked once
+/// per field: the forwarded head is written from the fields it keeps, so nothing is removed
+/// from the request's map.
+pub struct Hygiene<'a> {
+    /// The names `Connection` lists (hop-by-hop for this message).
+    connection_named: Vec<HeaderName>,
     trusted: bool,
-    never_forward: &[String],
-) -> Result<(), Rejection> {
-    sweep(headers, |n| {
-        listed(n, ROUTING_OVERRIDES)
-            || listed(n, never_forward)
-            || (!trusted && listed(n, CLIENT_ADDRESS))
-    })
+    never_forward: &'a [String],
+}
+
+impl<'a> Hygiene<'a> {
+    /// Hygiene for a request with fields `headers`, from a peer that is a `trusted` proxy or not.
+    /// A `Connection` value that cannot be read is refused.
+    pub fn request(
+        headers: &HeaderMap,
+        trusted: bool,
+        never_forward: &'a [String],
+    ) -> Result<Self, Rejection> {
+        Ok(Self {
+            connection_named: connection_named(headers)?,
+            trusted,
+            never_forward,
+        })
+    }
+
+    /// Whether the field `name` stays behind.
+    pub fn removes(&self, name: &HeaderName) -> bool {
+        let n = name.as_str();
+        always_removed(n)
+            || self.connection_named.contains(name)
+            || listed(n, ROUTING_OVERRIDES)
+            || listed(n, self.never_forward)
+            || (!self.trusted && listed(n, CLIENT_ADDRESS))
+    }
 }
 
 /// Whether `name` is in the gateway's namespace: any non-alphanumeric byte (`_`, `.`, ...) is read
@@ -121,29 +145,36 @@ pub fn is_owned(name: &str) -> bool {
             .all(|(&b, &p)| reads_as(b, p))
 }
 
-/// Remove hop-by-hop headers, headers named in `Connection`, and owned headers. A `Connection`
-/// value that cannot be read is refused: the headers it names could not be removed.
-pub fn sanitize(headers: &mut HeaderMap) -> Result<(), Rejection> {
-    sweep(headers, |_| false)
+/// Hop-by-hop, never forwarded, or owned: removed from every message.
+fn always_removed(n: &str) -> bool {
+    HOP_BY_HOP.contains(&n) || NEVER_FORWARDED.contains(&n) || is_owned(n)
 }
 
-/// `sanitize`, also removing every header whose name `also` picks. One pass over the names
-/// present; only what is found is removed (a removal by name costs a hash and a probe, and most
-/// messages hold none of the listed headers).
-fn sweep(headers: &mut HeaderMap, also: impl Fn(&str) -> bool) -> Result<(), Rejection> {
-    let mut drop: Vec<HeaderName> = Vec::new();
+/// The names a message's `Connection` fields list; an unreadable value is refused (the headers
+/// it names could not be removed).
+fn connection_named(headers: &HeaderMap) -> Result<Vec<HeaderName>, Rejection> {
+    let mut named = Vec::new();
     for v in headers.get_all(CONNECTION) {
-        let named = field::text(v)?
+        let names = field::text(v)?
             .split(',')
             .filter_map(|t| HeaderName::from_bytes(t.trim().as_bytes()).ok());
-        drop.extend(named);
+        named.extend(names);
     }
-    for name in headers.keys() {
-        let n = name.as_str();
-        if HOP_BY_HOP.contains(&n) || NEVER_FORWARDED.contains(&n) || is_owned(n) || also(n) {
-            drop.push(name.clone());
-        }
-    }
+    Ok(named)
+}
+
+/// Remove hop-by-hop headers, headers named in `Connection`, and owned headers. A `Connection`
+/// value that cannot be read is refused: the headers it names could not be removed. One pass
+/// over the names present; only what is found is removed (a removal by name costs a hash and a
+/// probe, and most messages hold none of these).
+pub fn sanitize(headers: &mut HeaderMap) -> Result<(), Rejection> {
+    let mut drop = connection_named(headers)?;
+    drop.extend(
+        headers
+            .keys()
+            .filter(|name| always_removed(name.as_str()))
+            .cloned(),
+    );
     for name in drop {
         headers.remove(name);
     }
@@ -204,22 +235,39 @@ mod tests {
             h
         };
         let extra = vec![normalized("X_Debug_User")];
-        let mut h = make();
-        sanitize_request(&mut h, false, &extra).unwrap();
-        let left: Vec<&str> = h.keys().map(|k| k.as_str()).collect();
-        assert_eq!(left, ["accept"]);
-        let mut h = make();
-        sanitize_request(&mut h, true, &extra).unwrap();
-        let mut left: Vec<&str> = h.keys().map(|k| k.as_str()).collect();
-        left.sort_unstable();
+        let kept = |trusted: bool| {
+            let h = make();
+            let hygiene = Hygiene::request(&h, trusted, &extra).unwrap();
+            let mut left: Vec<&str> = h
+                .keys()
+                .filter(|n| !hygiene.removes(n))
+                .map(|k| k.as_str())
+                .collect::<Vec<_>>();
+            left.sort_unstable();
+            left.into_iter().map(str::to_owned).collect::<Vec<_>>()
+        };
+        assert_eq!(kept(false), ["accept"]);
         assert_eq!(
-            left,
+            kept(true),
             [
                 "accept",
                 "true-client-ip",
                 "x-real-ip",
                 "x_forwarded_prefix"
             ]
+        );
+        let mut h = make();
+        h.insert(CONNECTION, HeaderValue::from_static("keep-alive, Accept"));
+        let hygiene = Hygiene::request(&h, true, &[]).unwrap();
+        assert!(
+            hygiene.removes(&http::header::ACCEPT),
+            "named in Connection"
+        );
+        assert!(hygiene.removes(&CONNECTION));
+        h.insert(CONNECTION, HeaderValue::from_bytes(b"x\xff").unwrap());
+        assert!(
+            Hygiene::request(&h, true, &[]).is_err(),
+            "unreadable Connection"
         );
     }
 

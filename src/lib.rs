@@ -36,7 +36,8 @@
 //!   reads the response's, [`upstream_chunked`] decodes chunked bodies, [`upstream_body`]
 //!   streams a response body and parks its connection, [`upstream_conn`] opens TCP and TLS
 //!   connections and keeps the idle ones; [`tunnel`] joins WebSocket upgrades); [`headers`]
-//!   keeps headers clean; [`fields`] carries the gateway's own fields into the upstream head;
+//!   keeps headers clean; [`forward_fields`] writes the client's fields that go upstream, and
+//!   [`fields`] carries them and the gateway's own into the upstream head;
 //!   [`upstream`] says where; [`echo`] is the built-in demo upstream; [`assertion`] signs the
 //!   identity assertion an upstream may ask for.
 //! - [`issuer`]: answers a permitted request for a built-in SeaTable token endpoint; [`manage`]
@@ -91,6 +92,7 @@ pub mod field;
 pub mod fields;
 pub mod forward;
 pub mod forward_auth;
+pub mod forward_fields;
 pub mod forwarded;
 pub mod gateway;
 pub mod grant;

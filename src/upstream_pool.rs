@@ -102,9 +102,10 @@ impl Pool {
         })
     }
 
-    /// Send `req`, with the field `lines` after its own, to (scheme, authority) and return the
-    /// response head; the body streams from the connection. `req`'s URI is what the request line carries (origin form); a request
-    /// without `Host` gets the authority.
+    /// Send `req` with the fields `lines` (every field of its head but the framing ones,
+    /// `Host` included) to (scheme, authority) and return the response head; the body streams
+    /// from the connection. `req`'s URI is what the request line carries (origin form); its own
+    /// fields are read for the body's `Content-Length` only.
     pub async fn send(
         &self,
         scheme: &Scheme,
@@ -112,9 +113,9 @@ impl Pool {
         req: Request<Body>,
         lines: &Lines,
     ) -> Result<Response<Body>, SendError> {
-        let (mut parts, body) = with_host(req, authority)?.into_parts();
+        let (parts, body) = req.into_parts();
         let mut head = Vec::with_capacity(1024);
-        let framing = upstream_wire::request_head(&mut parts, &body, lines, &mut head);
+        let framing = upstream_wire::request_head(&parts, &body, lines, &mut head);
         let mut body = Some(body);
         loop {
             let (conn, reused) = match self.parked.take(scheme, authority) {

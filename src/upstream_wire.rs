@@ -73,24 +73,18 @@ pub struct Head {
 }
 
 /// Frame `body` as hyper's client does (a `Content-Length` the request carries, else the
-/// body's known length, else chunked — or nothing for GET, HEAD and CONNECT), set the framing
-/// headers, and write the head (`METHOD target HTTP/1.1`, the fields in map order, then `lines`)
-/// into `out`.
-pub fn request_head(parts: &mut Parts, body: &Body, lines: &Lines, out: &mut Vec<u8>) -> Framing {
-    let h = &mut parts.headers;
-    h.remove(TRANSFER_ENCODING);
+/// body's known length, else chunked — or nothing for GET, HEAD and CONNECT) and write the head
+/// into `out`: `METHOD target HTTP/1.1`, `lines` (every field but the framing ones), then the
+/// framing field. The request's own fields are read for its `Content-Length` only.
+pub fn request_head(parts: &Parts, body: &Body, lines: &Lines, out: &mut Vec<u8>) -> Framing {
+    let declared = content_length(&parts.headers).ok().flatten();
     let framing = if body.is_end_stream() {
         Framing::Empty
-    } else if let Some(n) = content_length(h).ok().flatten() {
-        Framing::Length(n)
-    } else if let Some(n) = body.size_hint().exact() {
-        h.insert(CONTENT_LENGTH, HeaderValue::from(n));
+    } else if let Some(n) = declared.or(body.size_hint().exact()) {
         Framing::Length(n)
     } else if matches!(parts.method, Method::GET | Method::HEAD | Method::CONNECT) {
         Framing::Empty
     } else {
-        h.remove(CONTENT_LENGTH);
-        h.insert(TRANSFER_ENCODING, HeaderValue::from_static("chunked"));
         Framing::Chunked
     };
     let target = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
@@ -98,13 +92,22 @@ pub fn request_head(parts: &mut Parts, body: &Body, lines: &Lines, out: &mut Vec
     out.push(b' ');
     out.extend_from_slice(target.as_bytes());
     out.extend_from_slice(b" HTTP/1.1\r\n");
-    for (name, value) in h.iter() {
-        out.extend_from_slice(name.as_str().as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(value.as_bytes());
+    out.extend_from_slice(lines.as_bytes());
+    let mut digits = itoa::Buffer::new();
+    let length = match framing {
+        Framing::Length(n) => Some(n),
+        // A declared empty body stays declared (a POST of nothing says so).
+        Framing::Empty => declared.map(|_| 0),
+        Framing::Chunked => {
+            out.extend_from_slice(b"transfer-encoding: chunked\r\n");
+            None
+        }
+    };
+    if let Some(n) = length {
+        out.extend_from_slice(b"content-length: ");
+        out.extend_from_slice(digits.format(n).as_bytes());
         out.extend_from_slice(b"\r\n");
     }
-    out.extend_from_slice(lines.as_bytes());
     out.extend_from_slice(b"\r\n");
     framing
 }
@@ -114,25 +117,77 @@ pub fn request_head(parts: &mut Parts, body: &Body, lines: &Lines, out: &mut Vec
 fn content_length(h: &HeaderMap) -> Result<Option<u64>, WireError> {
     let mut found = None;
     for v in h.get_all(CONTENT_LENGTH) {
-        for part in v.as_bytes().split(|&b| b == b',') {
-            let part = part.trim_ascii();
-            let n = match part {
-                [] => None,
-                _ if part.len() <= 19 && part.iter().all(u8::is_ascii_digit) => {
-                    std::str::from_utf8(part).ok().and_then(|s| s.parse().ok())
-                }
-                _ => None,
-            }
-            .ok_or(WireError::Malformed("invalid Content-Length"))?;
-            match found {
-                Some(m) if m != n => {
-                    return Err(WireError::Malformed("conflicting Content-Length"));
-                }
-                _ => found = Some(n),
-            }
-        }
+        length_value(v.as_bytes(), &mut found)?;
     }
     Ok(found)
+}
+
+/// Fold one `Content-Length` value (a list of lengths) into `found`: every length in digits and
+/// all of them equal.
+fn length_value(v: &[u8], found: &mut Option<u64>) -> Result<(), WireError> {
+    for part in v.split(|&b| b == b',') {
+        let part = part.trim_ascii();
+        let n = match part {
+            [] => None,
+            _ if part.len() <= 19 && part.iter().all(u8::is_ascii_digit) => {
+                std::str::from_utf8(part).ok().and_then(|s| s.parse().ok())
+            }
+            _ => None,
+        }
+        .ok_or(WireError::Malformed("invalid Content-Length"))?;
+        match *found {
+            Some(m) if m != n => return Err(WireError::Malformed("conflicting Content-Length")),
+            _ => *found = Some(n),
+        }
+    }
+    Ok(())
+}
+
+/// What a response head's fields say about its body and connection, gathered while the fields
+/// are read (one pass, no lookup by name afterwards).
+#[derive(Default)]
+struct Said {
+    /// `Content-Length` was present, its value, and why it could not be read (an error only
+    /// when the body's length is needed).
+    length_field: bool,
+    length: Option<u64>,
+    length_error: Option<WireError>,
+    /// `Transfer-Encoding` was present, and whether its last coding is `chunked`.
+    coding_field: bool,
+    last_coding_chunked: Option<bool>,
+    /// A `Connection` value holds `close`.
+    close: bool,
+}
+
+impl Said {
+    /// Take note of one field.
+    fn field(&mut self, name: &HeaderName, value: &[u8]) {
+        if name == CONTENT_LENGTH {
+            self.length_field = true;
+            if let Err(e) = length_value(value, &mut self.length) {
+                self.length_error.get_or_insert(e);
+            }
+        } else if name == TRANSFER_ENCODING {
+            self.coding_field = true;
+            for t in value.split(|&b| b == b',').map(<[u8]>::trim_ascii) {
+                if !t.is_empty() {
+                    self.last_coding_chunked = Some(t.eq_ignore_ascii_case(b"chunked"));
+                }
+            }
+        } else if name == CONNECTION {
+            self.close |= value
+                .split(|&b| b == b',')
+                .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close"));
+        }
+    }
+
+    /// Whether the last transfer coding is `chunked`, if `Transfer-Encoding` was present.
+    fn chunked(&self) -> Result<Option<bool>, WireError> {
+        match (self.coding_field, self.last_coding_chunked) {
+            (true, None) => Err(WireError::Malformed("empty Transfer-Encoding")),
+            (_, last) => Ok(last),
+        }
+    }
 }
 
 /// Read a response head from the front of `buf`: `Ok(None)` while it is incomplete; `1xx`
@@ -187,12 +242,14 @@ pub fn response_head(buf: &mut BytesMut, method: &Method) -> Result<Option<Head>
         // Room for the fields the gateway adds to a response (request id, rate-limit advice),
         // so adding them does not grow the map.
         let mut headers = HeaderMap::with_capacity(spans.len() + ADDED_TO_RESPONSE);
+        let mut said = Said::default();
         for (name, start, end) in spans {
             let value = HeaderValue::from_maybe_shared(head.slice(start..end))
                 .map_err(|_| WireError::Malformed("invalid field value"))?;
+            said.field(&name, value.as_bytes());
             headers.append(name, value);
         }
-        return head_of(status, version, headers, method).map(Some);
+        return head_of(status, version, headers, &said, method).map(Some);
     }
 }
 
@@ -204,10 +261,11 @@ fn head_of(
     status: StatusCode,
     version: Version,
     headers: HeaderMap,
+    said: &Said,
     method: &Method,
 ) -> Result<Head, WireError> {
-    let chunked = match transfer_codings(&headers)? {
-        Some(_) if headers.contains_key(CONTENT_LENGTH) => {
+    let chunked = match said.chunked()? {
+        Some(_) if said.length_field => {
             return Err(WireError::Malformed(
                 "both Transfer-Encoding and Content-Length",
             ));
@@ -220,7 +278,10 @@ fn head_of(
     {
         Delimited::Empty
     } else {
-        match (chunked, content_length(&headers)?) {
+        if let Some(e) = said.length_error {
+            return Err(e);
+        }
+        match (chunked, said.length) {
             (Some(true), _) => Delimited::Chunked,
             (Some(false), _) => Delimited::Close,
             (None, Some(0)) => Delimited::Empty,
@@ -228,12 +289,7 @@ fn head_of(
             (None, None) => Delimited::Close,
         }
     };
-    let close = headers.get_all(CONNECTION).iter().any(|v| {
-        v.as_bytes()
-            .split(|&b| b == b',')
-            .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close"))
-    });
-    let keep_alive = version == Version::HTTP_11 && !close && body != Delimited::Close;
+    let keep_alive = version == Version::HTTP_11 && !said.close && body != Delimited::Close;
     let mut response = Response::new(());
     *response.status_mut() = status;
     *response.version_mut() = version;
@@ -243,24 +299,6 @@ fn head_of(
         body,
         keep_alive,
     })
-}
-
-/// Whether the last transfer coding `Transfer-Encoding` names is `chunked`, if the field is
-/// present.
-fn transfer_codings(h: &HeaderMap) -> Result<Option<bool>, WireError> {
-    let mut last: Option<&[u8]> = None;
-    for v in h.get_all(TRANSFER_ENCODING) {
-        for t in v.as_bytes().split(|&b| b == b',') {
-            let t = t.trim_ascii();
-            if !t.is_empty() {
-                last = Some(t);
-            }
-        }
-    }
-    match (h.contains_key(TRANSFER_ENCODING), last) {
-        (true, None) => Err(WireError::Malformed("empty Transfer-Encoding")),
-        (_, last) => Ok(last.map(|t| t.eq_ignore_ascii_case(b"chunked"))),
-    }
 }
 
 #[cfg(test)]

@@ -67,6 +67,11 @@ pub(super) async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
     let mut out = Vec::with_capacity(1024);
     let deadline = tokio::time::sleep(limits.header_read_timeout);
     tokio::pin!(deadline);
+    // One wait for the drain per connection, polled only between requests (made per request it
+    // cost a registration and its removal each time); it ends the connection when it completes.
+    let mut draining = drain.clone();
+    let drained = draining.changed();
+    tokio::pin!(drained);
     loop {
         // A later deadline only moves the timer's due time; it is not re-registered.
         let due = tokio::time::Instant::now() + limits.header_read_timeout;
@@ -91,7 +96,7 @@ pub(super) async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
                     Ok(_) => {}
                 },
                 () = &mut deadline => return End::Closed,
-                _ = drain.changed(), if between => return End::Closed,
+                _ = &mut drained, if between => return End::Closed,
             }
         };
         if opened.is_none() {

@@ -45,10 +45,8 @@ pub(super) async fn response<W: AsyncWrite + Unpin>(
     close: bool,
 ) -> bool {
     let (parts, mut body) = resp.into_parts();
-    let framing = framing(parts.status, &parts.headers, &body);
-    let close = close || asks_close(&parts.headers);
     out.clear();
-    head(out, &parts, framing, close);
+    let (framing, close) = head(out, &parts, &body, close);
     let whole = match framing {
         Framing::None => true,
         Framing::Length(n) => copy_body(io, out, &mut body, Some(n)).await,
@@ -69,15 +67,28 @@ async fn send<W: AsyncWrite + Unpin>(io: &mut W, out: &mut Vec<u8>) -> bool {
     sent
 }
 
-/// The framing hyper would choose: none for 204 and 304, the declared length, the body's exact
-/// size, or chunked.
-fn framing(status: StatusCode, fields: &http::HeaderMap, body: &Body) -> Framing {
+/// What the response's own fields say about its framing and connection, gathered while they are
+/// written (one pass, no lookup by name).
+#[derive(Default)]
+struct Seen<'a> {
+    /// The first `Content-Length` value, and how many there were.
+    length: Option<&'a [u8]>,
+    lengths: usize,
+    /// A `Connection` field, and whether one says `close`.
+    connection: bool,
+    close: bool,
+    /// A `Date` field.
+    date: bool,
+}
+
+/// The framing hyper would choose: none for 204 and 304, the declared length (one, in digits),
+/// the body's exact size, or chunked.
+fn framing(status: StatusCode, seen: &Seen<'_>, body: &Body) -> Framing {
     if status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED {
         return Framing::None;
     }
-    let mut declared = fields.get_all(CONTENT_LENGTH).iter();
-    if let (Some(v), None) = (declared.next(), declared.next())
-        && let Some(n) = decimal(v.as_bytes())
+    if let (Some(v), 1) = (seen.length, seen.lengths)
+        && let Some(n) = decimal(v)
     {
         return Framing::Length(n);
     }
@@ -95,33 +106,51 @@ fn decimal(text: &[u8]) -> Option<u64> {
     std::str::from_utf8(text).ok()?.parse().ok()
 }
 
-fn asks_close(fields: &http::HeaderMap) -> bool {
-    fields.get_all(CONNECTION).iter().any(|v| {
-        v.as_bytes()
-            .split(|b| *b == b',')
-            .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close"))
-    })
+/// Whether a `Connection` value holds the `close` token.
+fn says_close(value: &[u8]) -> bool {
+    value
+        .split(|b| *b == b',')
+        .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close"))
 }
 
-/// The status line and fields; the framing fields are the server's, `Date` is added when the
-/// response has none.
-fn head(out: &mut Vec<u8>, parts: &http::response::Parts, framing: Framing, close: bool) {
+/// Write the status line and fields: the framing fields are the server's, `Date` is added when
+/// the response has none, `Connection: close` when the connection ends and the response did not
+/// say so. Returns the framing and whether the connection ends (`close`, or the response asked).
+fn head(
+    out: &mut Vec<u8>,
+    parts: &http::response::Parts,
+    body: &Body,
+    close: bool,
+) -> (Framing, bool) {
     out.extend_from_slice(b"HTTP/1.1 ");
     out.extend_from_slice(parts.status.as_str().as_bytes());
     out.push(b' ');
     let reason = parts.status.canonical_reason().unwrap_or("");
     out.extend_from_slice(reason.as_bytes());
     out.extend_from_slice(b"\r\n");
+    let mut seen = Seen::default();
     for (name, value) in &parts.headers {
-        if name == CONTENT_LENGTH || name == TRANSFER_ENCODING {
+        if name == CONTENT_LENGTH {
+            seen.length = seen.length.or(Some(value.as_bytes()));
+            seen.lengths += 1;
             continue;
+        }
+        if name == TRANSFER_ENCODING {
+            continue;
+        }
+        if name == CONNECTION {
+            seen.connection = true;
+            seen.close |= says_close(value.as_bytes());
+        } else if name == DATE {
+            seen.date = true;
         }
         field(out, name.as_str().as_bytes(), value.as_bytes());
     }
+    let framing = framing(parts.status, &seen, body);
     match framing {
         Framing::None if parts.status == StatusCode::NOT_MODIFIED => {
-            if let Some(v) = parts.headers.get(CONTENT_LENGTH) {
-                field(out, b"content-length", v.as_bytes());
+            if let Some(v) = seen.length {
+                field(out, b"content-length", v);
             }
         }
         Framing::None => {}
@@ -131,13 +160,15 @@ fn head(out: &mut Vec<u8>, parts: &http::response::Parts, framing: Framing, clos
         }
         Framing::Chunked => field(out, b"transfer-encoding", b"chunked"),
     }
-    if close && !parts.headers.contains_key(CONNECTION) {
+    let close = close || seen.close;
+    if close && !seen.connection {
         field(out, b"connection", b"close");
     }
-    if !parts.headers.contains_key(DATE) {
+    if !seen.date {
         super::date::with(|d| field(out, b"date", d));
     }
     out.extend_from_slice(b"\r\n");
+    (framing, close)
 }
 
 fn field(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
