@@ -154,6 +154,11 @@ fn always_removed(n: &str) -> bool {
 /// it names could not be removed).
 fn connection_named(headers: &HeaderMap) -> Result<Vec<HeaderName>, Rejection> {
     let mut named = Vec::new();
+    // Most messages have no `Connection` field: a look at the few names present costs less than
+    // a lookup by name (a hash and a probe).
+    if !headers.keys().any(|n| n == CONNECTION) {
+        return Ok(named);
+    }
     for v in headers.get_all(CONNECTION) {
         let names = field::text(v)?
             .split(',')

@@ -53,3 +53,14 @@ fn validity_window_and_state() {
         Err(Rejection::CredentialDisabled)
     ));
 }
+
+#[test]
+fn digests_are_equal_only_when_every_byte_is() {
+    let a = digest("a secret");
+    assert!(same_digest(&a, &digest("a secret")));
+    for at in [0, 7, 8, 15, 16, 23, 24, 31] {
+        let mut b = a;
+        b[at] ^= 0x01;
+        assert!(!same_digest(&a, &b), "byte {at} differs");
+    }
+}

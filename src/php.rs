@@ -60,8 +60,12 @@ impl ParamError {
 /// How PHP 8 would register the decoded parameter name `raw` (see the module docs for the rules).
 pub fn php_name(raw: &str) -> PhpName<'_> {
     let name = raw.trim_start_matches(' ');
-    let name = name.split('\0').next().unwrap_or_default();
-    let Some(open) = name.find('[') else {
+    // Searched as bytes: a search for a `char` costs several times more on names this short.
+    let name = match name.bytes().position(|b| b == 0) {
+        Some(nul) => &name[..nul],
+        None => name,
+    };
+    let Some(open) = name.bytes().position(|b| b == b'[') else {
         return PhpName {
             base: replace_bytes(name, b" ."),
             is_array: false,

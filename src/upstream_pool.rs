@@ -102,20 +102,21 @@ impl Pool {
         })
     }
 
-    /// Send `req` with the fields `lines` (every field of its head but the framing ones,
-    /// `Host` included) to (scheme, authority) and return the response head; the body streams
-    /// from the connection. `req`'s URI is what the request line carries (origin form); its own
-    /// fields are read for the body's `Content-Length` only.
+    /// Send `req` for `target` (origin form, what the request line carries) with the fields
+    /// `lines` (every field of its head but the framing ones, `Host` included) to (scheme,
+    /// authority) and return the response head; the body streams from the connection. `req`'s
+    /// own fields are read for the body's `Content-Length` only, its URI not at all.
     pub async fn send(
         &self,
         scheme: &Scheme,
         authority: &Authority,
         req: Request<Body>,
+        target: &str,
         lines: &Lines,
     ) -> Result<Response<Body>, SendError> {
         let (parts, body) = req.into_parts();
         let mut head = Vec::with_capacity(1024);
-        let framing = upstream_wire::request_head(&parts, &body, lines, &mut head);
+        let framing = upstream_wire::request_head(&parts, target, &body, lines, &mut head);
         let mut body = Some(body);
         loop {
             let (conn, reused) = match self.parked.take(scheme, authority) {

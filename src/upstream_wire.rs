@@ -76,7 +76,13 @@ pub struct Head {
 /// body's known length, else chunked — or nothing for GET, HEAD and CONNECT) and write the head
 /// into `out`: `METHOD target HTTP/1.1`, `lines` (every field but the framing ones), then the
 /// framing field. The request's own fields are read for its `Content-Length` only.
-pub fn request_head(parts: &Parts, body: &Body, lines: &Lines, out: &mut Vec<u8>) -> Framing {
+pub fn request_head(
+    parts: &Parts,
+    target: &str,
+    body: &Body,
+    lines: &Lines,
+    out: &mut Vec<u8>,
+) -> Framing {
     let declared = content_length(&parts.headers).ok().flatten();
     let framing = if body.is_end_stream() {
         Framing::Empty
@@ -87,7 +93,6 @@ pub fn request_head(parts: &Parts, body: &Body, lines: &Lines, out: &mut Vec<u8>
     } else {
         Framing::Chunked
     };
-    let target = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
     out.extend_from_slice(parts.method.as_str().as_bytes());
     out.push(b' ');
     out.extend_from_slice(target.as_bytes());

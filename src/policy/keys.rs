@@ -5,7 +5,7 @@
 //! tokens join the same index through `linea21`.
 
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::grant::{Actions, Grants};
@@ -242,7 +242,12 @@ fn grants<'a>(
     grants.scope = shape
         .scope
         .iter()
-        .map(|(k, v)| (k.clone(), v.iter().cloned().collect::<HashSet<_>>()))
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                v.iter().cloned().collect::<crate::grant::Names>(),
+            )
+        })
         .collect();
     (Arc::new(grants), unknown)
 }

@@ -5,7 +5,7 @@
 //! a warning. Every reference between sections (a base's owner, a link's base, an API token's
 //! base) is checked, with the valid choices named.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::grant::Grants;
@@ -126,7 +126,12 @@ fn user(
     grants.scope = raw
         .scope
         .iter()
-        .map(|(k, v)| (k.clone(), v.iter().cloned().collect::<HashSet<_>>()))
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                v.iter().cloned().collect::<crate::grant::Names>(),
+            )
+        })
         .collect();
     let totp = raw.totp_secret.as_ref().and_then(|r| {
         let path = at.key("totp_secret");

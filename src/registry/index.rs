@@ -308,7 +308,7 @@ fn permission(name: &str, rules: &Rules<'_>) -> Option<Grants> {
     let actions = if action == "all" {
         crate::grant::Actions::All
     } else {
-        crate::grant::Actions::Some([action.to_owned()].into())
+        crate::grant::Actions::Some(std::iter::once(action.to_owned()).collect())
     };
     g.add(module, &actions);
     Some(g)
