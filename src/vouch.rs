@@ -51,10 +51,14 @@ pub fn insert<F: Fields + ?Sized>(
 ) -> Result<(), Rejection> {
     let route = permit.route();
     let principal = permit.principal();
+    // The request id (hex digits) and the credential kind's name are the gateway's own words:
+    // set as they are. The rest come from the policy and the request, and are encoded.
+    out.set(&REQUEST_ID, request_id)?;
+    if let Some(p) = principal {
+        out.set(&CREDENTIAL, kind_name(p.kind()))?;
+    }
     let own = [
-        (REQUEST_ID, Some(request_id)),
         (KEY_ID, principal.map(|p| p.id())),
-        (CREDENTIAL, principal.map(|p| kind_name(p.kind()))),
         (USER, principal.and_then(|p| p.user())),
         (MODULE, route.module()),
         (ACTION, route.action()),
