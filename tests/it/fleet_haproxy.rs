@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use http::Method;
 use tokio::process::{Child, Command};
 
-use crate::support::fleet::{Api, Node, free_port};
+use crate::support::fleet::{Api, Node, free_port, same_revision};
 use crate::support::manage::INBOX;
 use crate::support::postgres::Pg;
 use crate::support::tmp::TempDir;
@@ -151,12 +151,7 @@ async fn three_nodes_behind_haproxy_share_one_store() {
         quantile(&deleted, 0.99),
         deleted[deleted.len() - 1],
     );
-    let rev = n1.revision().await;
-    let start = Instant::now();
-    while n2.revision().await != rev || n3.revision().await != rev {
-        assert!(start.elapsed() < Duration::from_secs(1), "revisions differ");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    same_revision(&[&n1, &n2, &n3], "after the writes").await;
 
     // Node 2 killed and restarted under load: the survivors fail nothing, no acknowledged
     // write (made through the balancer meanwhile) is lost.
@@ -203,14 +198,6 @@ async fn three_nodes_behind_haproxy_share_one_store() {
     for key in &acked {
         until_all(&[&n1, &n2, &n3], key, 200).await;
     }
-    let rev = n1.revision().await;
-    let start = Instant::now();
-    while n2.revision().await != rev || n3.revision().await != rev {
-        assert!(
-            start.elapsed() < Duration::from_secs(1),
-            "revisions differ after the restart"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    same_revision(&[&n1, &n2, &n3], "after the restart").await;
     let _ = lb.kill().await;
 }

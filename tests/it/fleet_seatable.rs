@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use http::Method;
 
 use crate::support::client::{self, full, request, send};
-use crate::support::fleet::Node;
+use crate::support::fleet::{Node, same_revision};
 use crate::support::postgres::Pg;
 use crate::support::seatable::keys::{self, ACCT_SECRET};
 use crate::support::seatable::policy::{self, ALICE, SALES_NAME};
@@ -90,9 +90,5 @@ async fn api_tokens_travel_through_the_store() {
     .await;
     r.expect(200);
     until(&n1, &token, 403).await;
-    let start = Instant::now();
-    while n1.revision().await != n2.revision().await {
-        assert!(start.elapsed() < Duration::from_secs(1), "revisions differ");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    same_revision(&[&n1, &n2], "after the token change").await;
 }

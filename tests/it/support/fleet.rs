@@ -320,3 +320,24 @@ pub async fn key_on_every_node(nodes: &[&Node], within: Duration) -> String {
     }
     key
 }
+
+/// Wait until every node in `nodes` reports the same store revision, all read again on every look
+/// (a node may move on meanwhile). The bound is for a loaded CI machine: with the whole suite
+/// running beside it on two cores, 1 s was once not enough.
+pub async fn same_revision(nodes: &[&Node], what: &str) {
+    let start = std::time::Instant::now();
+    loop {
+        let mut revs = Vec::with_capacity(nodes.len());
+        for n in nodes {
+            revs.push(n.revision().await);
+        }
+        if revs.windows(2).all(|w| w[0] == w[1]) {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "revisions differ {what}: {revs:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
