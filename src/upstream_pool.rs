@@ -170,14 +170,14 @@ impl Pool {
     }
 
     /// Send an upgrade request (a WebSocket handshake) on a new connection through hyper, whose
-    /// `hyper::upgrade::on` then hands over the connection.
+    /// `hyper::upgrade::on` then hands over the connection. `req`'s map holds every field of its
+    /// head, `Host` included (`forward_fields` writes it).
     pub async fn upgrade(
         &self,
         scheme: &Scheme,
         authority: &Authority,
         req: Request<Body>,
     ) -> Result<Response<Incoming>, SendError> {
-        let req = with_host(req, authority)?;
         let conn = Box::pin(self.connector.connect(scheme, authority))
             .await
             .map_err(SendError::Connect)?;
@@ -192,15 +192,6 @@ impl Pool {
         });
         tx.send_request(req).await.map_err(SendError::Upgrade)
     }
-}
-
-fn with_host(mut req: Request<Body>, authority: &Authority) -> Result<Request<Body>, SendError> {
-    if !req.headers().contains_key(http::header::HOST) {
-        let host = http::HeaderValue::from_str(authority.as_str())
-            .map_err(|e| SendError::Connect(e.into()))?;
-        req.headers_mut().insert(http::header::HOST, host);
-    }
-    Ok(req)
 }
 
 /// One request on one connection, until its response head.
