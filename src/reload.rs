@@ -99,6 +99,27 @@ fn stamps(path: &std::path::Path, sources: &[PathBuf]) -> Stamps {
     out
 }
 
+/// The stamps the next check compares, for a reload that read `read` where the last one had
+/// read `sources`, taken from `before` (stamped before the read, so a change made while the
+/// files were read shows at the next check): the listing and the policy path as stamped then,
+/// each file of `read` as stamped then. `None` (the next check reads everything) when a file of
+/// `read` was not stamped then: one outside the policy directory the last reload did not read.
+/// The first load (no sources yet) is stamped too, so the first check does not re-read and
+/// re-parse a policy nothing changed.
+fn carried(before: Stamps, sources: &[PathBuf], read: &[PathBuf]) -> Option<Stamps> {
+    if read == sources {
+        return Some(before);
+    }
+    let (listed, rest) = before.split_at(before.len().checked_sub(sources.len() + 1)?);
+    let stamped = |p: &PathBuf| before.iter().find(|(q, _)| q == p).cloned();
+    let mut next = listed.to_vec();
+    for p in read {
+        next.push(stamped(p)?);
+    }
+    next.push(rest.last()?.clone());
+    Some(next)
+}
+
 impl std::fmt::Debug for Reloader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Reloader")
@@ -243,13 +264,13 @@ impl Reloader {
                 Outcome::Rejected(errors)
             }
         };
-        // A snapshot that read other files than the last one: stamp those next time.
+        // What the next check compares (the files this snapshot read, as stamped before).
         let read = self
             .policy
             .current()
             .map(|s| s.sources.clone())
             .unwrap_or_default();
-        logged.stamps = (read == sources).then_some(before);
+        logged.stamps = carried(before, &sources, &read);
         *self.errors.lock().unwrap_or_else(|p| p.into_inner()) = match &outcome {
             Outcome::Rejected(e) => e.0.iter().map(|p| p.to_string()).collect(),
             Outcome::Applied { .. } | Outcome::Unchanged => Vec::new(),
