@@ -8,12 +8,14 @@
 //! gateway writes credential ids, never credentials.
 
 mod line;
+mod text;
 mod writer;
 
 use std::io;
 use std::sync::{Arc, Mutex, mpsc};
 
-pub use line::{Format, Key, Line, key, rfc3339_ms};
+pub use line::{Format, Key, Line, key};
+pub use text::rfc3339_ms;
 pub use writer::{BATCH_BYTES, Destination};
 
 use writer::{Batch, Command};
