@@ -97,10 +97,12 @@ pub fn respond(
 const REASON_HEADER: http::HeaderName = http::HeaderName::from_static(REASON);
 
 /// A JSON object of string fields whose values need no escaping (see `respond`), written
-/// directly: a `format!` cost as much as the rest of a 401.
+/// directly: a `format!` cost as much as the rest of a 401. Sized exactly (each field is
+/// `"key":"value"` and a comma or a brace): `Bytes` takes a buffer whose length is its
+/// capacity as it is, and allocates a second block for any other.
 fn object<const N: usize>(fields: [(&str, &str); N]) -> String {
     let len: usize = fields.iter().map(|(k, v)| k.len() + v.len() + 6).sum();
-    let mut out = String::with_capacity(len + 2);
+    let mut out = String::with_capacity(len + 1);
     out.push('{');
     for (i, (key, value)) in fields.iter().enumerate() {
         if i > 0 {
@@ -148,4 +150,23 @@ fn seatable_web_body(map: &Mapping) -> String {
         _ => "Method not allowed.",
     };
     serde_json::json!({ "detail": detail }).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    /// A body whose length is its capacity becomes `Bytes` without a second allocation.
+    #[test]
+    fn an_error_object_fills_its_buffer_exactly() {
+        let one = super::object([("error", "no_route")]);
+        let three = super::object([
+            ("error", "unknown_credential"),
+            ("message", "the credential is not known"),
+            ("request_id", "0123456789abcdef0123456789abcdef"),
+        ]);
+        for body in [one, three] {
+            assert_eq!(body.len(), body.capacity(), "{body}");
+            let v: serde_json::Value = serde_json::from_str(&body).expect(&body);
+            assert!(v["error"].is_string(), "{body}");
+        }
+    }
 }
