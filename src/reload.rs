@@ -110,13 +110,13 @@ fn carried(before: Stamps, sources: &[PathBuf], read: &[PathBuf]) -> Option<Stam
     if read == sources {
         return Some(before);
     }
-    let (listed, rest) = before.split_at(before.len().checked_sub(sources.len() + 1)?);
-    let stamped = |p: &PathBuf| before.iter().find(|(q, _)| q == p).cloned();
-    let mut next = listed.to_vec();
+    // `before` is the listing, then `sources`, then the policy path (see `stamps`).
+    let listed = before.len().checked_sub(sources.len() + 1)?;
+    let mut next = before[..listed].to_vec();
     for p in read {
-        next.push(stamped(p)?);
+        next.push(before.iter().find(|(q, _)| q == p)?.clone());
     }
-    next.push(rest.last()?.clone());
+    next.push(before.last()?.clone());
     Some(next)
 }
 

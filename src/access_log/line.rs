@@ -109,7 +109,8 @@ impl Line {
     }
 
     /// Write `key` with its separator (none before the first field) and, when `quoted`, the
-    /// value's opening quote. Inlined: a call cost a third of what it does.
+    /// value's opening quote. Always inlined: as a call, saving and restoring registers was
+    /// a third of its cost (callgrind).
     #[inline(always)]
     fn key(&mut self, key: &Key, quoted: bool) {
         let (room, len) = match self.format {
