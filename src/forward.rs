@@ -15,6 +15,7 @@ use http::header::{HOST, HeaderName};
 use http::request::Parts;
 use http::uri::PathAndQuery;
 use http::{Request, Response, Version};
+use hyper::upgrade::OnUpgrade;
 use ipnet::IpNet;
 
 use crate::authz::Permit;
@@ -82,12 +83,16 @@ pub struct Outgoing<'a> {
 }
 
 /// Send the permitted request upstream and return its response, streamed.
-pub async fn send(
-    client: &UpstreamClient,
+///
+/// The checks and the head are made here, before anything is awaited; the future returned
+/// holds only the request and the exchange (neither the permit nor the client's head, which
+/// would ride along, hundreds of bytes, in every request's future).
+pub fn send<'a>(
+    client: &'a UpstreamClient,
     permit: Permit<'_>,
-    mut out: Outgoing<'_>,
-    down: &Downstream<'_>,
-) -> Result<Response<Body>, Rejection> {
+    mut out: Outgoing<'a>,
+    down: &'a Downstream<'a>,
+) -> Result<impl Future<Output = Result<Response<Body>, Rejection>> + 'a, Rejection> {
     if permit.principal().is_some_and(|p| p.is_assumed()) {
         // Only offline tools assume a principal by id; such a permit must never be sent.
         tracing::error!(request_id = %down.request_id, "refused to forward a permit for an assumed principal");
@@ -101,43 +106,49 @@ pub async fn send(
     } else {
         None
     };
+    let (req, target, lines) = build(&permit, out, down)?;
+    Ok(exchange(
+        client,
+        upstream,
+        req,
+        target,
+        lines,
+        client_upgrade,
+        down,
+    ))
+}
+
+/// The exchange with the upstream: the request goes out, the response head comes back within
+/// the upstream's timeout, its body streams.
+async fn exchange(
+    client: &UpstreamClient,
+    upstream: &Upstream,
+    mut req: Request<Body>,
+    target: String,
+    lines: Lines,
+    client_upgrade: Option<OnUpgrade>,
+    down: &Downstream<'_>,
+) -> Result<Response<Body>, Rejection> {
     let websocket = client_upgrade.is_some();
-    let (mut req, target, lines) = build(&permit, out, down)?;
-    // An upstream that takes a request (the echo, a WebSocket handshake through hyper) gets the
-    // target as its URI and the head's fields as its map, with the upgrade fields hygiene kept
-    // back.
-    let as_map = |req: &mut Request<Body>| -> Result<(), Rejection> {
-        *req.uri_mut() = PathAndQuery::try_from(target.as_str())
-            .map_err(|_| Rejection::Internal)?
-            .into();
-        *req.headers_mut() = lines.to_map()?;
-        if websocket {
-            tunnel::restore_headers(req.headers_mut());
-        }
-        Ok(())
-    };
     let resp = match &upstream.target {
         Target::Echo => {
-            as_map(&mut req)?;
-            echo::respond(req).await
+            as_map(&mut req, &target, &lines, websocket)?;
+            // Boxed, as the upgrade below: rare, and inline it would size every request.
+            Box::pin(echo::respond(req)).await
         }
         Target::Http {
             scheme, authority, ..
         } => {
             let pending = async {
-                let Some(c) = client_upgrade else {
-                    return client.send(scheme, authority, req, &target, &lines).await;
-                };
-                as_map(&mut req).map_err(|_| {
-                    SendError::Exchange("an identity header could not be set".into())
-                })?;
-                let mut resp = client.upgrade(scheme, authority, req).await?;
-                if resp.status() == http::StatusCode::SWITCHING_PROTOCOLS {
-                    // Only once the upstream agreed: join the two connections.
-                    let up = hyper::upgrade::on(&mut resp);
-                    tunnel::splice(c, up, down.request_id.to_owned());
+                match client_upgrade {
+                    None => client.send(scheme, authority, req, &target, &lines).await,
+                    Some(c) => {
+                        as_map(&mut req, &target, &lines, true).map_err(|_| {
+                            SendError::Exchange("an identity header could not be set".into())
+                        })?;
+                        Box::pin(upgrade(client, scheme, authority, req, c, down)).await
+                    }
                 }
-                Ok(resp.map(body::incoming))
             };
             tokio::time::timeout(upstream.timeout, pending)
                 .await
@@ -191,6 +202,44 @@ pub async fn send(
         tunnel::restore_headers(&mut parts.headers);
     }
     Ok(Response::from_parts(parts, body))
+}
+
+/// An upstream that takes a request (the echo, a WebSocket handshake through hyper) gets the
+/// target as its URI and the head's fields as its map, with the upgrade fields hygiene kept
+/// back.
+fn as_map(
+    req: &mut Request<Body>,
+    target: &str,
+    lines: &Lines,
+    websocket: bool,
+) -> Result<(), Rejection> {
+    *req.uri_mut() = PathAndQuery::try_from(target)
+        .map_err(|_| Rejection::Internal)?
+        .into();
+    *req.headers_mut() = lines.to_map()?;
+    if websocket {
+        tunnel::restore_headers(req.headers_mut());
+    }
+    Ok(())
+}
+
+/// A WebSocket handshake through the upstream; once it answers 101, the client's connection
+/// and the upstream's are joined.
+async fn upgrade(
+    client: &UpstreamClient,
+    scheme: &http::uri::Scheme,
+    authority: &http::uri::Authority,
+    req: Request<Body>,
+    client_side: OnUpgrade,
+    down: &Downstream<'_>,
+) -> Result<Response<Body>, SendError> {
+    let mut resp = client.upgrade(scheme, authority, req).await?;
+    if resp.status() == http::StatusCode::SWITCHING_PROTOCOLS {
+        // Only once the upstream agreed: join the two connections.
+        let up = hyper::upgrade::on(&mut resp);
+        tunnel::splice(client_side, up, down.request_id.to_owned());
+    }
+    Ok(resp.map(body::incoming))
 }
 
 /// Why an upstream exchange failed, in an operator's words: the I/O error kind found in the

@@ -338,8 +338,10 @@ async fn pipeline<'s>(
                     never_forward: &s.never_forward,
                     assertion: signer.map(|signer| (signer, now)),
                 };
+                // Nothing is sent (nor timed as sent) if the head cannot be made.
+                let exchange = forward::send(&gw.client, permit, out, &down)?;
                 let sent = tokio::time::Instant::now();
-                let answer = forward::send(&gw.client, permit, out, &down).await;
+                let answer = exchange.await;
                 rec.upstream = Some(sent.elapsed());
                 answer?
             }
