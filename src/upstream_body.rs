@@ -17,7 +17,8 @@ use tokio_util::io::poll_read_buf;
 
 use crate::body::{self, Body, BoxError};
 use crate::upstream_chunked::{Chunked, Step};
-use crate::upstream_conn::{Conn, Parked};
+use crate::upstream_conn::Conn;
+use crate::upstream_parked::Parked;
 use crate::upstream_wire::{Delimited, WireError};
 
 /// How much room each read of the body asks for.

@@ -1,17 +1,17 @@
 //! Upstream connections: a TCP stream, or TLS over one, opened to an upstream's address
-//! (`Connector`), its read buffer (`Conn`), and the idle ones a worker keeps for reuse
-//! (`Parked`).
+//! (`Connector`), and its read buffer (`Conn`); the idle ones a worker keeps for reuse are in
+//! `upstream_parked`.
 //!
 //! A connection is parked only between exchanges, with nothing unread; one the upstream closed
-//! while it waited (or that holds bytes nobody asked for) is dropped at the next checkout, and
-//! one idle longer than the idle timeout too (below the keep-alive timeout of common upstream
-//! servers, so the upstream does not close it under a request).
+//! while it waited (or that holds bytes nobody asked for) is dropped at the next checkout
+//! (`Conn::is_open`), and one idle longer than the idle timeout too (below the keep-alive
+//! timeout of common upstream servers, so the upstream does not close it under a request).
 
 use std::io;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::BytesMut;
 use http::uri::{Authority, Scheme};
@@ -104,7 +104,7 @@ impl Connector {
 impl Conn {
     /// Whether the connection can take another request: the upstream has not closed it and
     /// sent nothing since (checked without waiting).
-    fn is_open(&mut self) -> bool {
+    pub(crate) fn is_open(&mut self) -> bool {
         if !self.buf.is_empty() {
             return false;
         }
@@ -115,59 +115,6 @@ impl Conn {
             Pin::new(&mut self.stream).poll_read(&mut cx, &mut read),
             Poll::Pending
         )
-    }
-}
-
-struct Idle {
-    conn: Conn,
-    /// When it is too old to use (parked + the idle timeout): compared, not subtracted.
-    expires: Instant,
-}
-
-/// The idle connections of one worker.
-pub struct Parked {
-    idle: Mutex<Vec<Idle>>,
-    idle_timeout: Duration,
-}
-
-impl std::fmt::Debug for Parked {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Parked").finish_non_exhaustive()
-    }
-}
-
-impl Parked {
-    /// Nothing parked yet; connections idle longer than `idle_timeout` are not reused.
-    pub fn new(idle_timeout: Duration) -> Self {
-        Self {
-            idle: Mutex::new(Vec::new()),
-            idle_timeout,
-        }
-    }
-
-    /// An idle, open connection to (scheme, authority); expired and closed ones are dropped on
-    /// the way.
-    pub fn take(&self, scheme: &Scheme, authority: &Authority) -> Option<Conn> {
-        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
-        idle.retain(|i| now < i.expires);
-        while let Some(at) = idle
-            .iter()
-            .rposition(|i| i.conn.scheme == *scheme && i.conn.authority == *authority)
-        {
-            let mut conn = idle.swap_remove(at).conn;
-            if conn.is_open() {
-                return Some(conn);
-            }
-        }
-        None
-    }
-
-    /// Keep `conn` for the next request to its upstream.
-    pub fn put(&self, conn: Conn) {
-        let expires = Instant::now() + self.idle_timeout;
-        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-        idle.push(Idle { conn, expires });
     }
 }
 

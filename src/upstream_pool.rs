@@ -6,7 +6,7 @@
 //! wake-up and a move (about 15,000 of the 60,000 instructions of an allowed request). Here the
 //! request's future writes the head (`upstream_wire`) and body, reads the response head, and the
 //! response body reads the connection directly (`upstream_body`), which goes back to the
-//! worker's idle connections (`upstream_conn::Parked`) once its body ended. The head is read
+//! worker's idle connections (`upstream_parked::Parked`) once its body ended. The head is read
 //! while the body is still being written, so an upstream that answers early (and stops reading)
 //! is heard. A request that failed on a reused connection before any byte of a response came
 //! back is sent again on another (the upstream had closed the idle connection) only if it had
@@ -29,7 +29,8 @@ use tokio_util::io::poll_read_buf;
 use crate::body::{Body, BoxError};
 use crate::fields::Lines;
 use crate::upstream_body;
-use crate::upstream_conn::{Conn, Connector, Parked};
+use crate::upstream_conn::{Conn, Connector};
+use crate::upstream_parked::Parked;
 use crate::upstream_wire::{self, Framing, Head, WireError};
 
 /// Why an exchange with an upstream failed.
