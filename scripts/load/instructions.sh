@@ -21,7 +21,7 @@
 #             the report can show the count without it. "-" with perf, which runs natively.
 #
 # Usage: instructions.sh OUT_TSV KEYS TARGET PORT ALLOWED_KEY DENIED_KEY SCRATCH_DIR -- COMMAND...
-# Knobs: INSTR_N1=2000 INSTR_N2=4000 INSTR_CONNECTIONS=4 INSTR_METHOD=auto|perf|callgrind
+# Knobs: INSTR_N1=2000 INSTR_N2=22000 INSTR_CONNECTIONS=4 INSTR_METHOD=auto|perf|callgrind
 #        SERVER_CPUS / LOADGEN_CPUS (taskset lists for COMMAND and h2load; empty: no pinning)
 set -euo pipefail
 
@@ -32,7 +32,7 @@ fi
 OUT=$1 KEYS=$2 TARGET=$3 PORT=$4 ALLOWED_KEY=$5 DENIED_KEY=$6 SCRATCH=$7
 shift 8
 N1=${INSTR_N1:-2000}
-N2=${INSTR_N2:-4000}
+N2=${INSTR_N2:-22000}
 CONNS=${INSTR_CONNECTIONS:-4}
 METHOD=${INSTR_METHOD:-auto}
 SERVER_PIN=() LOADGEN_PIN=()
