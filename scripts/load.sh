@@ -25,6 +25,9 @@
 #        flush=100ms, HAProxy `log stdout` + option httplog, each to a file, truncated after every
 #        run; text: Portcullis' text lines instead of JSON; off: none)
 #        LIMITS=off|on (on: every key gets a rate limit too high to bite)
+#        PEER_HEADERS=own|same (same: nginx and HAProxy also forward the fields Portcullis adds,
+#        X-Real-IP, X-Forwarded-Host, Forwarded and the X-Portcullis-* identity headers, so the
+#        upstream reads as many header lines behind each; own: only what their own job needs)
 #        NO_BUILD=1 (skip `cargo build --release` of Portcullis) PORTCULLIS_BIN=<path>
 #        INSTRUCTIONS=1 INSTRUCTION_KEYS=10 (instructions per request, see instructions.sh)
 #        RESULTS=<file> (also write the markdown report there)
@@ -45,6 +48,7 @@ H2_STREAMS=${H2_STREAMS:-8}
 MIX_KEYS=${MIX_KEYS:-1000}
 ACCESS_LOG=${ACCESS_LOG:-on}
 LIMITS=${LIMITS:-off}
+PEER_HEADERS=${PEER_HEADERS:-own}
 NO_BUILD=${NO_BUILD:-0}
 INSTRUCTIONS=${INSTRUCTIONS:-0}
 INSTRUCTION_KEYS=${INSTRUCTION_KEYS:-10}
@@ -330,7 +334,7 @@ main() {
     {
         echo "$(nproc) cores ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n1)); load generator pinned to CPU ${LOADGEN_CPUS:-(none)}, proxy and upstream to CPU ${SERVER_CPUS:-(none)}"
         echo "mixes $MIXES; wrk -t$THREADS -c$CONNECTIONS cycling through up to $MIX_KEYS known keys (allow) or 100 unknown ones (401); h2load -t1 -c$H2_CONNECTIONS -m$H2_STREAMS with one known key (h2)"
-        echo "$REPEAT round(s) of $DURATION after a $WARMUP warm-up run per target, mix and key count; targets in rotated order; access logs $ACCESS_LOG; rate limits $LIMITS"
+        echo "$REPEAT round(s) of $DURATION after a $WARMUP warm-up run per target, mix and key count; targets in rotated order; access logs $ACCESS_LOG; rate limits $LIMITS; peers' forwarded fields: $PEER_HEADERS"
         echo "CPU µs/req: utime+stime from /proc/<pid>/stat (nginx: master + worker) over the measured run / requests completed (CLK_TCK $CLK_TCK)"
         echo "load average before $load_before, after $(cut -d' ' -f1-3 /proc/loadavg); took $(((SECONDS - started + 30) / 60)) min"
         echo "versions: $(versions)"

@@ -11,6 +11,14 @@ start_upstream() {
     wait_accept "$UPSTREAM_PORT" "$UPSTREAM_PID" 10 "$(now_us)" >/dev/null
 }
 
+# Print the helper config $1 with its @PEER_HEADERS@ line replaced by the fragment $2 when
+# PEER_HEADERS=same (the peers then forward the fields Portcullis adds), else removed.
+with_peer_headers() {
+    local fragment=/dev/null
+    [ "$PEER_HEADERS" = same ] && fragment="$HELPERS/$2"
+    sed -e "/@PEER_HEADERS@/{r $fragment" -e "d}" "$HELPERS/$1"
+}
+
 # Configs for key count $KEYS in $KWORK (fresh ports each time).
 write_configs() {
     local access_nginx="access_log $KWORK/nginx-access.log combined buffer=32k flush=100ms;"
@@ -24,13 +32,15 @@ write_configs() {
     free_port HAPROXY_PORT
     free_port PORTCULLIS_PORT
     mkdir -p "$KWORK/nginx/tmp"
-    sed -e "s|@PORT@|$NGINX_PORT|g" -e "s|@H2PORT@|$NGINX_H2_PORT|g" \
-        -e "s|@UPSTREAM@|$UPSTREAM_PORT|g" -e "s|@WORK@|$KWORK/nginx|g" \
-        -e "s|@KEYS@|$KWORK/nginx-keys.map|g" -e "s|@ACCESS_LOG@|$access_nginx|g" \
-        "$HELPERS/front.conf" >"$KWORK/nginx/nginx.conf"
-    sed -e "s|@PORT@|$HAPROXY_PORT|g" -e "s|@UPSTREAM@|$UPSTREAM_PORT|g" \
-        -e "s|@KEYS@|$KWORK/haproxy-keys.map|g" -e "s|@LOG@|$haproxy_log|g" \
-        "$HELPERS/haproxy.cfg" >"$KWORK/haproxy.cfg"
+    with_peer_headers front.conf peer-headers.nginx |
+        sed -e "s|@PORT@|$NGINX_PORT|g" -e "s|@H2PORT@|$NGINX_H2_PORT|g" \
+            -e "s|@UPSTREAM@|$UPSTREAM_PORT|g" -e "s|@WORK@|$KWORK/nginx|g" \
+            -e "s|@KEYS@|$KWORK/nginx-keys.map|g" -e "s|@ACCESS_LOG@|$access_nginx|g" \
+            >"$KWORK/nginx/nginx.conf"
+    with_peer_headers haproxy.cfg peer-headers.haproxy |
+        sed -e "s|@PORT@|$HAPROXY_PORT|g" -e "s|@UPSTREAM@|$UPSTREAM_PORT|g" \
+            -e "s|@KEYS@|$KWORK/haproxy-keys.map|g" -e "s|@LOG@|$haproxy_log|g" \
+            >"$KWORK/haproxy.cfg"
     cat >"$KWORK/portcullis.json" <<EOF
 {
   "listeners": [{ "address": "127.0.0.1:$PORTCULLIS_PORT" }],
