@@ -31,8 +31,8 @@ use crate::reject::Rejection;
 use crate::tunnel;
 use crate::upstream::{Target, Upstream};
 use crate::upstream_conn::Connector;
+use crate::upstream_failure;
 use crate::upstream_pool::{Pool, SendError};
-use crate::upstream_wire::WireError;
 use crate::vouch;
 
 /// The pooled HTTP(S) client every upstream request goes through (one per worker).
@@ -150,46 +150,15 @@ async fn exchange(
                     }
                 }
             };
+            let at = upstream_failure::Exchange {
+                upstream,
+                authority,
+                request_id: down.request_id,
+            };
             tokio::time::timeout(upstream.timeout, pending)
                 .await
-                .map_err(|_| {
-                    tracing::warn!(
-                        request_id = %down.request_id,
-                        upstream = %upstream.name,
-                        address = %authority,
-                        timeout_ms = upstream.timeout.as_millis() as u64,
-                        "upstream failed: no response head in time"
-                    );
-                    Rejection::UpstreamTimeout
-                })?
-                .map_err(|e| {
-                    if exceeded_body_limit(&e) {
-                        // The client's streamed body passed `max_body_bytes` on the way up: the
-                        // client's fault, not the upstream's (the upstream never got it whole).
-                        return Rejection::BodyTooLarge;
-                    }
-                    if body::is_stalled(&e) {
-                        return Rejection::BodyTimeout;
-                    }
-                    if body::is_client_failure(&e) {
-                        // Malformed chunked framing (or a reset) from the client: its 400. The
-                        // upstream connection the half-sent request was on is dropped.
-                        return Rejection::MalformedBody;
-                    }
-                    tracing::warn!(
-                        request_id = %down.request_id,
-                        upstream = %upstream.name,
-                        address = %authority,
-                        cause = cause(&e),
-                        error = %innermost(&e),
-                        "upstream failed"
-                    );
-                    if matches!(e, SendError::Connect(_)) {
-                        Rejection::UpstreamUnreachable
-                    } else {
-                        Rejection::UpstreamFailed
-                    }
-                })?
+                .map_err(|_| upstream_failure::timed_out(&at))?
+                .map_err(|e| upstream_failure::failed(&at, &e))?
         }
     };
     let switched = websocket && resp.status() == http::StatusCode::SWITCHING_PROTOCOLS;
@@ -240,64 +209,6 @@ async fn upgrade(
         tunnel::splice(client_side, up, down.request_id.to_owned());
     }
     Ok(resp.map(body::incoming))
-}
-
-/// Why an upstream exchange failed, in an operator's words: the I/O error kind found in the
-/// error's source chain (`refused`, `timed out`, `reset`...), else what hyper said.
-fn cause(e: &(dyn std::error::Error + 'static)) -> &'static str {
-    use std::io::ErrorKind::*;
-    let mut at = Some(e);
-    while let Some(err) = at {
-        if let Some(io) = err.downcast_ref::<std::io::Error>() {
-            return match io.kind() {
-                ConnectionRefused => "refused",
-                TimedOut => "timed out",
-                ConnectionReset => "reset",
-                ConnectionAborted => "aborted",
-                BrokenPipe => "broken pipe",
-                HostUnreachable | NetworkUnreachable => "unreachable",
-                UnexpectedEof => "closed early",
-                _ => "i/o error",
-            };
-        }
-        if let Some(w) = err.downcast_ref::<WireError>() {
-            return match w {
-                WireError::Closed => "closed before a complete response",
-                WireError::Malformed(_) => "unreadable response",
-                WireError::BodyLength => "failed",
-            };
-        }
-        if let Some(h) = err.downcast_ref::<hyper::Error>() {
-            if h.is_incomplete_message() {
-                return "closed before a complete response";
-            }
-            if h.is_parse() {
-                return "unreadable response";
-            }
-            if h.is_timeout() {
-                return "timed out";
-            }
-        }
-        at = err.source();
-    }
-    "failed"
-}
-
-/// The last error of `e`'s source chain: the one that says what actually happened.
-fn innermost<'e>(
-    e: &'e (dyn std::error::Error + 'static),
-) -> &'e (dyn std::error::Error + 'static) {
-    let mut at = e;
-    while let Some(next) = at.source() {
-        at = next;
-    }
-    at
-}
-
-/// Whether sending failed because the request body passed the gateway's size limit
-/// (`body::limited`), found anywhere in the error's source chain.
-fn exceeded_body_limit(e: &(dyn std::error::Error + 'static)) -> bool {
-    body::caused_by::<http_body_util::LengthLimitError>(e)
 }
 
 /// The upstream request (method, body and the client's fields, which say its length), its

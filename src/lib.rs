@@ -130,6 +130,7 @@ pub mod upstream;
 pub mod upstream_body;
 pub mod upstream_chunked;
 pub mod upstream_conn;
+pub mod upstream_failure;
 pub mod upstream_parked;
 pub mod upstream_pool;
 pub mod upstream_wire;

@@ -24,7 +24,6 @@ use ipnet::IpNet;
 
 use crate::access_log::{self, key};
 use crate::assertion::Signer;
-use crate::authz::Permit;
 use crate::body::Body;
 use crate::builtin::Endpoint;
 use crate::clock::Clock;
@@ -32,9 +31,7 @@ use crate::decision::{self, Head, Presenting, Trace};
 use crate::denials::Denials;
 use crate::forward::{self, Downstream, Outgoing, UpstreamClient};
 use crate::forward_auth::{self, ForwardAuth, Original};
-use crate::grant::Grants;
 use crate::guard;
-use crate::identity::Authority;
 use crate::issuer;
 use crate::manage;
 use crate::metrics::Metrics;
@@ -45,12 +42,14 @@ use crate::route::Target;
 use crate::shadow;
 
 mod conn;
+mod grants;
 mod observe;
 mod record;
 mod target;
 
 use conn::client_address;
 pub use conn::{Conn, Limits, Role};
+use grants::principal_grants;
 use observe::Answered;
 use record::Record;
 pub use target::{canonicalize, new_request_id, normalize_host, request_host};
@@ -338,7 +337,6 @@ async fn pipeline<'s>(
                     never_forward: &s.never_forward,
                     assertion: signer.map(|signer| (signer, now)),
                 };
-                // Nothing is sent (nor timed as sent) if the head cannot be made.
                 let exchange = forward::send(&gw.client, permit, out, &down)?;
                 let sent = tokio::time::Instant::now();
                 let answer = exchange.await;
@@ -384,19 +382,4 @@ async fn pipeline<'s>(
         a.write(resp.headers_mut());
     }
     Ok(resp)
-}
-
-/// The grants whose limits apply: a key's or user's own, or the user's behind a base or
-/// temporary token.
-fn principal_grants<'a>(s: &'a Snapshot, permit: &Permit<'a>) -> Option<&'a Grants> {
-    let p = permit.principal()?;
-    match p.authority() {
-        Authority::Grants(g) => Some(*g),
-        // A contract.fit key has no limits of its own: the route's apply.
-        Authority::Scoped(_) => None,
-        Authority::Base { .. } => p
-            .user()
-            .and_then(|u| s.directory.users.get(u))
-            .map(|u| &u.grants),
-    }
 }
