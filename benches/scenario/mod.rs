@@ -136,11 +136,18 @@ pub fn secret(k: usize) -> String {
     format!("pcs_{}", hex::encode(identity::digest(&seed)))
 }
 
-/// Generate, load, compile and publish a policy with 1,000 routes and `keys` keys.
-pub fn fixture(keys: usize) -> Fixture {
+/// A fresh temp directory holding the generated policy with `keys` keys as `policy.json`; the
+/// caller removes it.
+pub fn policy_dir(keys: usize) -> PathBuf {
     let dir = temp_dir();
     std::fs::create_dir_all(&dir).expect("create temp policy dir");
     std::fs::write(dir.join("policy.json"), policy_json(keys)).expect("write policy");
+    dir
+}
+
+/// Generate, load, compile and publish a policy with 1,000 routes and `keys` keys.
+pub fn fixture(keys: usize) -> Fixture {
+    let dir = policy_dir(keys);
     let input = policy::load(&dir).unwrap_or_else(|e| panic!("policy does not load: {e}"));
     let snapshot =
         policy::compile(input).unwrap_or_else(|e| panic!("policy does not compile: {e}"));
