@@ -7,7 +7,7 @@
 //! - `whole/N_keys`: `policy::load_reading` with the whole file read first and every key parsed by
 //!   serde (`Reading::Whole`), then `policy::compile`;
 //! - `streamed/N_keys`: the same with the file parsed as it is read, keys alike but for their
-//!   digest read once (`Reading::Streamed`, what a reload does).
+//!   digest read once (`Reading::Streamed`, what the gateway does at start-up and on reloads).
 //!
 //! The compiled snapshot is dropped outside the timing (a reload frees the old one on a
 //! background thread). Run with `cargo bench --bench compile` (about 3 minutes); after
