@@ -190,7 +190,8 @@ pub fn load_reading(path: &Path, env: Env<'_>, reading: Reading) -> Result<Input
             continue;
         }
         let (file, parsed) = match reading {
-            Reading::Streamed => {
+            // A pipe (`check <(generate)`) can be read once: whole, so a problem is located.
+            Reading::Streamed if std::fs::metadata(name).is_ok_and(|m| m.is_file()) => {
                 let (file, parsed) =
                     source::stream(name, |r, len| split_keys::parse(r, len)).map_err(unreadable)?;
                 match parsed {
@@ -202,7 +203,7 @@ pub fn load_reading(path: &Path, env: Env<'_>, reading: Reading) -> Result<Input
                     }
                 }
             }
-            Reading::Whole => {
+            Reading::Streamed | Reading::Whole => {
                 let file = source::read_file(name).map_err(unreadable)?;
                 let parsed = parse_policy(&file);
                 (file, parsed)

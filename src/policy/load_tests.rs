@@ -118,3 +118,35 @@ fn a_compile_problem_is_located_in_the_text_read_again_unless_it_changed() {
         "a changed file is not used to locate a problem of the text that was loaded"
     );
 }
+
+#[test]
+fn a_policy_from_a_pipe_is_read_once_and_its_problem_located() {
+    // `portcullis check <(generate-policy)`: the path is a pipe, which gives its text once.
+    let text = "{\"keys\": {}} trailing";
+    let regular = Dir::new(&[("policy.json", text)]);
+    let expected = load_reading(&regular.0.join("policy.json"), &no_env, Reading::Whole);
+    let dir = Dir::new(&[]);
+    let fifo = dir.0.join("policy.json");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    assert!(made.unwrap().success(), "mkfifo");
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::write(&fifo, text))
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(load_reading(&fifo, &no_env, Reading::Streamed));
+    });
+    let got = rx
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .expect("read once: opening the pipe again would wait for a writer forever");
+    writer.join().unwrap().unwrap();
+    let at = |e: CompileErrors| {
+        e.0.into_iter()
+            .map(|p| (p.line, p.column, p.message))
+            .collect::<Vec<_>>()
+    };
+    let (got, expected) = (at(got.unwrap_err()), at(expected.unwrap_err()));
+    assert_eq!(got, expected);
+    assert!(got[0].0 > 0, "{got:?}");
+}
