@@ -119,13 +119,7 @@ fn interleaved(dirs: &[(usize, PathBuf)]) {
                 drop(out);
             }
         }
-        let m: Vec<f64> = times
-            .iter_mut()
-            .map(|v| {
-                v.sort_by(f64::total_cmp);
-                v[v.len() / 2]
-            })
-            .collect();
+        let m: Vec<f64> = times.iter_mut().map(|v| scenario::median(v)).collect();
         println!(
             "| {n} | {:.1} | {:.1} | {:.2} | {:.1} | {:.2} |",
             m[0],

@@ -203,7 +203,7 @@ fn interleaved(cases: &[Case<'_>]) {
             times[slot].push(ns);
         }
     }
-    let medians: Vec<f64> = times.iter_mut().map(|t| median(t)).collect();
+    let medians: Vec<f64> = times.iter_mut().map(|t| scenario::median(t)).collect();
     print_table("interleaved passes (median), ns per decision", |id| {
         if id == "baseline" {
             return medians.last().copied();
@@ -222,11 +222,6 @@ fn pass(reqs: &[Req], mut f: impl FnMut(&Req) -> bool) -> f64 {
         black_box(f(r));
     }
     started.elapsed().as_nanos() as f64 / reqs.len() as f64
-}
-
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 /// Criterion's output directory, resolved as criterion does: `CRITERION_HOME`, then

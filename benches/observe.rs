@@ -216,11 +216,7 @@ fn interleaved(fx: &Fixture, reqs: &[Req], cases: &[(&str, With<'_>)]) {
             per_case[i].push(t.elapsed().as_nanos() as f64 / reqs.len() as f64);
         }
     }
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
-    let medians: Vec<f64> = per_case.iter_mut().map(median).collect();
+    let medians: Vec<f64> = per_case.iter_mut().map(|v| scenario::median(v)).collect();
     println!(
         "\ninterleaved: {ROUNDS} rounds of {} requests per case, medians",
         reqs.len()

@@ -278,13 +278,7 @@ fn interleaved(cases: &[Case<'_>]) {
             times.push(t.elapsed().as_nanos() as f64 / case.requests as f64);
         }
     }
-    let medians: Vec<f64> = per_case
-        .iter_mut()
-        .map(|v| {
-            v.sort_by(f64::total_cmp);
-            v[v.len() / 2]
-        })
-        .collect();
+    let medians: Vec<f64> = per_case.iter_mut().map(|v| scenario::median(v)).collect();
     println!("\ninterleaved: {ROUNDS} rounds, one pass over the requests per case, medians");
     println!("| case | ns | baseline | ns | ratio |");
     println!("|---|---:|---|---:|---:|");

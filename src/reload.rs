@@ -212,13 +212,10 @@ impl Reloader {
             .map(|s| s.sources.clone())
             .unwrap_or_default();
         let before = stamps(&self.path, &sources);
-        // The policy is parsed as it is read, at start-up too: its text need not sit beside the
-        // snapshots (it is as large as their keys), and keys alike but for their digest are read
-        // once (`benches/compile.rs`: 0.82x the whole-text parse's time at 1,000,000 keys).
-        let reading = policy::Reading::Streamed;
+        // `load_with` parses the policy as it is read, at start-up too (`load::Reading`).
         // Give way to traffic on a shared core (`policy::pace`); the guard ends it.
         let paced = policy::pace::Paced::start();
-        let outcome = policy::load_reading(&self.path, &*self.env, reading).and_then(|input| {
+        let outcome = policy::load_with(&self.path, &*self.env).and_then(|input| {
             match self.policy.current() {
                 Some(cur) if cur.sha256 == input.fingerprint() => {
                     policy::compile::registry_only(&input, &cur)

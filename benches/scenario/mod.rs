@@ -333,6 +333,16 @@ fn request(i: usize, module: usize, secret: String, carrier: usize) -> Req {
     }
 }
 
+/// The median of `v` (sorted in place); the benches' interleaved passes report it.
+#[allow(
+    dead_code,
+    reason = "benches/alloc counts allocations and takes no medians"
+)]
+pub fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
 /// What a decision yields; only whether a key authorized it, so nothing borrowed escapes.
 pub type Outcome = bool;
 
