@@ -12,7 +12,7 @@ mod scenario;
 
 use std::alloc::System;
 
-use portcullis::{authz, credential, identity, route};
+use portcullis::{authz, credential, decision, identity, route};
 use scenario::{ALL_KEYS, Fixture, Kind, Mix, NOW, Req};
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, Stats, StatsAlloc};
 
@@ -121,14 +121,26 @@ fn steps(fx: &Fixture, r: &Req, out: &mut [Stats; STEPS.len()]) {
     let matched =
         route::resolve(&s.routes, &r.parts.method, host.as_deref(), &target).expect("routed");
     mark(&mut region);
-    let presented = credential::extract(&r.parts.headers, &target, &s.credential_query_params)
-        .expect("one credential")
-        .expect("a credential");
+    let forms = credential::Forms {
+        basic: false,
+        bare: false,
+    };
+    let presented =
+        credential::extract(&r.parts.headers, &target, &s.credential_query_params, forms)
+            .expect("one credential")
+            .expect("a credential");
     mark(&mut region);
     let accept = &matched.route().accept;
-    let principal = identity::validate(s, presented.secret, accept, NOW).expect("valid");
+    let sources = decision::sources(s);
+    let principal = identity::validate(sources, presented.carrier, presented.secret, accept, NOW)
+        .expect("valid");
     mark(&mut region);
-    let permit = authz::decide(matched, Some(principal), &r.parts.method, s.mode).expect("allowed");
+    let delegated = authz::Delegated {
+        registry: &s.managed,
+        now: NOW,
+    };
+    let permit = authz::decide(matched, Some(principal), &r.parts.method, s.mode, delegated)
+        .expect("allowed");
     mark(&mut region);
     std::hint::black_box(permit);
 }
